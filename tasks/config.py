@@ -1,0 +1,410 @@
+"""Configuration of a partnership, its sources, metrics, deadlines and stakeholders.
+
+The only module that reads ``config/``. Every YAML file is validated by a Pydantic model; an invalid
+file raises :class:`ConfigError` naming the file, the key path inside it and the reason.
+
+Layout::
+
+    config/metrics.yaml                      metric definitions (versioned), age bands, disclosure policy
+    config/deadlines.yaml                    statutory and local deadlines
+    config/partnerships/<id>/partnership.yaml
+    config/partnerships/<id>/sources.yaml
+    config/partnerships/<id>/stakeholders.yaml
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+LAD_CODE = r"^[EW]0[6-9]\d{6}$"
+LSOA_CODE = r"^[EW]010\d{5}$"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or invalid; the message names the file, key and reason."""
+
+    def __init__(self, path: Path, key: str, reason: str):
+        self.path, self.key, self.reason = path, key, reason
+        where = f" at key '{key}'" if key else ""
+        super().__init__(f"{path}{where}: {reason}")
+
+
+class Strict(BaseModel):
+    """Base for config models: unknown keys are errors, so a typo never passes silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- partnership.yaml
+
+
+class LocalAuthority(Strict):
+    code: Annotated[str, Field(pattern=LAD_CODE)]
+    name: str
+
+
+class PoliceForce(Strict):
+    id: Annotated[str, Field(pattern=SLUG, description="data.police.uk force id, e.g. 'essex'")]
+    name: str
+
+
+class Lsoa(Strict):
+    code: Annotated[str, Field(pattern=LSOA_CODE)]
+    name: str
+    local_authority: Annotated[str, Field(pattern=LAD_CODE)]
+
+
+class MonthDay(Strict):
+    month: Annotated[int, Field(ge=1, le=12)]
+    day: Annotated[int, Field(ge=1, le=31)]
+
+
+class Partnership(Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: str
+    demo: bool = False
+    financial_year_start: MonthDay = MonthDay(month=4, day=1)
+    local_authorities: Annotated[list[LocalAuthority], Field(min_length=1)]
+    police_forces: Annotated[list[PoliceForce], Field(min_length=1)]
+    lsoas: Annotated[list[Lsoa], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _lsoas_belong_to_members(self) -> Partnership:
+        members = {la.code for la in self.local_authorities}
+        for index, lsoa in enumerate(self.lsoas):
+            if lsoa.local_authority not in members:
+                raise ValueError(
+                    f"lsoas[{index}] ({lsoa.code}) names local authority {lsoa.local_authority}, "
+                    f"which is not a member ({', '.join(sorted(members))})"
+                )
+        codes = [lsoa.code for lsoa in self.lsoas]
+        if len(codes) != len(set(codes)):
+            raise ValueError("lsoas lists the same LSOA code twice")
+        return self
+
+    @property
+    def lsoa_codes(self) -> list[str]:
+        return [lsoa.code for lsoa in self.lsoas]
+
+    @property
+    def local_authority_codes(self) -> list[str]:
+        return [la.code for la in self.local_authorities]
+
+    def area_name(self, code: str) -> str:
+        """Human name of a member authority, LSOA or the partnership itself."""
+        if code == self.id:
+            return self.name
+        for la in self.local_authorities:
+            if la.code == code:
+                return la.name
+        for lsoa in self.lsoas:
+            if lsoa.code == code:
+                return lsoa.name
+        return code
+
+
+# ---------------------------------------------------------------- sources.yaml
+
+PeriodFormat = Literal["%Y-%m", "%b-%y", "financial_quarter"]
+Cadence = Literal["month", "quarter", "financial_year"]
+
+
+class ColumnMap(Strict):
+    column: str
+    map: dict[str, str] | None = Field(default=None, description="Partner value -> our code")
+
+
+class PeriodColumn(Strict):
+    column: str
+    format: PeriodFormat = Field(description="'%Y-%m' (2023-01), '%b-%y' (Jan-23), 'financial_quarter' (2022/23 Q4)")
+
+
+class ValueColumn(Strict):
+    column: str
+    measure: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    age_band: str | None = Field(default=None, description="Fixed age band; else taken from the age_band column")
+
+
+class PartnerTemplate(Strict):
+    """How a partner's own layout maps onto our observation schema."""
+
+    period: PeriodColumn
+    area: ColumnMap
+    age_band: ColumnMap | None = None
+    values: Annotated[list[ValueColumn], Field(min_length=1)]
+    where: dict[str, str] = Field(default_factory=dict, description="Keep only rows where column == value")
+
+
+class Source(Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    kind: Literal["police_archive", "ons_mye2", "fingertips", "partner_return"]
+    dataset: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    title: str
+    owner: Annotated[str, Field(pattern=SLUG, description="Stakeholder id of the data owner")]
+    location: Path = Field(description="Folder of input files, relative to the partnership folder")
+    pattern: str = "*"
+    cadence: Cadence | None = Field(default=None, description="How often a file is expected")
+    synthetic: bool = False
+    template: PartnerTemplate | None = None
+    indicator_ids: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _template_for_partner_returns(self) -> Source:
+        if self.kind == "partner_return" and self.template is None:
+            raise ValueError(f"source '{self.id}' is a partner_return and needs a template")
+        if self.kind == "fingertips" and not self.indicator_ids:
+            raise ValueError(f"source '{self.id}' is a fingertips source and needs indicator_ids")
+        return self
+
+    @property
+    def suite_name(self) -> str:
+        return f"{self.dataset}.raw"
+
+
+class SourcesFile(Strict):
+    sources: Annotated[list[Source], Field(min_length=1)]
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_ids(cls, sources: list[Source]) -> list[Source]:
+        ids = [s.id for s in sources]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"source ids must be unique, repeated: {', '.join(duplicates)}")
+        return sources
+
+
+# ---------------------------------------------------------------- metrics.yaml
+
+
+class AgeBand(Strict):
+    label: str
+    min_age: Annotated[int, Field(ge=0)] | None = None
+    max_age: Annotated[int, Field(ge=0)] | None = None
+
+
+class NumeratorSpec(Strict):
+    dataset: str
+    measures: Annotated[list[str], Field(min_length=1)]
+
+
+class DenominatorSpec(Strict):
+    dataset: Literal["population"] = "population"
+    age_band: str | None = Field(default=None, description="Fixed population age band, e.g. 10-17 for FTEs")
+
+
+class MetricDefinition(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    version: Annotated[int, Field(ge=1)]
+    valid_from: dt.date
+    title: str
+    headline: bool = Field(default=False, description="One of the three national headline measures")
+    description: str = ""
+    numerator: NumeratorSpec
+    denominator: DenominatorSpec | None = None
+    age_bands: Annotated[list[str], Field(min_length=1)] = ["all"]
+    multiplier: Annotated[int, Field(gt=0)] = 100_000
+    statistic: Literal["crude_rate", "published_rate", "count"] = "crude_rate"
+    confidence_level: float = 0.95
+
+
+class DisclosurePolicy(Strict):
+    """How counts are protected in every published output (internal tables keep exact values)."""
+
+    name: str
+    suppress_from: Annotated[int, Field(ge=1)] = 1
+    suppress_to: Annotated[int, Field(ge=0)] = 7
+    suppressed_symbol: str = "*"
+    round_to: Annotated[int, Field(ge=1)] = 5
+    min_count_for_rate: Annotated[int, Field(ge=0)] = 10
+
+
+class MetricsFile(Strict):
+    age_bands: dict[str, AgeBand]
+    disclosure: DisclosurePolicy
+    metrics: Annotated[list[MetricDefinition], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> MetricsFile:
+        seen: set[tuple[str, int]] = set()
+        for index, metric in enumerate(self.metrics):
+            key = (metric.id, metric.version)
+            if key in seen:
+                raise ValueError(f"metrics[{index}]: {metric.id} version {metric.version} is defined twice")
+            seen.add(key)
+            for band in metric.age_bands:
+                if band not in self.age_bands:
+                    raise ValueError(f"metrics[{index}] ({metric.id}): age band '{band}' is not in age_bands")
+            if metric.statistic == "crude_rate" and metric.denominator is None:
+                raise ValueError(f"metrics[{index}] ({metric.id}): a crude_rate needs a denominator")
+        return self
+
+    def in_force(self, on: dt.date) -> list[MetricDefinition]:
+        """The newest version of each metric valid on a date (so a past year uses its own definition)."""
+        chosen: dict[str, MetricDefinition] = {}
+        for metric in self.metrics:
+            if metric.valid_from <= on and (
+                metric.id not in chosen or metric.version > chosen[metric.id].version
+            ):
+                chosen[metric.id] = metric
+        return list(chosen.values())
+
+
+# ---------------------------------------------------------------- deadlines.yaml
+
+
+class AnnualRule(Strict):
+    kind: Literal["annual_after_year_end"]
+    month: Annotated[int, Field(ge=1, le=12)]
+    day: Annotated[int, Field(ge=1, le=31)]
+
+
+class QuarterlyRule(Strict):
+    kind: Literal["end_of_following_quarter"]
+
+
+class Deadline(Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    title: str
+    delivers: Literal["annual_review", "information_sharing", "grant_monitoring", "strategy"]
+    rule: Annotated[AnnualRule | QuarterlyRule, Field(discriminator="kind")]
+    recipient: str
+    legal_basis: str
+    source: str
+    confirmed: bool = Field(description="False where no public source fixes the date: it is local agreement")
+    if_not_working_day: Literal["previous", "next", "keep"] = "previous"
+    remind_days_before: list[Annotated[int, Field(ge=0)]] = [28, 7]
+
+
+class DeadlinesFile(Strict):
+    timezone: str = "Europe/London"
+    deadlines: Annotated[list[Deadline], Field(min_length=1)]
+
+
+# ---------------------------------------------------------------- stakeholders.yaml
+
+MessageKind = Literal["data_quality_report", "metric_pack", "deadline_reminder", "submission_receipt"]
+
+
+class Stakeholder(Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: str
+    organisation: str
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    role: Literal["board", "partner_lead", "data_owner", "analyst", "pcc"]
+    receives: Annotated[list[MessageKind], Field(min_length=1)]
+
+
+class StakeholdersFile(Strict):
+    stakeholders: Annotated[list[Stakeholder], Field(min_length=1)]
+
+
+# ---------------------------------------------------------------- loading
+
+
+class PartnershipConfig(BaseModel):
+    """Everything the cycle needs to know about one partnership, validated together."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    folder: Path
+    partnership: Partnership
+    sources: list[Source]
+    metrics: MetricsFile
+    deadlines: DeadlinesFile
+    stakeholders: list[Stakeholder]
+
+    def source_folder(self, source: Source) -> Path:
+        return (self.folder / source.location).resolve()
+
+    def source(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise KeyError(source_id)
+
+    def stakeholder(self, stakeholder_id: str) -> Stakeholder:
+        for person in self.stakeholders:
+            if person.id == stakeholder_id:
+                return person
+        raise KeyError(stakeholder_id)
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path
+
+
+def load_yaml_model(path: Path, model: type[Strict]) -> Any:
+    """Read one YAML file into its model, turning every failure into a ConfigError."""
+    if not path.is_file():
+        raise ConfigError(path, "", "file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(path, "", f"not valid YAML: {where}{getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(path, "", "expected a mapping of keys at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        reason = error["msg"]
+        if error["type"] == "extra_forbidden":
+            reason = "unknown key (not part of the schema; check the spelling)"
+        elif error["type"] == "missing":
+            reason = "required key is missing"
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise ConfigError(path, _key_path(error["loc"]), reason + more) from exc
+
+
+def partnership_ids(config_dir: Path) -> list[str]:
+    """The partnerships configured under ``config/partnerships``."""
+    folder = config_dir / "partnerships"
+    return sorted(p.name for p in folder.iterdir() if (p / "partnership.yaml").is_file()) if folder.is_dir() else []
+
+
+def load_partnership_config(config_dir: Path, partnership_id: str) -> PartnershipConfig:
+    """Load and cross-check every file a partnership's cycle needs."""
+    if not re.match(SLUG, partnership_id):
+        raise ConfigError(config_dir / "partnerships", partnership_id, "not a valid partnership id")
+    folder = config_dir / "partnerships" / partnership_id
+    if not folder.is_dir():
+        known = ", ".join(partnership_ids(config_dir)) or "none"
+        raise ConfigError(folder, "", f"no such partnership folder (configured: {known})")
+    partnership: Partnership = load_yaml_model(folder / "partnership.yaml", Partnership)
+    if partnership.id != partnership_id:
+        raise ConfigError(folder / "partnership.yaml", "id", f"'{partnership.id}' differs from its folder name")
+    sources: SourcesFile = load_yaml_model(folder / "sources.yaml", SourcesFile)
+    stakeholders: StakeholdersFile = load_yaml_model(folder / "stakeholders.yaml", StakeholdersFile)
+    metrics: MetricsFile = load_yaml_model(config_dir / "metrics.yaml", MetricsFile)
+    deadlines: DeadlinesFile = load_yaml_model(config_dir / "deadlines.yaml", DeadlinesFile)
+
+    people = {s.id for s in stakeholders.stakeholders}
+    for index, source in enumerate(sources.sources):
+        if source.owner not in people:
+            raise ConfigError(
+                folder / "sources.yaml", f"sources[{index}].owner", f"'{source.owner}' is not in stakeholders.yaml"
+            )
+    return PartnershipConfig(
+        folder=folder.resolve(),
+        partnership=partnership,
+        sources=sources.sources,
+        metrics=metrics,
+        deadlines=deadlines,
+        stakeholders=stakeholders.stakeholders,
+    )
