@@ -362,14 +362,20 @@ def load_yaml_model(path: Path, model: type[Strict]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        reason = error["msg"]
-        if error["type"] == "extra_forbidden":
-            reason = "unknown key (not part of the schema; check the spelling)"
-        elif error["type"] == "missing":
-            reason = "required key is missing"
-        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise ConfigError(path, _key_path(error["loc"]), reason + more) from exc
+        # an unknown key is usually the cause of a "missing" one (a typo), so report it first
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        problems = [(_key_path(e["loc"]), _reason(e)) for e in errors]
+        first_key, first_reason = problems[0]
+        others = "".join(f"; at key '{key}': {reason}" for key, reason in problems[1:6])
+        raise ConfigError(path, first_key, first_reason + others) from exc
+
+
+def _reason(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key (not part of the schema; check the spelling)"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return error["msg"]
 
 
 def partnership_ids(config_dir: Path) -> list[str]:

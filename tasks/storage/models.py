@@ -117,6 +117,7 @@ class ValidationResult(Base):
     partnership: Mapped[str] = mapped_column(String(64))
     financial_year: Mapped[str] = mapped_column(String(7))
     stage: Mapped[str] = mapped_column(String(32))
+    dataset: Mapped[str] = mapped_column(String(64))
     suite: Mapped[str] = mapped_column(String(128))
     subject: Mapped[str] = mapped_column(String(256))
     raw_file_id: Mapped[int | None] = mapped_column(ForeignKey("raw_files.id"))

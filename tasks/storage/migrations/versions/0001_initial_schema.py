@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 13:55:16.794509
+Create Date: 2026-11-22 13:58:55.402987
 """
 
 from alembic import op
@@ -162,6 +162,7 @@ def upgrade() -> None:
     sa.Column('partnership', sa.String(length=64), nullable=False),
     sa.Column('financial_year', sa.String(length=7), nullable=False),
     sa.Column('stage', sa.String(length=32), nullable=False),
+    sa.Column('dataset', sa.String(length=64), nullable=False),
     sa.Column('suite', sa.String(length=128), nullable=False),
     sa.Column('subject', sa.String(length=256), nullable=False),
     sa.Column('raw_file_id', sa.Integer(), nullable=True),

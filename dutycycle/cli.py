@@ -1,0 +1,140 @@
+"""The `dutycycle` command: run the yearly cycle, check configuration, inspect the database, serve deployments."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="dutycycle: the Serious Violence Duty's yearly cycle (collect, validate, compute, notify, submit).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check the partnership configuration in config/.", no_args_is_help=True)
+db_app = typer.Typer(help="The dutycycle database (SQLite by default, DUTYCYCLE_DATABASE_URL to change).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+DEMO = "castle-point-rochford"
+STAGES = ["collect", "validate", "compute", "notify", "submit"]
+
+
+def _quiet_prefect_defaults() -> None:
+    # the local server's telemetry heartbeat causes "database is locked" noise and reaches for the internet
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def review(
+    partnership: Annotated[str, typer.Option(help="Partnership id (folder under config/partnerships)")] = DEMO,
+    financial_year: Annotated[str, typer.Option("--financial-year", "-y", help="Year under review, e.g. 2022/23")] = "2022/23",
+    stage: Annotated[list[str] | None, typer.Option("--stage", "-s", help=f"Run only these stages: {', '.join(STAGES)}")] = None,
+) -> None:
+    """Run the annual review cycle (all five stages by default) for a partnership and financial year."""
+    from tasks.config import ConfigError
+    from tasks.context import open_cycle
+
+    chosen = stage or STAGES
+    unknown = [s for s in chosen if s not in STAGES]
+    if unknown:
+        _fail(f"unknown stage(s): {', '.join(unknown)}; choose from {', '.join(STAGES)}")
+    try:
+        ctx = open_cycle(partnership, financial_year)
+    except (ConfigError, ValueError) as exc:
+        _fail(f"configuration error: {exc}")
+    _quiet_prefect_defaults()
+    from flows.annual_review import Stage, annual_review
+
+    state = annual_review(
+        partnership=partnership, financial_year=ctx.year_label, stages=[Stage(s) for s in chosen], return_state=True
+    )
+    settings = ctx.settings
+    typer.echo("")
+    typer.echo(f"Annual review {ctx.config.partnership.name} {ctx.year_label}: {state.name} ({state.message})")
+    typer.echo(f"  database:  {settings.resolved_database_url}")
+    typer.echo(f"  outputs:   {settings.outputs_dir / ctx.partnership_id}")
+    typer.echo(f"  outbox:    {settings.outbox_dir / ctx.partnership_id}")
+    typer.echo(f"  packages:  {settings.submissions_dir / ctx.partnership_id}")
+    if not state.is_completed():
+        raise typer.Exit(code=1)
+
+
+@config_app.command("check")
+def config_check(
+    partnership: Annotated[str | None, typer.Option(help="Only this partnership (default: every one)")] = None,
+) -> None:
+    """Validate config/*.yaml; a problem is reported with its file, key and reason."""
+    from tasks.config import ConfigError, load_partnership_config, partnership_ids
+    from tasks.settings import get_settings
+
+    settings = get_settings()
+    ids = [partnership] if partnership else partnership_ids(settings.config_dir)
+    if not ids:
+        _fail(f"no partnership configured under {settings.config_dir / 'partnerships'}")
+    for pid in ids:
+        try:
+            config = load_partnership_config(settings.config_dir, pid)
+        except ConfigError as exc:
+            _fail(f"configuration error: {exc}")
+        p = config.partnership
+        typer.echo(
+            f"{pid}: OK - {p.name}; {len(p.local_authorities)} authorities, {len(p.lsoas)} LSOAs, "
+            f"{len(config.sources)} sources, {len(config.metrics.metrics)} metric definitions, "
+            f"{len(config.deadlines.deadlines)} deadlines, {len(config.stakeholders)} stakeholders"
+        )
+
+
+@app.command()
+def partnerships() -> None:
+    """List the configured partnerships."""
+    from tasks.config import partnership_ids
+    from tasks.settings import get_settings
+
+    for pid in partnership_ids(get_settings().config_dir):
+        typer.echo(pid)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema (also done automatically on first use)."""
+    from tasks.settings import get_settings
+    from tasks.storage.session import get_engine
+
+    url = get_settings().resolved_database_url
+    get_engine(url)
+    typer.echo(f"schema up to date: {url}")
+
+
+@db_app.command("counts")
+def db_counts() -> None:
+    """Rows in every table (a re-run of the same year must leave these unchanged)."""
+    from tasks.settings import get_settings
+    from tasks.storage.session import table_row_counts
+
+    for table, count in table_row_counts(get_settings().resolved_database_url).items():
+        typer.echo(f"{table:20s} {count}")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the deployments (annual review, stage flows, deadline schedules) to a Prefect server."""
+    _quiet_prefect_defaults()
+    from deployments.serve import serve_all
+
+    serve_all()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,65 @@
+"""The yearly duty cycle: collect, validate, compute, notify and submit, in order, for one partnership."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from prefect import flow
+from prefect.states import Completed, Failed
+from pydantic import Field
+
+from flows.collect import collect
+from flows.compute import compute
+from flows.notify import notify
+from flows.submit import submit
+from flows.validate import validate
+from tasks.context import open_cycle
+
+
+class Stage(str, Enum):
+    collect = "collect"
+    validate = "validate"
+    compute = "compute"
+    notify = "notify"
+    submit = "submit"
+
+
+ALL_STAGES = list(Stage)
+STAGE_FLOWS = {
+    Stage.collect: collect,
+    Stage.validate: validate,
+    Stage.compute: compute,
+    Stage.notify: notify,
+    Stage.submit: submit,
+}
+
+
+@flow(name="annual-review", log_prints=True)
+def annual_review(
+    partnership: str = "castle-point-rochford",
+    financial_year: Annotated[str, Field(pattern=r"^(\d{4}/\d{2}|latest|current)$")] = "2022/23",
+    stages: list[Stage] = ALL_STAGES,
+):
+    """Run the Serious Violence Duty's yearly cycle for a partnership, stage by stage.
+
+    Args:
+        partnership: Partnership id (a folder under config/partnerships).
+        financial_year: Financial year under review (April to March), e.g. 2022/23; 'latest' is the last
+            complete year and 'current' the year in progress (used by schedules).
+        stages: Which stages to run, always in cycle order; e.g. only compute and notify to refresh the pack.
+    """
+    # resolve 'latest' / 'current' once, so every stage works on the same year
+    year = open_cycle(partnership, financial_year).year_label
+    results = {}
+    for stage in ALL_STAGES:
+        if stage in stages:
+            results[stage.value] = STAGE_FLOWS[stage](partnership=partnership, financial_year=year)
+    statuses = {name: result["status"] for name, result in results.items()}
+    print(f"annual review {partnership} {year}: {statuses}")
+    failed = [name for name, status in statuses.items() if status == "failed"]
+    if failed:
+        return Failed(message=f"finished, but these stages failed their checks: {', '.join(failed)}", data=results)
+    warned = [name for name, status in statuses.items() if status != "completed"]
+    message = f"completed with warnings in: {', '.join(warned)}" if warned else "completed"
+    return Completed(message=message, data=results)

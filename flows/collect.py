@@ -1,0 +1,50 @@
+"""Stage 1, collect: every input file kept unchanged, checked against its suite, and loaded or quarantined."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import flow
+
+from tasks.artifacts import publish_stage_artifacts
+from tasks.collection import collect_source
+from tasks.runs import finish_stage, start_stage
+
+
+@flow(name="collect", log_prints=True)
+def collect(partnership: str = "castle-point-rochford", financial_year: str = "2022/23") -> dict:
+    """Collect the partnership's input files: store, parse, check and load them.
+
+    Args:
+        partnership: Partnership id (a folder under config/partnerships).
+        financial_year: Financial year under review, e.g. 2022/23.
+    """
+    ctx = start_stage("collect", partnership, financial_year)
+    futures = [collect_source.submit(ctx, source) for source in ctx.config.sources]
+    outcomes = [outcome for future in futures for outcome in future.result()]
+
+    files = pd.DataFrame([o.as_row() for o in outcomes])
+    quarantined = [o for o in outcomes if o.status == "quarantined"]
+    warned = [o for o in outcomes if o.validation_status == "warning"]
+    status = "failed" if quarantined else ("completed with warnings" if warned else "completed")
+    summary = {
+        "files": len(outcomes),
+        "loaded": len(outcomes) - len(quarantined),
+        "quarantined": len(quarantined),
+        "observations": int(sum(o.observations for o in outcomes)),
+        "crimes_without_location": int(sum(o.rows_without_location for o in outcomes)),
+    }
+    markdown = "\n".join(
+        [
+            f"# Collection: {ctx.config.partnership.name}, {ctx.year_label}",
+            f"**{summary['files']}** files found in {len(ctx.config.sources)} sources; **{summary['loaded']}** loaded, "
+            f"**{summary['quarantined']}** held in quarantine.",
+            f"{summary['observations']} observations written. {summary['crimes_without_location']} police records "
+            "had no location (kept in the raw file, reported, not counted in any area).",
+            "",
+            *[f"- Quarantined: `{o.original_name}` ({o.source_id}): {o.reason}" for o in quarantined],
+        ]
+    )
+    publish_stage_artifacts(ctx.partnership_id, "collect", markdown, files, "Files collected, checked and loaded")
+    finish_stage(ctx, "collect", status, summary)
+    print(f"collect: {summary}")
+    return {"status": status, **summary}

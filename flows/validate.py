@@ -1,0 +1,71 @@
+"""Stage 2, validate: each dataset of the year checked as loaded, for completeness and reconciliation."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import flow
+
+from tasks.artifacts import publish_stage_artifacts
+from tasks.reporting import markdown_table
+from tasks.runs import finish_stage, start_stage
+from tasks.storage import repository
+from tasks.storage.session import session_scope
+from tasks.validation import blocked_datasets, completeness, reconciliation, validate_dataset
+
+
+@flow(name="validate", log_prints=True)
+def validate(partnership: str = "castle-point-rochford", financial_year: str = "2022/23") -> dict:
+    """Check the year's loaded data: suites per dataset, completeness and reconciliation.
+
+    Args:
+        partnership: Partnership id (a folder under config/partnerships).
+        financial_year: Financial year under review, e.g. 2022/23.
+    """
+    ctx = start_stage("validate", partnership, financial_year)
+    with session_scope(ctx.database_url) as session:
+        observations = repository.read_observations(session, ctx.partnership_id)
+    in_year = observations[[ctx.financial_year_of(d) == ctx.financial_year for d in observations["period_start"]]]
+
+    datasets = sorted({source.dataset for source in ctx.config.sources})
+    outcomes = {dataset: validate_dataset(ctx, dataset, in_year) for dataset in datasets}
+    coverage = completeness(ctx, observations)
+    reconciled = reconciliation(ctx)
+    blocked = blocked_datasets(ctx)
+
+    results = pd.DataFrame(
+        [
+            {
+                "dataset": dataset,
+                "rows checked": outcome.rows_checked,
+                "checks": outcome.status,
+                "blocked for the year": dataset in blocked,
+                "failed rules": "; ".join(o.description for o in outcome.failed_critical + outcome.failed_warnings),
+            }
+            for dataset, outcome in outcomes.items()
+        ]
+    )
+    incomplete = coverage[coverage["status"] != "complete"]
+    unreconciled = reconciled[~reconciled["reconciled"]] if not reconciled.empty else reconciled
+    status = "failed" if blocked else ("completed with warnings" if len(incomplete) or len(unreconciled) else "completed")
+    markdown = "\n".join(
+        [
+            f"# Validation: {ctx.config.partnership.name}, {ctx.year_label}",
+            f"Datasets checked: {len(datasets)}; blocked for the year: {', '.join(sorted(blocked)) or 'none'}.",
+            "",
+            "## Datasets",
+            markdown_table(results),
+            "",
+            "## Completeness (every expected month, quarter and return)",
+            markdown_table(coverage),
+            "",
+            f"## Reconciliation: {len(reconciled) - len(unreconciled)} of {len(reconciled)} police files reconcile "
+            "(crimes in the area = crimes counted)",
+            markdown_table(unreconciled) if len(unreconciled) else "All reconcile.",
+        ]
+    )
+    publish_stage_artifacts(ctx.partnership_id, "validate", markdown, coverage, "Completeness of the year's data")
+    summary = {"blocked": sorted(blocked), "incomplete_sources": incomplete["source"].tolist(),
+               "unreconciled_files": len(unreconciled)}
+    finish_stage(ctx, "validate", status, summary)
+    print(f"validate: {status} {summary}")
+    return {"status": status, **summary}

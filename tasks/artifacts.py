@@ -1,0 +1,32 @@
+"""Prefect artifacts a non-engineer can read: a markdown summary and a table per stage."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+
+def artifact_key(*parts: str) -> str:
+    """Artifact keys allow only lowercase letters, digits and dashes."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", "-".join(parts).lower())).strip("-")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    if value is None:
+        return ""
+    return value if isinstance(value, (int, float, str, bool)) else str(value)
+
+
+def publish_stage_artifacts(
+    partnership: str, stage: str, markdown: str, table: pd.DataFrame | list[dict], description: str
+) -> None:
+    """The summary and table of one stage, keyed by partnership and stage so the UI keeps their history."""
+    rows = table.to_dict("records") if isinstance(table, pd.DataFrame) else table
+    rows = [{k: _plain(v) for k, v in row.items()} for row in rows]
+    create_markdown_artifact(key=artifact_key(partnership, stage, "summary"), markdown=markdown, description=description)
+    create_table_artifact(key=artifact_key(partnership, stage, "table"), table=rows, description=description)

@@ -1,0 +1,278 @@
+"""Collect: keep every input unchanged, parse it, check it against its suite, then load or quarantine it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.config import Source
+from tasks.context import CycleContext
+from tasks.metrics.compute import financial_year_label
+from tasks.quality import SuiteOutcome, validate_frame
+from tasks.raw_store import store_bytes
+from tasks.sources import fingertips, partner_returns, police_archive, population
+from tasks.sources.common import DiscoveredFile, InputFileError, discover_files
+from tasks.storage import repository
+from tasks.storage.session import session_scope
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one input file, for the register, the artifacts and the data owner's report."""
+
+    source_id: str
+    dataset: str
+    original_name: str
+    raw_file_id: int
+    sha256: str
+    period: str | None
+    financial_year: str
+    status: str  # loaded | quarantined
+    reason: str | None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    observations: int = 0
+    rows_without_location: int = 0
+    rows_outside_area: int = 0
+    validation_status: str = "not run"
+    failures: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def as_row(self) -> dict:
+        return {
+            "source": self.source_id,
+            "file": self.original_name,
+            "period": self.period or "",
+            "status": self.status,
+            "checks": self.validation_status,
+            "rows read": self.rows_read,
+            "rows loaded": self.rows_loaded,
+            "no location": self.rows_without_location,
+            "outside area": self.rows_outside_area,
+            "observations": self.observations,
+            "reason": self.reason or "",
+        }
+
+
+@dataclass
+class ParsedFile:
+    """A raw file turned into the frame its suite checks, plus how to build observations from it."""
+
+    frame: pd.DataFrame
+    suite_parameters: dict
+    period: str | None
+    financial_year: int | None
+    rows_read: int
+    rows_without_location: int = 0
+    rows_outside_area: int = 0
+
+
+def suite_parameters(ctx: CycleContext) -> dict:
+    """Values the suites refer to as {"$PARAMETER": name}: the partnership's areas and today's limits."""
+    partnership = ctx.config.partnership
+    today = dt.date.today()
+    return {
+        "lsoa_codes": partnership.lsoa_codes,
+        "local_authority_codes": partnership.local_authority_codes,
+        "local_authority_names": [la.name for la in partnership.local_authorities],
+        "latest_month": today.strftime("%Y-%m"),
+        "latest_period_start": today.isoformat(),
+    }
+
+
+def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_file_id: int) -> ParsedFile:
+    """Parse a raw file with its source's parser into the frame its raw suite checks."""
+    parameters = suite_parameters(ctx)
+    if source.kind == "police_archive":
+        force_ids = [force.id for force in ctx.config.partnership.police_forces]
+        months = police_archive.parse_archive(data, name, force_ids)
+        kept, read, no_location, outside = [], 0, 0, 0
+        for month in months:
+            in_area, without, elsewhere = police_archive.filter_to_area(month.frame, set(parameters["lsoa_codes"]))
+            kept += [in_area, without]
+            read += len(month.frame)
+            no_location += len(without)
+            outside += elsewhere
+        frame = pd.concat(kept, ignore_index=True)
+        period = months[0].month
+        parameters["expected_months"] = sorted({m.month for m in months})
+        return ParsedFile(
+            frame=frame.assign(raw_file_id=raw_file_id),
+            suite_parameters=parameters,
+            period=period,
+            financial_year=ctx.financial_year_of(dt.date.fromisoformat(f"{period}-01")),
+            rows_read=read,
+            rows_without_location=no_location,
+            rows_outside_area=outside,
+        )
+    if source.kind == "ons_mye2":
+        mid_year = population.mid_year_of(name)
+        frame = population.parse_mye2(data, name)
+        return ParsedFile(
+            frame=frame.assign(raw_file_id=raw_file_id),
+            suite_parameters=parameters,
+            period=f"mid-{mid_year}",
+            financial_year=mid_year,
+            rows_read=len(frame),
+        )
+    if source.kind == "fingertips":
+        frame = fingertips.parse_export(data, name)
+        parameters["indicator_ids"] = [str(i) for i in source.indicator_ids]
+        return ParsedFile(
+            frame=frame.assign(raw_file_id=raw_file_id),
+            suite_parameters=parameters,
+            period=None,
+            financial_year=None,
+            rows_read=len(frame),
+        )
+    frame = partner_returns.parse_return(data, name, source.template)
+    period = partner_returns.period_label(frame, source.template)
+    first = dt.date.fromisoformat(period[:7] + "-01") if period else None
+    return ParsedFile(
+        frame=frame.assign(raw_file_id=raw_file_id),
+        suite_parameters=parameters,
+        period=period,
+        financial_year=ctx.financial_year_of(first) if first else None,
+        rows_read=len(frame),
+    )
+
+
+def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, name: str, raw_file_id: int) -> pd.DataFrame:
+    """The canonical observations of a file that passed its checks."""
+    partnership = ctx.config.partnership
+    if source.kind == "police_archive":
+        in_area = parsed.frame[parsed.frame["LSOA code"].str.strip() != ""]
+        return police_archive.to_observations(in_area, partnership.id, raw_file_id)
+    if source.kind == "ons_mye2":
+        return population.to_observations(
+            parsed.frame, partnership.local_authority_codes, partnership.id, parsed.financial_year, raw_file_id
+        )
+    if source.kind == "fingertips":
+        return fingertips.to_observations(
+            parsed.frame, partnership.local_authority_codes, source.indicator_ids, partnership.id, raw_file_id
+        )
+    return partner_returns.to_observations(
+        parsed.frame, source.template, source.dataset, partnership.id, raw_file_id, name
+    )
+
+
+def _unreadable(error: InputFileError) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "source_row": error.row or 0,
+                "column": error.column or "",
+                "value": None,
+                "rule": f"file must be readable: {error.reason}",
+                "severity": "critical",
+            }
+        ]
+    )
+
+
+def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> FileOutcome:
+    """Store one file unchanged, parse and check it, then load its observations or quarantine it."""
+    stored = store_bytes(ctx.settings.raw_store_dir, found.data, found.path.suffix)
+    with session_scope(ctx.database_url) as session:
+        raw, _ = repository.register_raw_file(
+            session,
+            partnership=ctx.partnership_id,
+            source_id=source.id,
+            dataset=source.dataset,
+            original_name=found.name,
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            stored_path=str(stored.path),
+            synthetic=source.synthetic,
+        )
+        raw_file_id = raw.id
+    outcome = FileOutcome(
+        source_id=source.id,
+        dataset=source.dataset,
+        original_name=found.name,
+        raw_file_id=raw_file_id,
+        sha256=stored.sha256,
+        period=None,
+        financial_year=ctx.year_label,
+        status="quarantined",
+        reason=None,
+    )
+    suite_outcome: SuiteOutcome | None = None
+    try:
+        parsed = parse_file(ctx, source, found.data, found.name, raw_file_id)
+        outcome.period, outcome.rows_read = parsed.period, parsed.rows_read
+        outcome.rows_without_location, outcome.rows_outside_area = parsed.rows_without_location, parsed.rows_outside_area
+        if parsed.financial_year is not None:
+            outcome.financial_year = financial_year_label(parsed.financial_year)
+        suite_outcome = validate_frame(
+            parsed.frame,
+            source.suite_name,
+            expectations_dir=ctx.settings.expectations_dir,
+            parameters=parsed.suite_parameters,
+        )
+        outcome.validation_status = suite_outcome.status
+        outcome.failures = suite_outcome.row_failures(parsed.frame)
+        if suite_outcome.blocking:
+            rules = "; ".join(o.description for o in suite_outcome.failed_critical)
+            outcome.reason = f"failed critical checks: {rules}"
+            observations = None
+        else:
+            observations = build_observations(ctx, source, parsed, found.name, raw_file_id)
+    except InputFileError as error:
+        outcome.reason = str(error)
+        outcome.validation_status = "failed"
+        outcome.failures = _unreadable(error)
+        observations = None
+
+    with session_scope(ctx.database_url) as session:
+        records = suite_outcome.as_records() if suite_outcome is not None else [_unreadable_record(outcome)]
+        repository.save_validation_results(
+            session,
+            partnership=ctx.partnership_id,
+            financial_year=outcome.financial_year,
+            stage="collect",
+            dataset=source.dataset,
+            suite=source.suite_name,
+            subject=f"{found.name} ({stored.sha256[:12]})",
+            raw_file_id=raw_file_id,
+            records=records,
+            flow_run_id=ctx.flow_run_id,
+        )
+        repository.quarantine_rows(session, ctx.partnership_id, raw_file_id, outcome.failures)
+        if observations is not None:
+            outcome.observations = repository.load_observations(session, observations)
+            outcome.rows_loaded = int(observations["value"].sum()) if source.kind == "police_archive" else outcome.rows_read
+            outcome.status = "loaded"
+        repository.set_raw_file_status(
+            session,
+            raw_file_id,
+            outcome.status,
+            outcome.reason,
+            period=outcome.period,
+            rows_read=outcome.rows_read,
+            rows_loaded=outcome.rows_loaded,
+        )
+    return outcome
+
+
+def _unreadable_record(outcome: FileOutcome) -> dict:
+    return {
+        "expectation_type": "file_is_readable",
+        "column": None,
+        "severity": "critical",
+        "success": False,
+        "unexpected_count": 1,
+        "description": "The file can be read as the source's format",
+        "observed": outcome.reason,
+        "error": None,
+    }
+
+
+@task(name="collect-source", cache_policy=NO_CACHE)
+def collect_source(ctx: CycleContext, source: Source) -> list[FileOutcome]:
+    """Collect every file of one source (files already stored are checked again, never duplicated)."""
+    folder = ctx.config.source_folder(source)
+    return [collect_file(ctx, source, found) for found in discover_files(folder, source.pattern)]

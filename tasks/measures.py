@@ -1,0 +1,103 @@
+"""Compute: metric values from the year's observations, checked, stored and published under disclosure control."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.context import CycleContext
+from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label
+from tasks.metrics.disclosure import published_table
+from tasks.quality import SuiteOutcome, validate_frame
+from tasks.reporting import summary_html
+from tasks.storage import repository
+from tasks.storage.session import session_scope
+
+MEASURES_SUITE = "metric_values.computed"
+
+
+@dataclass(frozen=True)
+class PublishedOutputs:
+    table: pd.DataFrame
+    measures_csv: Path
+    summary_html: Path
+
+
+@task(name="compute-measures", cache_policy=NO_CACHE)
+def compute_measures(ctx: CycleContext, blocked: frozenset[str]) -> ComputeResult:
+    """Every metric in force for the year (and the two years before, for change), from stored observations."""
+    with session_scope(ctx.database_url) as session:
+        observations = repository.read_observations(session, ctx.partnership_id)
+    return compute_metric_values(
+        observations, ctx.config.partnership, ctx.config.metrics, ctx.financial_year, blocked_datasets=blocked
+    )
+
+
+@task(name="check-measures", cache_policy=NO_CACHE)
+def check_measures(ctx: CycleContext, values: pd.DataFrame) -> SuiteOutcome:
+    """The measures' own suite: non-negative counts, positive denominators, value inside its interval."""
+    outcome = validate_frame(values.drop(columns=["raw_file_ids"]), MEASURES_SUITE, expectations_dir=ctx.settings.expectations_dir)
+    with session_scope(ctx.database_url) as session:
+        repository.save_validation_results(
+            session,
+            partnership=ctx.partnership_id,
+            financial_year=ctx.year_label,
+            stage="compute",
+            dataset="metric_values",
+            suite=MEASURES_SUITE,
+            subject=f"metric values {ctx.year_label}",
+            raw_file_id=None,
+            records=outcome.as_records(),
+            flow_run_id=ctx.flow_run_id,
+        )
+    return outcome
+
+
+@task(name="store-measures", cache_policy=NO_CACHE)
+def store_measures(ctx: CycleContext, values: pd.DataFrame) -> int:
+    """Upsert the metric values with the definition versions used and this run's id."""
+    with session_scope(ctx.database_url) as session:
+        return repository.save_metric_values(session, ctx.partnership_id, values, ctx.flow_run_id)
+
+
+def outputs_folder(ctx: CycleContext) -> Path:
+    return ctx.settings.outputs_dir / ctx.partnership_id / ctx.year_label.replace("/", "-")
+
+
+def read_year_values(ctx: CycleContext) -> pd.DataFrame:
+    """The stored metric values of the reviewed year and the one before (for change), with titles."""
+    periods = [financial_year_label(ctx.financial_year - 1), ctx.year_label]
+    with session_scope(ctx.database_url) as session:
+        values = repository.read_metric_values(session, ctx.partnership_id, periods)
+    titles = {m.id: m.title for m in ctx.config.metrics.metrics}
+    return values.assign(title=values["metric_id"].map(titles))
+
+
+@task(name="publish-measures", cache_policy=NO_CACHE)
+def publish_measures(ctx: CycleContext) -> PublishedOutputs:
+    """Apply the disclosure policy and write the published measures CSV and HTML summary of the year."""
+    values = read_year_values(ctx)
+    table = published_table(values, ctx.config.partnership, ctx.config.metrics.disclosure)
+    table = table[table["financial_year"] == ctx.year_label].sort_values(["measure", "area_code", "age_band"])
+    folder = outputs_folder(ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / "measures-published.csv"
+    table.to_csv(csv_path, index=False, lineterminator="\n")
+    html_path = folder / "summary.html"
+    html_path.write_text(
+        summary_html(
+            table,
+            title="Serious Violence Duty: measures for the annual review",
+            partnership=ctx.config.partnership.name,
+            financial_year=ctx.year_label,
+            demo=ctx.config.partnership.demo,
+            policy=ctx.config.metrics.disclosure,
+            headline_ids={m.id for m in ctx.config.metrics.metrics if m.headline},
+        ),
+        encoding="utf-8",
+    )
+    return PublishedOutputs(table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path)

@@ -1,0 +1,318 @@
+"""Metric definitions x observations x population -> metric values with confidence intervals (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from tasks.config import AgeBand, MetricDefinition, MetricsFile, Partnership
+from tasks.metrics.statistics import change_on_previous, crude_rate
+
+METRIC_VALUE_COLUMNS = [
+    "metric_id",
+    "metric_version",
+    "title",
+    "headline",
+    "area_type",
+    "area_code",
+    "period",
+    "age_band",
+    "numerator",
+    "denominator",
+    "value",
+    "lower_ci_95",
+    "upper_ci_95",
+    "method",
+    "multiplier",
+    "change_on_previous",
+    "change_on_previous_percent",
+    "note",
+    "raw_file_ids",
+]
+AGE_RANGE = re.compile(r"^(\d+)(?:-(\d+)|(\+))?$")
+
+
+@dataclass
+class ComputeResult:
+    """Metric values plus what could not be computed and why (shown to the analyst)."""
+
+    values: pd.DataFrame
+    skipped: list[dict] = field(default_factory=list)
+
+
+def financial_year_label(start_year: int) -> str:
+    """2022 -> '2022/23'."""
+    return f"{start_year}/{(start_year + 1) % 100:02d}"
+
+
+def parse_financial_year(label: str | int, today: dt.date | None = None, start_month: int = 4) -> int:
+    """'2022/23', '2022-23' or 2022 -> 2022 (the calendar year the financial year starts in).
+
+    'latest' is the last complete financial year and 'current' the one in progress, as of ``today``:
+    schedules use them so the same deployment reviews the right year every year.
+    """
+    text = str(label).strip().lower()
+    if text in ("latest", "current"):
+        today = today or dt.date.today()
+        current = today.year if today.month >= start_month else today.year - 1
+        return current if text == "current" else current - 1
+    match = re.fullmatch(r"(\d{4})(?:[/-](\d{2}))?", text)
+    if not match:
+        raise ValueError(f"financial year must look like 2022/23 (or 'latest' / 'current'), got {label!r}")
+    start = int(match.group(1))
+    if match.group(2) and int(match.group(2)) != (start + 1) % 100:
+        raise ValueError(f"financial year {label!r} does not span consecutive years")
+    return start
+
+
+def financial_year_end(start_year: int, start_month: int = 4, start_day: int = 1) -> dt.date:
+    """The last day of a financial year (31 March for the usual April start)."""
+    return dt.date(start_year + 1, start_month, start_day) - dt.timedelta(days=1)
+
+
+def financial_year_of(day: dt.date, start_month: int = 4) -> int:
+    return day.year if day.month >= start_month else day.year - 1
+
+
+def age_range(band: str) -> tuple[int, int] | None:
+    """'18-24' -> (18, 24), '25+' -> (25, 200), '7' -> (7, 7); 'all' and 'unknown' -> None."""
+    match = AGE_RANGE.match(band)
+    if not match:
+        return None
+    low = int(match.group(1))
+    if match.group(3):
+        return low, 200
+    return low, int(match.group(2)) if match.group(2) else low
+
+
+def rows_in_band(frame: pd.DataFrame, band: AgeBand) -> pd.DataFrame:
+    """Rows whose age band lies wholly inside ``band`` (every row for an all-ages band)."""
+    if band.min_age is None and band.max_age is None:
+        return frame
+    low, high = band.min_age or 0, band.max_age if band.max_age is not None else 200
+    inside = []
+    for text in frame["age_band"]:
+        bounds = age_range(text)
+        inside.append(bounds is not None and bounds[0] >= low and bounds[1] <= high)
+    return frame[inside]
+
+
+def _with_lad(frame: pd.DataFrame, partnership: Partnership) -> pd.DataFrame:
+    """Attach the member authority of every row (LSOA rows map through the partnership's LSOA list)."""
+    lsoa_to_lad = {lsoa.code: lsoa.local_authority for lsoa in partnership.lsoas}
+    lad = frame["area_code"].where(frame["area_type"] != "lsoa", frame["area_code"].map(lsoa_to_lad))
+    return frame.assign(lad=lad)
+
+
+def _population(observations: pd.DataFrame, partnership: Partnership) -> pd.DataFrame:
+    population = observations[(observations["dataset"] == "population") & (observations["measure"] == "population")]
+    return population[population["area_code"].isin(partnership.local_authority_codes)]
+
+
+def _denominators(
+    population: pd.DataFrame, band: AgeBand, years: list[int], partnership: Partnership
+) -> dict[tuple[str, int], tuple[float, str | None, list[int]]]:
+    """Population per (area, financial year): the mid-year estimate of the year the FY starts in,
+    or the latest earlier one (with a note) when that estimate is not yet published."""
+    result: dict[tuple[str, int], tuple[float, str | None, list[int]]] = {}
+    if population.empty:
+        return result
+    in_band = rows_in_band(population, band)
+    in_band = in_band.assign(mid_year=[d.year for d in in_band["period_start"]])
+    available = sorted(in_band["mid_year"].unique())
+    for year in years:
+        usable = [y for y in available if y <= year]
+        if not usable:
+            continue
+        chosen = usable[-1]
+        note = None if chosen == year else f"population: mid-{year} not available, mid-{chosen} used"
+        rows = in_band[in_band["mid_year"] == chosen]
+        ids = sorted({int(i) for i in rows["raw_file_id"]})
+        for lad, total in rows.groupby("area_code")["value"].sum().items():
+            result[(lad, year)] = (float(total), note, ids)
+        result[(partnership.id, year)] = (float(rows["value"].sum()), note, ids)
+    return result
+
+
+def compute_metric_values(
+    observations: pd.DataFrame,
+    partnership: Partnership,
+    metrics: MetricsFile,
+    financial_year: int,
+    history_years: int = 2,
+    blocked_datasets: frozenset[str] = frozenset(),
+) -> ComputeResult:
+    """Every metric in force for the year, for each member authority and the partnership, for the
+    reviewed year and ``history_years`` before it (one definition for the whole series)."""
+    start_month = partnership.financial_year_start.month
+    definitions = metrics.in_force(financial_year_end(financial_year, start_month))
+    years = list(range(financial_year - history_years, financial_year + 1))
+    obs = observations.copy()
+    obs["fy"] = [financial_year_of(d, start_month) for d in obs["period_start"]]
+    population = _population(obs, partnership)
+    records: list[dict] = []
+    skipped: list[dict] = []
+    for definition in definitions:
+        if definition.numerator.dataset in blocked_datasets:
+            skipped.append(
+                {"metric_id": definition.id, "reason": f"dataset {definition.numerator.dataset} failed validation"}
+            )
+            continue
+        numerator = obs[
+            (obs["dataset"] == definition.numerator.dataset)
+            & obs["measure"].isin(definition.numerator.measures)
+            & obs["fy"].isin(years)
+        ]
+        if numerator.empty:
+            skipped.append({"metric_id": definition.id, "reason": "no observations for the years reviewed"})
+            continue
+        if definition.statistic == "published_rate":
+            records += _published_rates(definition, obs, partnership, years)
+            continue
+        numerator = _with_lad(numerator, partnership)
+        numerator = numerator[numerator["lad"].isin(partnership.local_authority_codes)]
+        for band_id in definition.age_bands:
+            band = metrics.age_bands[band_id]
+            records += _counts_and_rates(definition, band_id, band, numerator, population, partnership, years, metrics)
+    values = pd.DataFrame(records, columns=METRIC_VALUE_COLUMNS)
+    return ComputeResult(values=_add_changes(values), skipped=skipped)
+
+
+def _counts_and_rates(
+    definition: MetricDefinition,
+    band_id: str,
+    band: AgeBand,
+    numerator: pd.DataFrame,
+    population: pd.DataFrame,
+    partnership: Partnership,
+    years: list[int],
+    metrics: MetricsFile,
+) -> list[dict]:
+    selected = rows_in_band(numerator, band)
+    if band.min_age is not None and selected.empty and not numerator.empty:
+        return []  # the source has no ages: no breakdown rather than a misleading zero
+    denominator_band = metrics.age_bands[definition.denominator.age_band] if (
+        definition.denominator and definition.denominator.age_band
+    ) else band
+    denominators = _denominators(population, denominator_band, years, partnership) if definition.denominator else {}
+    records = []
+    areas = [(la.code, "lad") for la in partnership.local_authorities] + [(partnership.id, "csp")]
+    for year in years:
+        in_year = selected[selected["fy"] == year]
+        months = in_year["period_start"].nunique() if not in_year.empty else 0
+        if numerator[numerator["fy"] == year].empty:
+            continue  # no data at all for that year: nothing to report rather than a false zero
+        for area_code, area_type in areas:
+            rows = in_year if area_type == "csp" else in_year[in_year["lad"] == area_code]
+            count = float(rows["value"].sum())
+            ids = sorted({int(i) for i in rows["raw_file_id"]})
+            notes = []
+            record = {
+                "metric_id": definition.id,
+                "metric_version": definition.version,
+                "title": definition.title,
+                "headline": definition.headline,
+                "area_type": area_type,
+                "area_code": area_code,
+                "period": financial_year_label(year),
+                "age_band": band_id,
+                "numerator": count,
+                "denominator": None,
+                "value": count,
+                "lower_ci_95": None,
+                "upper_ci_95": None,
+                "method": "count",
+                "multiplier": 1,
+            }
+            if definition.statistic == "crude_rate":
+                denominator = denominators.get((area_code, year))
+                if denominator is None or denominator[0] <= 0:
+                    notes.append("no population estimate: rate not computed")
+                    record["value"] = None
+                else:
+                    estimate = crude_rate(count, denominator[0], definition.multiplier, definition.confidence_level)
+                    record.update(
+                        denominator=denominator[0],
+                        value=estimate.value,
+                        lower_ci_95=estimate.lower,
+                        upper_ci_95=estimate.upper,
+                        method=estimate.method,
+                        multiplier=definition.multiplier,
+                    )
+                    ids = sorted(set(ids) | set(denominator[2]))
+                    if denominator[1]:
+                        notes.append(denominator[1])
+            periods_expected = 12 if (selected["period_type"] == "month").any() else None
+            if periods_expected and months < periods_expected:
+                notes.append(f"{months} of {periods_expected} months present")
+            record["note"] = "; ".join(notes) or None
+            record["raw_file_ids"] = ids
+            records.append(record)
+    return records
+
+
+def _published_rates(
+    definition: MetricDefinition, obs: pd.DataFrame, partnership: Partnership, years: list[int]
+) -> list[dict]:
+    """Carry a published indicator (value, CI, count, denominator) through unchanged, per area and period."""
+    records = []
+    for measure in definition.numerator.measures:
+        rows = obs[(obs["dataset"] == definition.numerator.dataset) & obs["fy"].isin(years)]
+        areas = [(la.code, "lad") for la in partnership.local_authorities] + [("E92000001", "country")]
+        for year in years:
+            for area_code, area_type in areas:
+                at = rows[(rows["area_code"] == area_code) & (rows["fy"] == year)]
+                fields = {m: float(v) for m, v in zip(at["measure"], at["value"], strict=True)}
+                if measure not in fields:
+                    continue
+                records.append(
+                    {
+                        "metric_id": definition.id,
+                        "metric_version": definition.version,
+                        "title": definition.title,
+                        "headline": definition.headline,
+                        "area_type": area_type,
+                        "area_code": area_code,
+                        "period": financial_year_label(year),
+                        "age_band": "all",
+                        "numerator": fields.get(f"{measure}_count"),
+                        "denominator": fields.get(f"{measure}_denominator"),
+                        "value": fields[measure],
+                        "lower_ci_95": fields.get(f"{measure}_lower_ci_95"),
+                        "upper_ci_95": fields.get(f"{measure}_upper_ci_95"),
+                        "method": "published by OHID Fingertips (DSR, 3-year pooled)",
+                        "multiplier": 100_000,
+                        "note": "3-year pooled period ending in this year",
+                        "raw_file_ids": sorted({int(i) for i in at["raw_file_id"]}),
+                    }
+                )
+    return records
+
+
+def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
+    """Year-on-year change of each value against the same metric, area and age band a year earlier."""
+    values = values.copy()
+    if values.empty:
+        return values
+    previous_value = {}
+    for row in values.itertuples(index=False):
+        previous_value[(row.metric_id, row.area_code, row.age_band, row.period)] = row.value
+    changes, percents = [], []
+    for row in values.itertuples(index=False):
+        start = int(row.period[:4])
+        prior = previous_value.get((row.metric_id, row.area_code, row.age_band, financial_year_label(start - 1)))
+        current = row.value
+        if current is None or (isinstance(current, float) and math.isnan(current)) or prior is None:
+            changes.append(None)
+            percents.append(None)
+            continue
+        difference, percent = change_on_previous(float(current), float(prior))
+        changes.append(difference)
+        percents.append(percent)
+    values["change_on_previous"] = changes
+    values["change_on_previous_percent"] = percents
+    return values

@@ -1,0 +1,43 @@
+"""Content-addressed store of raw inputs: every file is kept unchanged, named by its sha256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    path: Path
+    size_bytes: int
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def store_bytes(store_dir: Path, data: bytes, suffix: str = "") -> StoredFile:
+    """Keep ``data`` under ``store_dir/ab/<sha256><suffix>``; storing the same bytes again is a no-op."""
+    digest = sha256_of(data)
+    target = store_dir / digest[:2] / f"{digest}{suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # write then rename, so a crash never leaves a half-written file under its final name
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+    return StoredFile(sha256=digest, path=target, size_bytes=len(data))
+
+
+def read_stored(path: Path, expected_sha256: str) -> bytes:
+    """Read a stored file back, refusing it if its bytes no longer match the recorded checksum."""
+    data = path.read_bytes()
+    actual = sha256_of(data)
+    if actual != expected_sha256:
+        raise ValueError(f"{path}: stored file is corrupt (sha256 {actual}, recorded {expected_sha256})")
+    return data

@@ -1,0 +1,82 @@
+"""Readable outputs for people: the HTML summary of the year and markdown for Prefect artifacts (pure)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from jinja2 import Environment, select_autoescape
+
+_environment = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+
+SUMMARY_TEMPLATE = _environment.from_string(
+    """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse}
+td,th{border:1px solid #999;padding:.25em .5em;text-align:right}td:first-child,th:first-child{text-align:left}
+.note{color:#555;font-size:.9em}</style></head>
+<body>
+<h1>{{ title }}</h1>
+<p>{{ partnership }} &middot; financial year {{ financial_year }}{% if demo %} &middot; <strong>DEMO: built on synthetic data</strong>{% endif %}</p>
+<p>Disclosure control: {{ policy }}. Counts of {{ suppress_from }} to {{ suppress_to }} are shown as
+&ldquo;{{ symbol }}&rdquo;, other counts are rounded to the nearest {{ round_to }}, and no rate is shown where the
+count is under {{ min_count }}. Rates are per 100,000 population with 95% confidence intervals.</p>
+{% for section in sections %}
+<h2>{{ section.title }}{% if section.headline %} <small>(national headline measure)</small>{% endif %}</h2>
+<table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>Rate</th><th>95% CI</th><th>Change on previous year (%)</th></tr></thead>
+<tbody>
+{% for row in section.rows %}
+<tr><td>{{ row.area_name }}</td><td>{{ row.age_band }}</td><td>{{ row.count }}</td><td>{{ row.rate_per_100000 }}</td>
+<td>{% if row.lower_ci_95 %}{{ row.lower_ci_95 }} &ndash; {{ row.upper_ci_95 }}{% endif %}</td>
+<td>{{ row.change_on_previous_year_percent }}</td></tr>
+{% if row.note %}<tr><td colspan="6" class="note">{{ row.note }}</td></tr>{% endif %}
+{% endfor %}
+</tbody></table>
+{% endfor %}
+<h2>Provenance</h2>
+<p>Every figure is computed from the raw files listed in manifest.json (with their sha256 checksums), under the
+metric definition versions listed there.</p>
+</body></html>
+"""
+)
+
+
+def summary_html(
+    published: pd.DataFrame, *, title: str, partnership: str, financial_year: str, demo: bool, policy: object,
+    headline_ids: set[str]
+) -> str:
+    """The year's measures as a self-contained HTML page (published values only)."""
+    year = published[published["financial_year"] == financial_year]
+    sections = []
+    for measure, rows in year.groupby("measure", sort=False):
+        sections.append(
+            {
+                "title": rows["title"].iloc[0],
+                "headline": measure in headline_ids,
+                "rows": rows.to_dict("records"),
+            }
+        )
+    sections.sort(key=lambda s: (not s["headline"], s["title"]))
+    return SUMMARY_TEMPLATE.render(
+        title=title,
+        partnership=partnership,
+        financial_year=financial_year,
+        demo=demo,
+        sections=sections,
+        policy=policy.name,
+        suppress_from=policy.suppress_from,
+        suppress_to=policy.suppress_to,
+        symbol=policy.suppressed_symbol,
+        round_to=policy.round_to,
+        min_count=policy.min_count_for_rate,
+    )
+
+
+def markdown_table(frame: pd.DataFrame, max_rows: int = 50) -> str:
+    """A small DataFrame as a GitHub-style markdown table (for artifacts and e-mails)."""
+    if frame.empty:
+        return "_(nothing to show)_"
+    shown = frame.head(max_rows).astype(str)
+    header = "| " + " | ".join(shown.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
+    lines = ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in shown.itertuples(index=False)]
+    more = [f"\n_… and {len(frame) - max_rows} more rows_"] if len(frame) > max_rows else []
+    return "\n".join([header, rule, *lines, *more])

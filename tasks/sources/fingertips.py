@@ -1,0 +1,98 @@
+"""OHID Fingertips indicator exports (the API's all_data CSV), e.g. 11201 hospital admissions for violence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from tasks.sources.common import read_csv_strings
+
+FINGERTIPS_COLUMNS = [
+    "Indicator ID",
+    "Indicator Name",
+    "Parent Code",
+    "Parent Name",
+    "Area Code",
+    "Area Name",
+    "Area Type",
+    "Sex",
+    "Age",
+    "Category Type",
+    "Category",
+    "Time period",
+    "Value",
+    "Lower CI 95.0 limit",
+    "Upper CI 95.0 limit",
+    "Lower CI 99.8 limit",
+    "Upper CI 99.8 limit",
+    "Count",
+    "Denominator",
+    "Value note",
+    "Recent Trend",
+    "Compared to England value or percentiles",
+    "Compared to Region value or percentiles",
+    "Time period Sortable",
+    "New data",
+    "Compared to goal",
+]
+# What we keep of each row, and the measure suffix it becomes.
+KEPT_FIELDS = {
+    "Value": "",
+    "Lower CI 95.0 limit": "_lower_ci_95",
+    "Upper CI 95.0 limit": "_upper_ci_95",
+    "Count": "_count",
+    "Denominator": "_denominator",
+}
+POOLED = re.compile(r"^(\d{4})/\d{2} - (\d{2})/(\d{2})$")
+SINGLE = re.compile(r"^(\d{4})/(\d{2})$")
+ENGLAND = "E92000001"
+
+
+def parse_export(data: bytes, name: str) -> pd.DataFrame:
+    """Read the export; quoted fields with embedded newlines (a real quirk) are handled by the CSV reader."""
+    return read_csv_strings(data, name, FINGERTIPS_COLUMNS)
+
+
+def period_of(time_period: str) -> tuple[dt.date, str]:
+    """'2020/21 - 22/23' -> (2022-04-01, pooled_3_year): pooled periods are filed under their last year."""
+    pooled = POOLED.match(time_period.strip())
+    if pooled:
+        century = int(pooled.group(1)) // 100 * 100
+        return dt.date(century + int(pooled.group(2)), 4, 1), "pooled_3_year"
+    single = SINGLE.match(time_period.strip())
+    if single:
+        return dt.date(int(single.group(1)), 4, 1), "financial_year"
+    raise ValueError(f"unrecognised Fingertips time period {time_period!r}")
+
+
+def to_observations(
+    frame: pd.DataFrame, area_codes: list[str], indicator_ids: list[int], partnership: str, raw_file_id: int
+) -> pd.DataFrame:
+    """The published value, CI, count and denominator of each member authority and England, per period."""
+    wanted = frame[
+        frame["Area Code"].isin([*area_codes, ENGLAND])
+        & frame["Indicator ID"].isin([str(i) for i in indicator_ids])
+        & (frame["Category Type"] == "")
+    ]
+    long = wanted.melt(
+        id_vars=["Indicator ID", "Area Code", "Time period"], value_vars=list(KEPT_FIELDS), var_name="field"
+    )
+    long = long[long["value"].str.strip() != ""]
+    periods = [period_of(text) for text in long["Time period"]]
+    return pd.DataFrame(
+        {
+            "partnership": partnership,
+            "dataset": "fingertips",
+            "measure": "indicator_" + long["Indicator ID"] + long["field"].map(KEPT_FIELDS),
+            "area_type": ["country" if code == ENGLAND else "lad" for code in long["Area Code"]],
+            "area_code": long["Area Code"],
+            "period_start": [start for start, _ in periods],
+            "period_type": [kind for _, kind in periods],
+            "age_band": "all",
+            "sex": "persons",
+            "value": pd.to_numeric(long["value"]).astype(float),
+            "raw_file_id": raw_file_id,
+        }
+    )

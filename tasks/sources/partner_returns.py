@@ -1,0 +1,107 @@
+"""Partner returns: CSV files from police, health and youth justice, mapped through each partner's template."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from tasks.config import PartnerTemplate
+from tasks.sources.common import InputFileError, read_csv_strings
+
+FINANCIAL_QUARTER = re.compile(r"^(\d{4})/(\d{2}) Q([1-4])$")
+
+
+def template_columns(template: PartnerTemplate) -> list[str]:
+    """Every column the template reads: the partner's file must have them all."""
+    columns = [template.period.column, template.area.column, *template.where]
+    if template.age_band:
+        columns.append(template.age_band.column)
+    columns += [value.column for value in template.values]
+    return list(dict.fromkeys(columns))
+
+
+def parse_return(data: bytes, name: str, template: PartnerTemplate) -> pd.DataFrame:
+    """Read a partner's CSV as text, insisting on the columns its template names."""
+    return read_csv_strings(data, name, template_columns(template))
+
+
+def parse_period(text: str, period_format: str) -> tuple[dt.date, str]:
+    """A partner's period label -> (first day, period type)."""
+    text = text.strip()
+    if period_format == "financial_quarter":
+        match = FINANCIAL_QUARTER.match(text)
+        if not match:
+            raise ValueError(f"{text!r} is not a financial quarter like '2022/23 Q1'")
+        year, quarter = int(match.group(1)), int(match.group(3))
+        month = 4 + 3 * (quarter - 1)
+        return dt.date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1), "quarter"
+    return dt.datetime.strptime(text, period_format).date().replace(day=1), "month"
+
+
+def period_label(frame: pd.DataFrame, template: PartnerTemplate) -> str | None:
+    """The span a return covers, e.g. '2020-04/2020-06', for the raw_files register."""
+    starts = []
+    for text in frame[template.period.column]:
+        try:
+            starts.append(parse_period(text, template.period.format)[0])
+        except ValueError:
+            continue
+    if not starts:
+        return None
+    first, last = min(starts).strftime("%Y-%m"), max(starts).strftime("%Y-%m")
+    return first if first == last else f"{first}/{last}"
+
+
+def to_observations(
+    frame: pd.DataFrame, template: PartnerTemplate, dataset: str, partnership: str, raw_file_id: int, file: str
+) -> pd.DataFrame:
+    """Apply the template: filter, map periods, areas and age bands, melt value columns, sum duplicates."""
+    kept = frame
+    for column, wanted in template.where.items():
+        kept = kept[kept[column].str.strip() == wanted]
+    pieces = []
+    for value_column in template.values:
+        piece = pd.DataFrame({"source_row": kept["source_row"]})
+        periods = []
+        for row, text in zip(kept["source_row"], kept[template.period.column], strict=True):
+            try:
+                periods.append(parse_period(text, template.period.format))
+            except ValueError as exc:
+                raise InputFileError(file, str(exc), row=row, column=template.period.column) from exc
+        piece["period_start"] = [start for start, _ in periods]
+        piece["period_type"] = [kind for _, kind in periods]
+        areas = kept[template.area.column].str.strip()
+        piece["area_code"] = areas.map(template.area.map) if template.area.map else areas
+        if value_column.age_band is not None:
+            piece["age_band"] = value_column.age_band
+        elif template.age_band is not None:
+            ages = kept[template.age_band.column].str.strip()
+            piece["age_band"] = ages.map(template.age_band.map) if template.age_band.map else ages
+        else:
+            piece["age_band"] = "all"
+        numbers = pd.to_numeric(kept[value_column.column].str.strip(), errors="coerce")
+        bad = numbers.isna() | (numbers < 0)
+        if bad.any():
+            row = int(kept.loc[bad, "source_row"].iloc[0])
+            value = kept.loc[bad, value_column.column].iloc[0]
+            raise InputFileError(file, f"{value!r} is not a non-negative count", row=row, column=value_column.column)
+        piece["value"] = numbers.astype(float)
+        piece["measure"] = value_column.measure
+        unmapped = piece["area_code"].isna() | piece["age_band"].isna()
+        if unmapped.any():
+            row = int(piece.loc[unmapped, "source_row"].iloc[0])
+            column = template.area.column if piece.loc[unmapped, "area_code"].isna().any() else template.age_band.column
+            raise InputFileError(file, "value has no mapping in the partner's template", row=row, column=column)
+        pieces.append(piece)
+    combined = pd.concat(pieces, ignore_index=True)
+    summed = combined.groupby(["measure", "area_code", "period_start", "period_type", "age_band"], as_index=False)[
+        "value"
+    ].sum()
+    summed.insert(0, "dataset", dataset)
+    summed.insert(0, "partnership", partnership)
+    summed.insert(3, "area_type", "lad")
+    summed["sex"] = "all"
+    summed["raw_file_id"] = raw_file_id
+    return summed

@@ -1,0 +1,277 @@
+"""Idempotent reads and writes of the pipeline's tables; stages call these, never raw SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tasks.sources.common import OBSERVATION_COLUMNS, OBSERVATION_KEY
+from tasks.storage.models import (
+    DeadlineRow,
+    MetricValue,
+    Observation,
+    OutboxMessage,
+    QuarantineEntry,
+    RawFile,
+    Run,
+    Submission,
+    ValidationResult,
+    utc_now,
+)
+from tasks.storage.session import upsert
+
+
+def record_run(
+    session: Session,
+    partnership: str,
+    financial_year: str,
+    stage: str,
+    status: str,
+    flow_run_id: str | None,
+    summary: dict[str, Any] | None = None,
+    finished: bool = False,
+) -> None:
+    """Create or update the run row of a stage (one row per partnership, year and stage)."""
+    run = session.scalar(
+        select(Run).where(Run.partnership == partnership, Run.financial_year == financial_year, Run.stage == stage)
+    )
+    if run is None:
+        run = Run(partnership=partnership, financial_year=financial_year, stage=stage, attempts=0, status=status)
+        session.add(run)
+    if not finished:
+        run.attempts += 1
+        run.started_at = utc_now()
+        run.finished_at = None
+    else:
+        run.finished_at = utc_now()
+    run.status = status
+    run.flow_run_id = flow_run_id
+    if summary is not None:
+        run.summary = summary
+
+
+def register_raw_file(
+    session: Session,
+    *,
+    partnership: str,
+    source_id: str,
+    dataset: str,
+    original_name: str,
+    sha256: str,
+    size_bytes: int,
+    stored_path: str,
+    synthetic: bool,
+) -> tuple[RawFile, bool]:
+    """The raw_files row of a stored file; the same bytes again return the existing row (no duplicate)."""
+    existing = session.scalar(
+        select(RawFile).where(
+            RawFile.partnership == partnership, RawFile.source_id == source_id, RawFile.sha256 == sha256
+        )
+    )
+    if existing is not None:
+        return existing, False
+    row = RawFile(
+        partnership=partnership,
+        source_id=source_id,
+        dataset=dataset,
+        original_name=original_name,
+        sha256=sha256,
+        size_bytes=size_bytes,
+        stored_path=stored_path,
+        synthetic=synthetic,
+        status="received",
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def load_observations(session: Session, frame: pd.DataFrame) -> int:
+    """Upsert canonical observations on their natural key: re-loading a period replaces, never duplicates."""
+    if frame.empty:
+        return 0
+    records = frame[OBSERVATION_COLUMNS].to_dict("records")
+    for record in records:
+        record["value"] = float(record["value"])
+        record["raw_file_id"] = int(record["raw_file_id"])
+    return upsert(session, Observation.__table__, records, OBSERVATION_KEY)
+
+
+def read_observations(session: Session, partnership: str, datasets: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every observation of a partnership (optionally some datasets) as a DataFrame."""
+    query = select(*[getattr(Observation, c) for c in OBSERVATION_COLUMNS]).where(
+        Observation.partnership == partnership
+    )
+    if datasets is not None:
+        query = query.where(Observation.dataset.in_(list(datasets)))
+    rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=OBSERVATION_COLUMNS)
+
+
+def save_validation_results(
+    session: Session,
+    *,
+    partnership: str,
+    financial_year: str,
+    stage: str,
+    dataset: str,
+    suite: str,
+    subject: str,
+    raw_file_id: int | None,
+    records: list[dict[str, Any]],
+    flow_run_id: str | None,
+) -> None:
+    """Store the outcome of every expectation of a suite run on one subject (replacing the last run's)."""
+    rows = []
+    for index, record in enumerate(records):
+        rows.append(
+            {
+                "partnership": partnership,
+                "financial_year": financial_year,
+                "stage": stage,
+                "dataset": dataset,
+                "suite": suite,
+                "subject": subject,
+                "raw_file_id": raw_file_id,
+                "expectation_index": index,
+                "expectation_type": record["expectation_type"],
+                "column": record.get("column"),
+                "severity": record["severity"],
+                "success": bool(record["success"]),
+                "unexpected_count": int(record.get("unexpected_count") or 0),
+                "description": record["description"],
+                "observed": None if record.get("observed") is None else str(record.get("observed")),
+                "error": record.get("error"),
+                "flow_run_id": flow_run_id,
+                "checked_at": utc_now(),
+            }
+        )
+    upsert(session, ValidationResult.__table__, rows, ["partnership", "suite", "subject", "expectation_index"])
+
+
+def quarantine_rows(session: Session, partnership: str, raw_file_id: int, failures: pd.DataFrame) -> int:
+    """Keep failing rows (source_row 0 = the whole file) with the rule they broke."""
+    if failures.empty:
+        return 0
+    rows = [
+        {
+            "partnership": partnership,
+            "raw_file_id": raw_file_id,
+            "source_row": int(r.source_row),
+            "column": str(r.column),
+            "value": None if r.value is None else str(r.value),
+            "rule": str(r.rule),
+            "severity": str(r.severity),
+        }
+        for r in failures.itertuples(index=False)
+    ]
+    # one entry per (row, column, rule): a failure reported twice by two expectations is kept once
+    unique = {(r["source_row"], r["column"], r["rule"]): r for r in rows}
+    return upsert(
+        session,
+        QuarantineEntry.__table__,
+        list(unique.values()),
+        ["raw_file_id", "source_row", "column", "rule"],
+        update_columns=["value", "severity"],
+    )
+
+
+def set_raw_file_status(
+    session: Session, raw_file_id: int, status: str, reason: str | None, period: str | None = None, **counts: int
+) -> None:
+    row = session.get(RawFile, raw_file_id)
+    row.status = status
+    row.status_reason = reason
+    if period is not None:
+        row.period = period
+    for name, value in counts.items():
+        setattr(row, name, value)
+
+
+def raw_files_of(session: Session, partnership: str) -> list[RawFile]:
+    return list(session.scalars(select(RawFile).where(RawFile.partnership == partnership).order_by(RawFile.id)))
+
+
+def save_metric_values(session: Session, partnership: str, values: pd.DataFrame, flow_run_id: str | None) -> int:
+    """Upsert metric values on (metric, version, area, period, age band)."""
+    columns = [c.name for c in MetricValue.__table__.columns if c.name not in ("id",)]
+    records = []
+    now = utc_now()
+    for record in values.to_dict("records"):
+        row = {c: record.get(c) for c in columns if c in record}
+        for key, value in row.items():
+            if isinstance(value, float) and value != value:  # NaN -> NULL
+                row[key] = None
+        row.update(partnership=partnership, flow_run_id=flow_run_id, computed_at=now)
+        records.append(row)
+    return upsert(
+        session,
+        MetricValue.__table__,
+        records,
+        ["partnership", "metric_id", "metric_version", "area_code", "period", "age_band"],
+    )
+
+
+def read_metric_values(session: Session, partnership: str, periods: Sequence[str]) -> pd.DataFrame:
+    rows = session.scalars(
+        select(MetricValue).where(MetricValue.partnership == partnership, MetricValue.period.in_(list(periods)))
+    ).all()
+    columns = [c.name for c in MetricValue.__table__.columns]
+    return pd.DataFrame([{c: getattr(r, c) for c in columns} for r in rows], columns=columns)
+
+
+def enqueue_message(session: Session, message: dict[str, Any]) -> bool:
+    """Write a message to the outbox once: a message with the same dedupe key is never added twice."""
+    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == message["dedupe_key"]))
+    if existing is not None:
+        return False
+    session.add(OutboxMessage(**message))
+    session.flush()
+    return True
+
+
+def pending_messages(session: Session, partnership: str) -> list[OutboxMessage]:
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.partnership == partnership, OutboxMessage.status.in_(["pending", "failed"]))
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def upsert_deadlines(session: Session, rows: list[dict[str, Any]]) -> None:
+    upsert(session, DeadlineRow.__table__, rows, ["partnership", "deadline_id", "period"])
+
+
+def deadline_row(session: Session, partnership: str, deadline_id: str, period: str) -> DeadlineRow | None:
+    return session.scalar(
+        select(DeadlineRow).where(
+            DeadlineRow.partnership == partnership, DeadlineRow.deadline_id == deadline_id, DeadlineRow.period == period
+        )
+    )
+
+
+def record_submission(session: Session, values: dict[str, Any]) -> tuple[Submission, bool]:
+    """Record a built package against its deadline once: the same package again is a no-op."""
+    existing = session.scalar(
+        select(Submission).where(
+            Submission.deadline_row_id == values["deadline_row_id"],
+            Submission.package_sha256 == values["package_sha256"],
+        )
+    )
+    if existing is not None:
+        return existing, False
+    submission = Submission(**values)
+    session.add(submission)
+    session.flush()
+    return submission, True
+
+
+def today_utc() -> dt.date:
+    return utc_now().date()

@@ -1,0 +1,135 @@
+"""Submit: record the year's deadlines, build and check the package, store it, record it against its deadline."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import select
+
+from tasks.context import CycleContext
+from tasks.measures import PublishedOutputs
+from tasks.quality import SuiteOutcome, validate_frame
+from tasks.raw_store import store_bytes
+from tasks.storage import repository
+from tasks.storage.models import MetricValue, RawFile
+from tasks.storage.session import session_scope
+from tasks.submission.deadlines import deadline_rows
+from tasks.submission.package import Package, build_package
+
+PACKAGE_SUITE = "submission_package.published"
+ANNUAL_REVIEW = "annual_review"
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    deadline_id: str
+    deadline_title: str
+    due_date: str
+    package_path: str
+    package_sha256: str
+    created: bool
+    validation: SuiteOutcome
+
+
+@task(name="record-deadlines", cache_policy=NO_CACHE)
+def record_deadlines(ctx: CycleContext) -> list[dict]:
+    """Write the year's dated deadlines (bank holidays applied) to the deadlines table."""
+    rows = deadline_rows(ctx.config.deadlines, ctx.partnership_id, ctx.year_start)
+    with session_scope(ctx.database_url) as session:
+        repository.upsert_deadlines(session, rows)
+    return rows
+
+
+def provenance(ctx: CycleContext) -> dict:
+    """What the package's figures rest on: definition versions and every raw file with its checksum."""
+    with session_scope(ctx.database_url) as session:
+        values = session.execute(
+            select(MetricValue.metric_id, MetricValue.metric_version, MetricValue.raw_file_ids).where(
+                MetricValue.partnership == ctx.partnership_id, MetricValue.period == ctx.year_label
+            )
+        ).all()
+        file_ids = sorted({i for v in values for i in (v.raw_file_ids or [])})
+        files = session.execute(
+            select(RawFile.id, RawFile.source_id, RawFile.original_name, RawFile.sha256, RawFile.synthetic).where(
+                RawFile.id.in_(file_ids)
+            )
+        ).all()
+    return {
+        "partnership": ctx.partnership_id,
+        "financial_year": ctx.year_label,
+        "demo_synthetic_data": ctx.config.partnership.demo,
+        "disclosure_policy": ctx.config.metrics.disclosure.model_dump(),
+        "metric_definitions": sorted({f"{v.metric_id}@v{v.metric_version}" for v in values}),
+        "raw_files": [
+            {"source": f.source_id, "file": f.original_name, "sha256": f.sha256, "synthetic": f.synthetic}
+            for f in sorted(files, key=lambda f: (f.source_id, f.original_name))
+        ],
+    }
+
+
+def check_package(ctx: CycleContext, package: Package, published: pd.DataFrame) -> SuiteOutcome:
+    """Read the measures CSV back out of the package and run the published-package suite on it."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
+        frame = pd.read_csv(archive.open("measures.csv"), dtype=str, keep_default_na=False)
+    return validate_frame(frame, PACKAGE_SUITE, expectations_dir=ctx.settings.expectations_dir)
+
+
+@task(name="build-submission", cache_policy=NO_CACHE)
+def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> SubmissionRecord:
+    """Build the annual-review package, check it, store it by checksum and record it once against its deadline."""
+    package = build_package(outputs.table, outputs.summary_html.read_text(encoding="utf-8"), provenance(ctx))
+    validation = check_package(ctx, package, outputs.table)
+    deadline = next(d for d in ctx.config.deadlines.deadlines if d.delivers == ANNUAL_REVIEW)
+    with session_scope(ctx.database_url) as session:
+        repository.save_validation_results(
+            session,
+            partnership=ctx.partnership_id,
+            financial_year=ctx.year_label,
+            stage="submit",
+            dataset="submission_package",
+            suite=PACKAGE_SUITE,
+            subject=f"submission package {ctx.year_label}",
+            raw_file_id=None,
+            records=validation.as_records(),
+            flow_run_id=ctx.flow_run_id,
+        )
+    if validation.blocking:
+        raise ValueError(
+            "the submission package failed its checks and was not recorded: "
+            + "; ".join(o.description for o in validation.failed_critical)
+        )
+    stored = store_bytes(ctx.settings.submissions_dir / ctx.partnership_id, package.data, ".zip")
+    with session_scope(ctx.database_url) as session:
+        row = repository.deadline_row(session, ctx.partnership_id, deadline.id, ctx.year_label)
+        if row is None:
+            raise LookupError(f"deadline {deadline.id} for {ctx.year_label} is not recorded; run record_deadlines first")
+        submission, created = repository.record_submission(
+            session,
+            {
+                "partnership": ctx.partnership_id,
+                "financial_year": ctx.year_label,
+                "deadline_row_id": row.id,
+                "package_sha256": package.sha256,
+                "package_path": str(stored.path),
+                "measures_rows": len(outputs.table),
+                "validation_status": validation.status,
+                "status": "awaiting sign-off",
+                "flow_run_id": ctx.flow_run_id,
+            },
+        )
+        due = row.due_date.isoformat()
+    return SubmissionRecord(
+        deadline_id=deadline.id,
+        deadline_title=deadline.title,
+        due_date=due,
+        package_path=str(stored.path),
+        package_sha256=package.sha256,
+        created=created,
+        validation=validation,
+    )
