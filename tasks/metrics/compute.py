@@ -261,7 +261,12 @@ def _published_rates(
     """Carry a published indicator (value, CI, count, denominator) through unchanged, per area and period."""
     records = []
     for measure in definition.numerator.measures:
-        rows = obs[(obs["dataset"] == definition.numerator.dataset) & obs["fy"].isin(years)]
+        rows = obs[
+            (obs["dataset"] == definition.numerator.dataset)
+            & obs["fy"].isin(years)
+            & (obs["age_band"] == "all")
+            & (obs["sex"] == "persons")
+        ]
         areas = [(la.code, "lad") for la in partnership.local_authorities] + [("E92000001", "country")]
         for year in years:
             for area_code, area_type in areas:

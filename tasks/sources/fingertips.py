@@ -47,7 +47,22 @@ KEPT_FIELDS = {
 }
 POOLED = re.compile(r"^(\d{4})/\d{2} - (\d{2})/(\d{2})$")
 SINGLE = re.compile(r"^(\d{4})/(\d{2})$")
+CALENDAR = re.compile(r"^(\d{4})$")
 ENGLAND = "E92000001"
+AGE_RANGE = re.compile(r"^(\d+)-(\d+) yrs$")
+AGE_FROM = re.compile(r"^(\d+)\+ yrs$")
+
+
+def age_band_of(label: str) -> str:
+    """Fingertips age labels -> our bands: 'All ages' -> 'all', '0-9 yrs' -> '0-9', '65+ yrs' -> '65+'."""
+    text = label.strip()
+    if text == "All ages":
+        return "all"
+    if match := AGE_RANGE.match(text):
+        return f"{match.group(1)}-{match.group(2)}"
+    if match := AGE_FROM.match(text):
+        return f"{match.group(1)}+"
+    raise ValueError(f"unrecognised Fingertips age {label!r}")
 
 
 def parse_export(data: bytes, name: str) -> pd.DataFrame:
@@ -56,7 +71,8 @@ def parse_export(data: bytes, name: str) -> pd.DataFrame:
 
 
 def period_of(time_period: str) -> tuple[dt.date, str]:
-    """'2020/21 - 22/23' -> (2022-04-01, pooled_3_year): pooled periods are filed under their last year."""
+    """'2020/21 - 22/23' -> (2022-04-01, pooled_3_year): pooled periods are filed under their last year;
+    '2019/20' is a financial year and '2015' a calendar year."""
     pooled = POOLED.match(time_period.strip())
     if pooled:
         century = int(pooled.group(1)) // 100 * 100
@@ -64,6 +80,9 @@ def period_of(time_period: str) -> tuple[dt.date, str]:
     single = SINGLE.match(time_period.strip())
     if single:
         return dt.date(int(single.group(1)), 4, 1), "financial_year"
+    calendar = CALENDAR.match(time_period.strip())
+    if calendar:
+        return dt.date(int(calendar.group(1)), 1, 1), "calendar_year"
     raise ValueError(f"unrecognised Fingertips time period {time_period!r}")
 
 
@@ -77,7 +96,7 @@ def to_observations(
         & (frame["Category Type"] == "")
     ]
     long = wanted.melt(
-        id_vars=["Indicator ID", "Area Code", "Time period"], value_vars=list(KEPT_FIELDS), var_name="field"
+        id_vars=["Indicator ID", "Area Code", "Time period", "Sex", "Age"], value_vars=list(KEPT_FIELDS), var_name="field"
     )
     long = long[long["value"].str.strip() != ""]
     periods = [period_of(text) for text in long["Time period"]]
@@ -90,8 +109,8 @@ def to_observations(
             "area_code": long["Area Code"],
             "period_start": [start for start, _ in periods],
             "period_type": [kind for _, kind in periods],
-            "age_band": "all",
-            "sex": "persons",
+            "age_band": [age_band_of(a) for a in long["Age"]],
+            "sex": long["Sex"].str.strip().str.lower(),
             "value": pd.to_numeric(long["value"]).astype(float),
             "raw_file_id": raw_file_id,
         }

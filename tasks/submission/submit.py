@@ -14,6 +14,7 @@ from tasks.context import CycleContext
 from tasks.measures import PublishedOutputs
 from tasks.quality import SuiteOutcome, validate_frame
 from tasks.raw_store import store_bytes
+from tasks.sources.fingertips import ENGLAND
 from tasks.storage import repository
 from tasks.storage.models import MetricValue, RawFile
 from tasks.storage.session import session_scope
@@ -77,7 +78,11 @@ def check_package(ctx: CycleContext, package: Package, published: pd.DataFrame) 
 
     with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
         frame = pd.read_csv(archive.open("measures.csv"), dtype=str, keep_default_na=False)
-    return validate_frame(frame, PACKAGE_SUITE, expectations_dir=ctx.settings.expectations_dir)
+    partnership = ctx.config.partnership
+    areas = [*partnership.local_authority_codes, partnership.id, ENGLAND]
+    return validate_frame(
+        frame, PACKAGE_SUITE, expectations_dir=ctx.settings.expectations_dir, parameters={"area_codes": areas}
+    )
 
 
 @task(name="build-submission", cache_policy=NO_CACHE)

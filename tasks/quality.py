@@ -1,0 +1,592 @@
+"""Data-quality checks: run a named expectation suite on a frame and explain the result in plain English.
+
+Each dataset and stage has a suite in ``expectations/<name>.json``. Every expectation carries
+``meta.severity`` (``critical`` blocks loading, ``warning`` is reported only) and ``meta.description``
+(the rule in words a data owner understands). Great Expectations (GX) does the checking; severity,
+row-level reporting and the summary are ours, because GX fails a suite on warnings too.
+
+GX is imported lazily (it costs seconds to import), so importing this module stays cheap.
+
+Suite parameters: a kwarg written ``{"$PARAMETER": "name"}`` takes its value from ``parameters`` at
+validation time. GX 1.24 substitutes such references only at the top level of an expectation's kwargs,
+so references nested deeper (inside a ``row_condition``) are substituted here before GX sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Severity = Literal["critical", "warning"]
+SuiteStatus = Literal["passed", "warning", "failed"]
+
+SEVERITIES: tuple[str, ...] = ("critical", "warning")
+MAX_SAMPLE_VALUES = 20
+ROW_FAILURE_COLUMNS = ["raw_file_id", "source_row", "column", "value", "rule", "severity"]
+
+_PARAMETER_KEY = "$PARAMETER"
+_INDEX_META_KEY = "dutycycle_index"  # ties each GX result back to the expectation in the file: GX reorders results
+_GX_LOCK = threading.Lock()  # one shared GX context; tasks may run in threads
+
+
+class SuiteDefinitionError(ValueError):
+    """An expectation suite file is missing, malformed, or holds an expectation GX cannot load."""
+
+
+class SuiteParameterError(ValueError):
+    """The caller did not supply a parameter the suite refers to with ``{"$PARAMETER": name}``."""
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """The result of one rule of a suite."""
+
+    expectation_type: str
+    column: str | None
+    severity: Severity
+    success: bool
+    description: str
+    unexpected_count: int
+    unexpected_index: list[Any]
+    unexpected_values_sample: list[Any]
+    observed: str | None
+    error: str | None
+    # The frame columns whose cells are reported by row_failures (several for pair/compound rules).
+    columns: tuple[str, ...] = ()
+
+    @property
+    def is_row_level(self) -> bool:
+        """True when the failure points at individual rows of the frame."""
+        return bool(self.unexpected_index) and bool(self.columns)
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """The result of running one suite on one frame, with severity applied."""
+
+    suite_name: str
+    rows_checked: int
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+
+    @property
+    def failed_critical(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "critical"]
+
+    @property
+    def failed_warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "warning"]
+
+    @property
+    def blocking(self) -> bool:
+        """True when a critical rule failed: the data must not be loaded."""
+        return bool(self.failed_critical)
+
+    @property
+    def status(self) -> SuiteStatus:
+        if self.failed_critical:
+            return "failed"
+        if self.failed_warnings:
+            return "warning"
+        return "passed"
+
+    def row_failures(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One row per failing cell of the row-level rules, traceable to the raw file and its line.
+
+        ``frame`` must be the frame that was validated. ``source_row`` and ``raw_file_id`` come from the
+        frame's columns of those names when present; otherwise ``source_row`` is the index label + 2
+        (header line plus 1-based numbering) and ``raw_file_id`` is empty.
+        """
+        import pandas as pd
+
+        checked = _frame_for_validation(frame)
+        parts: list[pd.DataFrame] = []
+        for outcome in self.outcomes:
+            if outcome.success or not outcome.is_row_level:
+                continue
+            labels = [label for label in outcome.unexpected_index if label in checked.index]
+            if not labels:
+                continue
+            rows = checked.loc[labels]
+            if "source_row" in checked.columns:
+                source_row = rows["source_row"].tolist()
+            else:
+                source_row = [_fallback_source_row(checked, label) for label in labels]
+            raw_file_id = rows["raw_file_id"].tolist() if "raw_file_id" in checked.columns else [None] * len(labels)
+            for column in outcome.columns:
+                values = rows[column].tolist() if column in checked.columns else [None] * len(labels)
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "raw_file_id": raw_file_id,
+                            "source_row": source_row,
+                            "column": column,
+                            "value": [_cell_text(v) for v in values],
+                            "rule": outcome.description,
+                            "severity": outcome.severity,
+                        },
+                        columns=ROW_FAILURE_COLUMNS,
+                    )
+                )
+        if not parts:
+            return pd.DataFrame({name: pd.Series(dtype=object) for name in ROW_FAILURE_COLUMNS})
+        return pd.concat(parts, ignore_index=True)
+
+    def summary_markdown(self) -> str:
+        """A plain-English summary for the data owner: what was checked and what failed, with examples."""
+        critical_rules = sum(1 for o in self.outcomes if o.severity == "critical")
+        warning_rules = len(self.outcomes) - critical_rules
+        verdict = {
+            "passed": "**Passed.** Every check was met; the data can be loaded.",
+            "warning": (
+                f"**Passed with {_plural(len(self.failed_warnings), 'warning')}.** The data can be loaded, "
+                "but the points below should be reviewed with the data owner."
+            ),
+            "failed": (
+                f"**Failed: {_plural(len(self.failed_critical), 'critical problem')}.** The data cannot be "
+                "loaded until the points below are corrected."
+            ),
+        }[self.status]
+        scope = (
+            f"{_plural(self.rows_checked, 'row')} checked against {_plural(len(self.outcomes), 'rule')} "
+            f"({critical_rules} critical, {warning_rules} {'warning' if warning_rules == 1 else 'warnings'})."
+        )
+        lines = [f"## Data quality check: {self.suite_name}", "", scope, "", verdict]
+        for heading, failed in (
+            ("Critical problems (these stop the data being loaded)", self.failed_critical),
+            ("Warnings (the data is loaded, but please check)", self.failed_warnings),
+        ):
+            if not failed:
+                continue
+            lines += ["", f"### {heading}", ""]
+            lines += [f"- {_failure_sentence(o)}" for o in failed]
+        lines += ["", "### Everything that was checked", "", "| Result | Rule | Importance |", "|---|---|---|"]
+        for o in self.outcomes:
+            mark = "passed" if o.success else ("FAILED" if o.severity == "critical" else "warning")
+            lines.append(f"| {mark} | {_md_cell(o.description)} | {o.severity} |")
+        return "\n".join(lines) + "\n"
+
+    def as_records(self) -> list[dict[str, Any]]:
+        """One flat dict per rule, for storing in the database."""
+        return [
+            {
+                "suite": self.suite_name,
+                "expectation_type": o.expectation_type,
+                "column": o.column,
+                "severity": o.severity,
+                "success": o.success,
+                "unexpected_count": o.unexpected_count,
+                "description": o.description,
+                "observed": o.observed,
+                "error": o.error,
+            }
+            for o in self.outcomes
+        ]
+
+
+def load_suite_definition(name: str, expectations_dir: Path) -> dict:
+    """Read and check ``expectations/<name>.json``; every rule must say its severity and describe itself."""
+    path = Path(expectations_dir) / f"{name}.json"
+    if not path.is_file():
+        raise SuiteDefinitionError(f"{path}: expectation suite file not found")
+    try:
+        definition = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SuiteDefinitionError(f"{path}: invalid JSON: {exc}") from exc
+    if not isinstance(definition, dict):
+        raise SuiteDefinitionError(f"{path}: top level must be a JSON object")
+    if definition.get("name") != name:
+        raise SuiteDefinitionError(f"{path}: 'name' must be {name!r}, found {definition.get('name')!r}")
+    expectations = definition.get("expectations")
+    if not isinstance(expectations, list) or not expectations:
+        raise SuiteDefinitionError(f"{path}: 'expectations' must be a non-empty list")
+    for position, expectation in enumerate(expectations, start=1):
+        where = f"{path}: expectation {position}"
+        if not isinstance(expectation, dict):
+            raise SuiteDefinitionError(f"{where}: must be a JSON object")
+        type_ = expectation.get("type")
+        if not isinstance(type_, str) or not type_:
+            raise SuiteDefinitionError(f"{where}: missing 'type'")
+        where = f"{where} ({type_})"
+        if not isinstance(expectation.get("kwargs"), dict):
+            raise SuiteDefinitionError(f"{where}: 'kwargs' must be a JSON object")
+        meta = expectation.get("meta")
+        if not isinstance(meta, dict):
+            raise SuiteDefinitionError(f"{where}: missing 'meta' with severity and description")
+        if meta.get("severity") not in SEVERITIES:
+            raise SuiteDefinitionError(
+                f"{where}: meta.severity must be one of {', '.join(SEVERITIES)}, found {meta.get('severity')!r}"
+            )
+        description = meta.get("description")
+        if not isinstance(description, str) or not description.strip():
+            raise SuiteDefinitionError(f"{where}: meta.description (the rule in plain English) is missing")
+    return definition
+
+
+def suite_parameter_names(definition: Mapping[str, Any]) -> set[str]:
+    """The names of every ``{"$PARAMETER": name}`` the suite refers to."""
+    names: set[str] = set()
+    for expectation in definition["expectations"]:
+        _collect_parameter_names(expectation["kwargs"], names)
+    return names
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    suite_name: str,
+    *,
+    expectations_dir: Path,
+    parameters: Mapping[str, Any] | None = None,
+) -> SuiteOutcome:
+    """Run the named suite on ``frame`` and return every rule's outcome, severity applied.
+
+    ``parameters`` supplies the values of the suite's ``{"$PARAMETER": name}`` references (for example
+    the partnership's LSOA codes); a missing one raises SuiteParameterError before anything runs.
+    """
+    definition = load_suite_definition(suite_name, expectations_dir)
+    path = Path(expectations_dir) / f"{suite_name}.json"
+    values = {key: _plain_parameter(value) for key, value in (parameters or {}).items()}
+    missing = sorted(suite_parameter_names(definition) - values.keys())
+    if missing:
+        raise SuiteParameterError(f"suite {suite_name!r} needs parameter(s) {', '.join(missing)}")
+
+    gx_expectations = []
+    for index, expectation in enumerate(definition["expectations"]):
+        meta = expectation["meta"]
+        gx_expectations.append(
+            {
+                "type": expectation["type"],
+                "kwargs": {
+                    key: value if _is_parameter_ref(value) else _substitute_parameters(value, values)
+                    for key, value in expectation["kwargs"].items()
+                },
+                "meta": {**meta, _INDEX_META_KEY: index},
+                "severity": meta["severity"],
+                "description": meta["description"],
+            }
+        )
+    checked = _frame_for_validation(frame)
+
+    with _GX_LOCK:
+        gx, batch_definition = _gx_runtime()
+        with _gx_logging_silenced():
+            suite = gx.ExpectationSuite(name=suite_name, expectations=gx_expectations)
+        _check_all_loaded(suite, gx_expectations, path)
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": checked})
+        result = batch.validate(suite, result_format="COMPLETE", expectation_parameters=values)
+
+    by_index = {r.expectation_config.meta[_INDEX_META_KEY]: r for r in result.results}
+    outcomes = [
+        _outcome(expectation, by_index.get(index), rows=len(checked), frame_columns=set(checked.columns))
+        for index, expectation in enumerate(definition["expectations"])
+    ]
+    return SuiteOutcome(suite_name=suite_name, rows_checked=len(checked), outcomes=outcomes)
+
+
+# --- GX runtime --------------------------------------------------------------------------------------
+
+
+@cache
+def _gx_runtime() -> tuple[Any, Any]:
+    """The process-wide ephemeral GX context, reduced to the module and a whole-dataframe batch definition."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    asset = context.data_sources.add_pandas("dutycycle_frames").add_dataframe_asset("frame")
+    return gx, asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+@contextmanager
+def _gx_logging_silenced() -> Iterator[None]:
+    """GX logs a traceback for each expectation it drops; we raise our own, clearer error instead."""
+    logger = logging.getLogger("great_expectations")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _check_all_loaded(suite: Any, gx_expectations: list[dict], path: Path) -> None:
+    """GX silently drops an expectation it cannot build (unknown type, bad kwargs): refuse the suite instead."""
+    if len(suite.expectations) == len(gx_expectations):
+        return
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    loaded = {e.meta.get(_INDEX_META_KEY) for e in suite.expectations}
+    problems = []
+    for index, spec in enumerate(gx_expectations):
+        if index in loaded:
+            continue
+        reason = "not loaded by Great Expectations"
+        try:
+            with _gx_logging_silenced():
+                ExpectationConfiguration(type=spec["type"], kwargs=spec["kwargs"]).to_domain_obj()
+        except Exception as exc:  # noqa: BLE001 - the reason is reported, not handled
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        problems.append(f"expectation {index + 1} {spec['type']} ({reason})")
+    raise SuiteDefinitionError(
+        f"{path}: {len(suite.expectations)} of {len(gx_expectations)} expectations loaded; dropped: "
+        + "; ".join(problems)
+    )
+
+
+# --- results -----------------------------------------------------------------------------------------
+
+
+def _outcome(expectation: dict, result: Any, *, rows: int, frame_columns: set[Any]) -> ExpectationOutcome:
+    kwargs = expectation["kwargs"]
+    meta = expectation["meta"]
+    columns = _expectation_columns(kwargs)
+    absent = [c for c in (*columns, *_condition_columns(kwargs.get("row_condition"))) if c not in frame_columns]
+    base = {
+        "expectation_type": expectation["type"],
+        "column": ", ".join(columns) if columns else None,
+        "severity": meta["severity"],
+        "description": meta["description"],
+        "columns": columns,
+    }
+    if result is None:  # not expected: every loaded expectation yields a result
+        return ExpectationOutcome(
+            **base, success=False, unexpected_count=0, unexpected_index=[], unexpected_values_sample=[],
+            observed=None, error="Great Expectations returned no result for this rule",
+        )
+    error = _exception_text(result.exception_info)
+    details = dict(result.result or {})
+    if error:
+        reason = error
+        if absent:  # say it plainly first; the engine's own words follow for the engineer
+            reason = f"column {', '.join(repr(c) for c in dict.fromkeys(absent))} is not in the data. Details: {error}"
+        return ExpectationOutcome(
+            **base, success=False, unexpected_count=0, unexpected_index=[], unexpected_values_sample=[],
+            observed=None, error=f"The check could not run: {reason}",
+        )
+
+    unexpected_index = [_plain(v) for v in details.get("unexpected_index_list") or []]
+    unexpected_values = details.get("unexpected_list") or []
+    unexpected_count = int(details.get("unexpected_count") or 0)
+    observed = None
+    description = base["description"]
+    missing_columns = ((details.get("details") or {}).get("mismatched") or {}).get("missing") or []
+    if "element_count" in details:  # a row-level rule (element_count counts only the rows a row_condition kept)
+        observed = f"{unexpected_count} of {rows} rows failed"
+    if missing_columns:
+        # table-level: name the missing columns in the rule's own text, so the owner sees them at once
+        unexpected_values = list(missing_columns)
+        unexpected_count = len(missing_columns)
+        description = f"{description} Missing: {', '.join(repr(c) for c in missing_columns)}."
+        observed = f"missing columns: {', '.join(missing_columns)}"
+    elif details.get("partial_missing_list") is not None and not result.success:
+        unexpected_values = list(details.get("partial_missing_list") or [])
+        unexpected_count = int(details.get("missing_count") or len(unexpected_values))
+        observed = f"missing values: {', '.join(str(v) for v in unexpected_values[:MAX_SAMPLE_VALUES])}"
+    elif "observed_value" in details and observed is None:
+        observed = _observed_text(details["observed_value"])
+    elif not result.success and expectation["type"] == "expect_column_to_exist":
+        observed = "column not found"
+
+    return ExpectationOutcome(
+        **{**base, "description": description},
+        success=bool(result.success),
+        unexpected_count=unexpected_count,
+        unexpected_index=unexpected_index,
+        unexpected_values_sample=_sample(unexpected_values),
+        observed=observed,
+        error=None,
+    )
+
+
+def _exception_text(exception_info: Any) -> str | None:
+    """GX reports a failure to run either flat or keyed by metric; collect the messages of either shape."""
+    if not exception_info:
+        return None
+    if isinstance(exception_info, Mapping) and "raised_exception" in exception_info:
+        infos = [exception_info]
+    elif isinstance(exception_info, Mapping):
+        infos = [v for v in exception_info.values() if isinstance(v, Mapping)]
+    else:
+        return None
+    messages: list[str] = []
+    for info in infos:
+        if info.get("raised_exception"):
+            message = str(info.get("exception_message") or "error inside Great Expectations")
+            message = message.removeprefix("Error: ").replace(" in BatchData", "")
+            if message not in messages:
+                messages.append(message)
+    return "; ".join(messages) or None
+
+
+def _expectation_columns(kwargs: Mapping[str, Any]) -> tuple[str, ...]:
+    if isinstance(kwargs.get("column"), str):
+        return (kwargs["column"],)
+    if isinstance(kwargs.get("column_A"), str) and isinstance(kwargs.get("column_B"), str):
+        return (kwargs["column_A"], kwargs["column_B"])
+    if isinstance(kwargs.get("column_list"), list):
+        return tuple(str(c) for c in kwargs["column_list"])
+    return ()
+
+
+def _condition_columns(condition: Any) -> list[str]:
+    """Column names a GX row_condition (dict form) refers to."""
+    if not isinstance(condition, Mapping):
+        return []
+    names = []
+    column = condition.get("column")
+    if isinstance(column, Mapping) and isinstance(column.get("name"), str):
+        names.append(column["name"])
+    for inner in condition.get("conditions") or []:
+        names += _condition_columns(inner)
+    return names
+
+
+def _sample(values: list[Any]) -> list[Any]:
+    """Up to MAX_SAMPLE_VALUES distinct values, in order of first appearance, as plain Python."""
+    sample: list[Any] = []
+    seen: set[str] = set()
+    for value in values:
+        plain = _plain(value)
+        key = json.dumps(plain, sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        sample.append(plain)
+        if len(sample) >= MAX_SAMPLE_VALUES:
+            break
+    return sample
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars, tuples and NaN from GX results made JSON-friendly."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def _observed_text(value: Any) -> str | None:
+    plain = _plain(value)
+    if plain is None:
+        return None
+    if isinstance(plain, list):
+        return ", ".join(str(v) for v in plain)
+    return str(plain)
+
+
+# --- parameters and frames ---------------------------------------------------------------------------
+
+
+def _is_parameter_ref(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {_PARAMETER_KEY}
+
+
+def _collect_parameter_names(value: Any, names: set[str]) -> None:
+    if _is_parameter_ref(value):
+        names.add(str(value[_PARAMETER_KEY]))
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_parameter_names(item, names)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_parameter_names(item, names)
+
+
+def _substitute_parameters(value: Any, parameters: Mapping[str, Any]) -> Any:
+    """Replace nested parameter references (GX resolves only top-level kwargs itself)."""
+    if _is_parameter_ref(value):
+        return parameters[str(value[_PARAMETER_KEY])]
+    if isinstance(value, dict):
+        return {key: _substitute_parameters(item, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_parameters(item, parameters) for item in value]
+    return value
+
+
+def _plain_parameter(value: Any) -> Any:
+    """Sets and tuples become sorted lists, as GX value sets and row conditions expect."""
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _frame_for_validation(frame: pd.DataFrame) -> pd.DataFrame:
+    """GX reports failing rows by index label, so labels must be unique; renumber them if not."""
+    import pandas as pd
+
+    if frame.index.is_unique and not isinstance(frame.index, pd.MultiIndex):
+        return frame
+    return frame.reset_index(drop=True)
+
+
+def _fallback_source_row(frame: pd.DataFrame, label: Any) -> int:
+    """Line number in a CSV with one header line: an integer index label + 2 (the label survives filtering),
+    otherwise the row's position + 2."""
+    if isinstance(label, int) and not isinstance(label, bool):
+        return label + 2
+    return int(frame.index.get_loc(label)) + 2
+
+
+def _cell_text(value: Any) -> str | None:
+    plain = _plain(value)
+    return None if plain is None else str(plain)
+
+
+# --- wording -----------------------------------------------------------------------------------------
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _failure_sentence(outcome: ExpectationOutcome) -> str:
+    sentence = f"**{outcome.description}**"
+    if outcome.error:
+        return f"{sentence} {outcome.error.rstrip('.')}."
+    if outcome.unexpected_index:
+        sentence += f" {_plural(outcome.unexpected_count, 'row')} did not meet this rule"
+    elif outcome.observed:
+        sentence += f" Found: {outcome.observed}"
+    examples = [_example(v) for v in outcome.unexpected_values_sample[:5]]
+    if examples and outcome.unexpected_index:
+        sentence += f", for example {', '.join(examples)}"
+    return sentence + "."
+
+
+def _example(value: Any) -> str:
+    if value is None:
+        return "(blank)"
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k} {v}" for k, v in value.items()) + ")"
+    if isinstance(value, list):
+        return "(" + ", ".join("(blank)" if v is None else str(v) for v in value) + ")"
+    text = str(value)
+    return '"" (blank)' if text == "" else f'"{text}"'

@@ -1,0 +1,41 @@
+"""Shared fixtures: an isolated data directory per test and one Prefect test server per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from tasks.settings import PROJECT_ROOT, reset_settings_cache  # noqa: E402
+from tasks.storage.session import dispose_engines  # noqa: E402
+
+DEMO = "castle-point-rochford"
+DEMO_FOLDER = PROJECT_ROOT / "config" / "partnerships" / DEMO
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh data directory (and so a fresh SQLite database) for one test."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("DUTYCYCLE_DATA_DIR", str(folder))
+    for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST", "DUTYCYCLE_CONFIG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings_cache()
+    dispose_engines()
+    yield folder
+    dispose_engines()
+    reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One real Prefect API server (subprocess, SQLite) for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

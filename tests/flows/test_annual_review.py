@@ -1,0 +1,80 @@
+"""The whole yearly cycle on the demo partnership, run twice: it must be complete, traceable and idempotent."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tasks.settings import get_settings
+from tasks.storage.models import MetricValue, RawFile, Submission
+from tasks.storage.session import session_scope, table_row_counts
+
+pytestmark = pytest.mark.flow
+DEMO = "castle-point-rochford"
+
+
+def _artifact_keys() -> set[str]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return {a.key for a in client.read_artifacts(limit=200) if a.key}
+
+
+def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, data_dir: Path) -> None:
+    from flows.annual_review import annual_review
+
+    first = annual_review(partnership=DEMO, financial_year="2022/23", return_state=True)
+    assert first.is_completed(), first.message
+    url = get_settings().resolved_database_url
+    counts_after_first = table_row_counts(url)
+    eml_after_first = sorted(p.name for p in (data_dir / "outbox" / DEMO).glob("*.eml"))
+
+    second = annual_review(partnership=DEMO, financial_year="2022/23", return_state=True)
+    assert second.is_completed(), second.message
+    assert table_row_counts(url) == counts_after_first
+    assert sorted(p.name for p in (data_dir / "outbox" / DEMO).glob("*.eml")) == eml_after_first
+
+    # every stage left something in every table it owns
+    for table in ("raw_files", "observations", "validation_results", "metric_values", "outbox", "deadlines",
+                  "submissions", "runs"):
+        assert counts_after_first[table] > 0, table
+    assert counts_after_first["runs"] == 5
+    assert counts_after_first["submissions"] == 1
+
+    with session_scope(url) as session:
+        files = session.scalars(select(RawFile)).all()
+        # every input file is kept byte-for-byte under its checksum
+        demo_inputs = [p for p in (Path(__file__).parents[2] / "config/partnerships" / DEMO / "inputs").rglob("*")
+                       if p.is_file() and p.suffix in (".zip", ".csv")]
+        assert len(files) == len(demo_inputs)
+        for row in files:
+            assert Path(row.stored_path).name.startswith(row.sha256)
+            assert Path(row.stored_path).stat().st_size == row.size_bytes
+        assert all(row.status == "loaded" for row in files)
+
+        headline = session.scalars(
+            select(MetricValue).where(MetricValue.period == "2022/23", MetricValue.area_code == DEMO)
+        ).all()
+        ids = {(v.metric_id, v.age_band) for v in headline}
+        for metric in ("hospital_admissions_sharp_object", "police_knife_crime", "homicide_non_domestic"):
+            assert (metric, "all") in ids and (metric, "under_25") in ids
+        for value in headline:
+            assert value.metric_version >= 1 and value.raw_file_ids
+            if value.method.startswith("crude rate"):
+                assert value.lower_ci_95 <= value.value <= value.upper_ci_95
+        submission = session.scalars(select(Submission)).one()
+
+    # the package holds the published (disclosure-controlled) measures, an HTML summary and a manifest
+    with zipfile.ZipFile(submission.package_path) as package:
+        assert sorted(package.namelist()) == ["manifest.json", "measures.csv", "summary.html"]
+        rows = list(csv.DictReader(io.StringIO(package.read("measures.csv").decode())))
+    assert rows and all(r["count"] == "*" or int(r["count"]) % 5 == 0 for r in rows)
+
+    keys = _artifact_keys()
+    for stage in ("collect", "validate", "compute", "notify", "submit"):
+        assert f"{DEMO}-{stage}-summary" in keys and f"{DEMO}-{stage}-table" in keys

@@ -1,0 +1,123 @@
+"""Measures from observations: counts, rates and intervals per authority and partnership, under-25, change."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from tasks.config import load_partnership_config
+from tasks.metrics.compute import (
+    age_range,
+    compute_metric_values,
+    financial_year_label,
+    parse_financial_year,
+)
+from tasks.metrics.statistics import crude_rate
+from tasks.settings import PROJECT_ROOT
+
+CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford")
+CP, RO = "E07000069", "E07000075"
+
+
+def _obs(dataset, measure, area, day, value, age="all", area_type="lad", raw=1, period_type="month", sex="all"):
+    return dict(partnership="p", dataset=dataset, measure=measure, area_type=area_type, area_code=area,
+                period_start=day, period_type=period_type, age_band=age, sex=sex, value=float(value), raw_file_id=raw)
+
+
+def _population(year: int, per_age: int) -> list[dict]:
+    rows = []
+    for area in (CP, RO):
+        for age in [*map(str, range(90)), "90+"]:
+            rows.append(_obs("population", "population", area, dt.date(year, 6, 30), per_age, age=age,
+                             period_type="mid_year", sex="persons", raw=9))
+    return rows
+
+
+@pytest.fixture
+def observations() -> pd.DataFrame:
+    rows = _population(2021, 100) + _population(2022, 110)
+    for month in range(1, 13):  # 2022/23: April 2022 .. March 2023
+        day = dt.date(2022 + (month + 2) // 12, (month + 2) % 12 + 1, 1)
+        rows += [
+            _obs("hospital_sharp_object_admissions", "sharp_object_admissions", CP, day, 1, age="18-24", raw=2),
+            _obs("hospital_sharp_object_admissions", "sharp_object_admissions", CP, day, 2, age="25-44", raw=2),
+            _obs("hospital_sharp_object_admissions", "sharp_object_admissions", RO, day, 1, age="0-17", raw=3),
+        ]
+        prior = dt.date(day.year - 1, day.month, 1)
+        rows += [_obs("hospital_sharp_object_admissions", "sharp_object_admissions", CP, prior, 2, age="25-44", raw=4)]
+    lsoa = CONFIG.partnership.lsoas[0]
+    rows.append(_obs("police_street", "robbery", lsoa.code, dt.date(2022, 5, 1), 4, area_type="lsoa", raw=5))
+    return pd.DataFrame(rows)
+
+
+def test_counts_rates_and_under_25_per_area(observations: pd.DataFrame) -> None:
+    result = compute_metric_values(observations, CONFIG.partnership, CONFIG.metrics, 2022)
+    values = result.values.set_index(["metric_id", "area_code", "period", "age_band"])
+    row = values.loc[("hospital_admissions_sharp_object", CP, "2022/23", "all")]
+    assert row["numerator"] == 36 and row["denominator"] == 91 * 110
+    expected = crude_rate(36, 91 * 110)
+    assert row["value"] == pytest.approx(expected.value)
+    assert (row["lower_ci_95"], row["upper_ci_95"]) == (pytest.approx(expected.lower), pytest.approx(expected.upper))
+    under_25 = values.loc[("hospital_admissions_sharp_object", CP, "2022/23", "under_25")]
+    assert under_25["numerator"] == 12 and under_25["denominator"] == 25 * 110
+    total = values.loc[("hospital_admissions_sharp_object", "castle-point-rochford", "2022/23", "all")]
+    assert total["numerator"] == 48 and total["denominator"] == 2 * 91 * 110
+    assert set(row["raw_file_ids"]) == {2, 9}
+
+
+def test_year_on_year_change_uses_the_previous_year(observations: pd.DataFrame) -> None:
+    values = compute_metric_values(observations, CONFIG.partnership, CONFIG.metrics, 2022).values
+    current = values[(values.metric_id == "hospital_admissions_sharp_object") & (values.area_code == CP)
+                     & (values.age_band == "all") & (values.period == "2022/23")].iloc[0]
+    previous = values[(values.metric_id == "hospital_admissions_sharp_object") & (values.area_code == CP)
+                      & (values.age_band == "all") & (values.period == "2021/22")].iloc[0]
+    assert previous["numerator"] == 24 and previous["denominator"] == 91 * 100
+    assert current["change_on_previous"] == pytest.approx(current["value"] - previous["value"])
+    assert current["change_on_previous_percent"] == pytest.approx(100 * (current["value"] / previous["value"] - 1))
+
+
+def test_lsoa_observations_roll_up_to_their_authority(observations: pd.DataFrame) -> None:
+    values = compute_metric_values(observations, CONFIG.partnership, CONFIG.metrics, 2022).values
+    robbery = values[(values.metric_id == "police_robbery") & (values.period == "2022/23")].set_index("area_code")
+    owner = CONFIG.partnership.lsoas[0].local_authority
+    assert robbery.loc[owner, "numerator"] == 4
+    assert robbery.loc["castle-point-rochford", "numerator"] == 4
+    assert "1 of 12 months present" in robbery.loc[owner, "note"]
+
+
+def test_blocked_dataset_is_skipped_with_reason(observations: pd.DataFrame) -> None:
+    result = compute_metric_values(
+        observations, CONFIG.partnership, CONFIG.metrics, 2022,
+        blocked_datasets=frozenset({"hospital_sharp_object_admissions"}),
+    )
+    assert "hospital_admissions_sharp_object" not in set(result.values["metric_id"])
+    assert {"metric_id": "hospital_admissions_sharp_object",
+            "reason": "dataset hospital_sharp_object_admissions failed validation"} in result.skipped
+
+
+def test_missing_population_year_uses_latest_with_a_note(observations: pd.DataFrame) -> None:
+    later = observations.copy()
+    later["period_start"] = [d.replace(year=d.year + 1) if r == 2 else d
+                             for d, r in zip(later["period_start"], later["raw_file_id"])]
+    values = compute_metric_values(later, CONFIG.partnership, CONFIG.metrics, 2023).values
+    row = values[(values.metric_id == "hospital_admissions_sharp_object") & (values.period == "2023/24")
+                 & (values.area_code == CP) & (values.age_band == "all")].iloc[0]
+    assert "mid-2023 not available, mid-2022 used" in row["note"]
+
+
+@pytest.mark.parametrize(("band", "expected"), [("18-24", (18, 24)), ("25+", (25, 200)), ("7", (7, 7)),
+                                                ("all", None), ("unknown", None)])
+def test_age_range(band: str, expected) -> None:
+    assert age_range(band) == expected
+
+
+def test_financial_year_labels() -> None:
+    assert financial_year_label(2022) == "2022/23"
+    assert financial_year_label(1999) == "1999/00"
+    assert parse_financial_year("2022/23") == parse_financial_year("2022-23") == 2022
+    assert parse_financial_year("latest", today=dt.date(2026, 11, 22)) == 2025
+    assert parse_financial_year("current", today=dt.date(2026, 3, 31)) == 2025
+    with pytest.raises(ValueError, match="consecutive"):
+        parse_financial_year("2022/24")

@@ -1,0 +1,58 @@
+"""Migrations run on first use; natural keys make every write idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import inspect
+
+from tasks.raw_store import read_stored, store_bytes
+from tasks.storage import repository
+from tasks.storage.session import get_engine, session_scope, table_row_counts
+
+
+def _url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'db.sqlite'}"
+
+
+def test_schema_is_created_by_migrations(tmp_path: Path) -> None:
+    engine = get_engine(_url(tmp_path))
+    tables = set(inspect(engine).get_table_names())
+    assert {"alembic_version", "runs", "raw_files", "observations", "validation_results", "quarantine",
+            "metric_values", "outbox", "deadlines", "submissions"} <= tables
+
+
+def test_same_file_and_observations_twice_add_nothing(tmp_path: Path) -> None:
+    url = _url(tmp_path)
+    stored = store_bytes(tmp_path / "raw", b"Month,Offences\n2022-04,3\n", ".csv")
+    assert store_bytes(tmp_path / "raw", b"Month,Offences\n2022-04,3\n", ".csv") == stored
+    assert read_stored(stored.path, stored.sha256).startswith(b"Month")
+    frame = pd.DataFrame([dict(partnership="p", dataset="d", measure="m", area_type="lad", area_code="E07000069",
+                               period_start=dt.date(2022, 4, 1), period_type="month", age_band="all", sex="all",
+                               value=3.0, raw_file_id=None)])
+    for _ in range(2):
+        with session_scope(url) as session:
+            raw, _ = repository.register_raw_file(
+                session, partnership="p", source_id="s", dataset="d", original_name="a.csv", sha256=stored.sha256,
+                size_bytes=stored.size_bytes, stored_path=str(stored.path), synthetic=False)
+            repository.load_observations(session, frame.assign(raw_file_id=raw.id))
+    counts = table_row_counts(url)
+    assert (counts["raw_files"], counts["observations"]) == (1, 1)
+
+    with session_scope(url) as session:  # a corrected value replaces the old one in place
+        repository.load_observations(session, frame.assign(raw_file_id=1, value=5.0))
+    with session_scope(url) as session:
+        assert repository.read_observations(session, "p")["value"].tolist() == [5.0]
+
+
+def test_corrupt_stored_file_is_refused(tmp_path: Path) -> None:
+    stored = store_bytes(tmp_path, b"abc")
+    stored.path.write_bytes(b"abd")
+    try:
+        read_stored(stored.path, stored.sha256)
+    except ValueError as error:
+        assert "corrupt" in str(error)
+    else:
+        raise AssertionError("a changed file must be refused")
