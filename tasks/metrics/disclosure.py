@@ -62,7 +62,8 @@ def published_table(values: pd.DataFrame, partnership: Partnership, policy: Disc
         )
         notes = [row.note] if isinstance(row.note, str) and row.note else []
         if is_rate and not show_rate:
-            notes.append(f"rate not shown: count under {policy.min_count_for_rate}")
+            # generic on purpose: "count under 10" beside a rounded "10" would reveal the count is 8 or 9
+            notes.append("rate not shown: count too small for a reliable rate")
         rows.append(
             {
                 "measure": row.metric_id,
