@@ -12,10 +12,11 @@ from prefect.cache_policies import NO_CACHE
 from tasks.context import CycleContext
 from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label
 from tasks.metrics.disclosure import published_table
-from tasks.quality import SuiteOutcome, validate_frame
+from tasks.quality import SuiteOutcome
 from tasks.reporting import summary_html
 from tasks.storage import repository
 from tasks.storage.session import session_scope
+from tasks.validation import check_and_record
 
 MEASURES_SUITE = "metric_values.computed"
 
@@ -40,21 +41,14 @@ def compute_measures(ctx: CycleContext, blocked: frozenset[str]) -> ComputeResul
 @task(name="check-measures", cache_policy=NO_CACHE)
 def check_measures(ctx: CycleContext, values: pd.DataFrame) -> SuiteOutcome:
     """The measures' own suite: non-negative counts, positive denominators, value inside its interval."""
-    outcome = validate_frame(values.drop(columns=["raw_file_ids"]), MEASURES_SUITE, expectations_dir=ctx.settings.expectations_dir)
-    with session_scope(ctx.database_url) as session:
-        repository.save_validation_results(
-            session,
-            partnership=ctx.partnership_id,
-            financial_year=ctx.year_label,
-            stage="compute",
-            dataset="metric_values",
-            suite=MEASURES_SUITE,
-            subject=f"metric values {ctx.year_label}",
-            raw_file_id=None,
-            records=outcome.as_records(),
-            flow_run_id=ctx.flow_run_id,
-        )
-    return outcome
+    return check_and_record(
+        ctx,
+        values.drop(columns=["raw_file_ids"]),
+        MEASURES_SUITE,
+        stage="compute",
+        dataset="metric_values",
+        subject=f"metric values {ctx.year_label}",
+    )
 
 
 @task(name="store-measures", cache_policy=NO_CACHE)

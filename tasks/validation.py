@@ -88,27 +88,47 @@ def observations_for_suite(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(period_start=frame["period_start"].map(lambda d: d.isoformat()))
 
 
-@task(name="validate-dataset", cache_policy=NO_CACHE)
-def validate_dataset(ctx: CycleContext, dataset: str, observations: pd.DataFrame) -> SuiteOutcome:
-    """Run the canonical observations suite on one dataset's rows for the year and store the results."""
-    frame = observations_for_suite(observations[observations["dataset"] == dataset].reset_index(drop=True))
-    outcome = validate_frame(
-        frame, OBSERVATION_SUITE, expectations_dir=ctx.settings.expectations_dir, parameters=observation_parameters(ctx)
-    )
+def check_and_record(
+    ctx: CycleContext,
+    frame: pd.DataFrame,
+    suite: str,
+    *,
+    stage: str,
+    dataset: str,
+    subject: str,
+    parameters: dict | None = None,
+) -> SuiteOutcome:
+    """Run a suite on a frame and store the outcome of every rule against the year and stage."""
+    outcome = validate_frame(frame, suite, expectations_dir=ctx.settings.expectations_dir, parameters=parameters)
     with session_scope(ctx.database_url) as session:
         repository.save_validation_results(
             session,
             partnership=ctx.partnership_id,
             financial_year=ctx.year_label,
-            stage="validate",
+            stage=stage,
             dataset=dataset,
-            suite=OBSERVATION_SUITE,
-            subject=f"dataset {dataset} {ctx.year_label}",
+            suite=suite,
+            subject=subject,
             raw_file_id=None,
             records=outcome.as_records(),
             flow_run_id=ctx.flow_run_id,
         )
     return outcome
+
+
+@task(name="validate-dataset", cache_policy=NO_CACHE)
+def validate_dataset(ctx: CycleContext, dataset: str, observations: pd.DataFrame) -> SuiteOutcome:
+    """Run the canonical observations suite on one dataset's rows for the year and store the results."""
+    frame = observations_for_suite(observations[observations["dataset"] == dataset].reset_index(drop=True))
+    return check_and_record(
+        ctx,
+        frame,
+        OBSERVATION_SUITE,
+        stage="validate",
+        dataset=dataset,
+        subject=f"dataset {dataset} {ctx.year_label}",
+        parameters=observation_parameters(ctx),
+    )
 
 
 def reconciliation(ctx: CycleContext) -> pd.DataFrame:

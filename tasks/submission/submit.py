@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from tasks.context import CycleContext
 from tasks.measures import PublishedOutputs
-from tasks.quality import SuiteOutcome, validate_frame
+from tasks.quality import SuiteOutcome
 from tasks.raw_store import store_bytes
 from tasks.sources.fingertips import ENGLAND
 from tasks.storage import repository
@@ -20,6 +21,7 @@ from tasks.storage.models import MetricValue, RawFile
 from tasks.storage.session import session_scope
 from tasks.submission.deadlines import deadline_rows
 from tasks.submission.package import Package, build_package
+from tasks.validation import check_and_record
 
 PACKAGE_SUITE = "submission_package.published"
 ANNUAL_REVIEW = "annual_review"
@@ -72,16 +74,19 @@ def provenance(ctx: CycleContext) -> dict:
     }
 
 
-def check_package(ctx: CycleContext, package: Package, published: pd.DataFrame) -> SuiteOutcome:
+def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
     """Read the measures CSV back out of the package and run the published-package suite on it."""
-    import zipfile
-
     with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
         frame = pd.read_csv(archive.open("measures.csv"), dtype=str, keep_default_na=False)
     partnership = ctx.config.partnership
-    areas = [*partnership.local_authority_codes, partnership.id, ENGLAND]
-    return validate_frame(
-        frame, PACKAGE_SUITE, expectations_dir=ctx.settings.expectations_dir, parameters={"area_codes": areas}
+    return check_and_record(
+        ctx,
+        frame,
+        PACKAGE_SUITE,
+        stage="submit",
+        dataset="submission_package",
+        subject=f"submission package {ctx.year_label}",
+        parameters={"area_codes": [*partnership.local_authority_codes, partnership.id, ENGLAND]},
     )
 
 
@@ -89,21 +94,8 @@ def check_package(ctx: CycleContext, package: Package, published: pd.DataFrame) 
 def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> SubmissionRecord:
     """Build the annual-review package, check it, store it by checksum and record it once against its deadline."""
     package = build_package(outputs.table, outputs.summary_html.read_text(encoding="utf-8"), provenance(ctx))
-    validation = check_package(ctx, package, outputs.table)
+    validation = check_package(ctx, package)
     deadline = next(d for d in ctx.config.deadlines.deadlines if d.delivers == ANNUAL_REVIEW)
-    with session_scope(ctx.database_url) as session:
-        repository.save_validation_results(
-            session,
-            partnership=ctx.partnership_id,
-            financial_year=ctx.year_label,
-            stage="submit",
-            dataset="submission_package",
-            suite=PACKAGE_SUITE,
-            subject=f"submission package {ctx.year_label}",
-            raw_file_id=None,
-            records=validation.as_records(),
-            flow_run_id=ctx.flow_run_id,
-        )
     if validation.blocking:
         raise ValueError(
             "the submission package failed its checks and was not recorded: "
