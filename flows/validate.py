@@ -24,7 +24,7 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
     ctx = start_stage("validate", partnership, financial_year)
     with session_scope(ctx.database_url) as session:
         observations = repository.read_observations(session, ctx.partnership_id)
-    in_year = observations[[ctx.financial_year_of(d) == ctx.financial_year for d in observations["period_start"]]]
+    in_year = observations.loc[observations["period_start"].map(ctx.financial_year_of) == ctx.financial_year]
 
     datasets = sorted({source.dataset for source in ctx.config.sources})
     outcomes = {dataset: validate_dataset(ctx, dataset, in_year) for dataset in datasets}

@@ -94,11 +94,9 @@ def rows_in_band(frame: pd.DataFrame, band: AgeBand) -> pd.DataFrame:
     if band.min_age is None and band.max_age is None:
         return frame
     low, high = band.min_age or 0, band.max_age if band.max_age is not None else 200
-    inside = []
-    for text in frame["age_band"]:
-        bounds = age_range(text)
-        inside.append(bounds is not None and bounds[0] >= low and bounds[1] <= high)
-    return frame[inside]
+    bounds = frame["age_band"].map(age_range)
+    inside = bounds.map(lambda b: b is not None and b[0] >= low and b[1] <= high).astype(bool)
+    return frame.loc[inside]
 
 
 def _with_lad(frame: pd.DataFrame, partnership: Partnership) -> pd.DataFrame:

@@ -78,3 +78,33 @@ def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, da
     keys = _artifact_keys()
     for stage in ("collect", "validate", "compute", "notify", "submit"):
         assert f"{DEMO}-{stage}-summary" in keys and f"{DEMO}-{stage}-table" in keys
+
+
+def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
+    prefect_server: None, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from flows.annual_review import Stage, annual_review
+    from tasks.settings import PROJECT_ROOT, reset_settings_cache
+
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", config, ignore=shutil.ignore_patterns("inputs"))
+    inbox = config / "partnerships" / DEMO / "inputs" / "partner-returns" / "essex-police"
+    inbox.mkdir(parents=True)
+    (inbox / "knife-crime-FY2022-23-Q1.csv").write_text(
+        "Month,Local Authority Code,Local Authority Name,Victim Age Group,Knife or Sharp Instrument Offences\r\n"
+        "2022-04,E07000069,Castle Point,Under 25,=HYPERLINK(\"http://x\")\r\n",
+        newline="",
+    )
+    monkeypatch.setenv("DUTYCYCLE_CONFIG_DIR", str(config))
+    reset_settings_cache()
+
+    state = annual_review(partnership=DEMO, financial_year="2022/23", stages=[Stage.collect, Stage.validate],
+                          return_state=True)
+    assert state.is_failed()
+    assert "collect, validate" in state.message
+    with session_scope(get_settings().resolved_database_url) as session:
+        [raw] = session.scalars(select(RawFile)).all()
+    assert raw.status == "quarantined"
+    assert "Knife or Sharp Instrument Offences is a whole number, 0 or more" in raw.status_reason
