@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,6 +65,42 @@ def review(
     typer.echo(f"  outbox:    {settings.outbox_dir / ctx.partnership_id}")
     typer.echo(f"  packages:  {settings.submissions_dir / ctx.partnership_id}")
     if not state.is_completed():
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The partner's CSV or Excel return")],
+    source: Annotated[str, typer.Option(help="Source id in sources.yaml, e.g. police-knife-crime")],
+    partnership: Annotated[str, typer.Option(help="Partnership id")] = DEMO,
+) -> None:
+    """Receive a partner return: store it unchanged, check it and load it (or quarantine it), now."""
+    from tasks.collection import upload_file
+    from tasks.config import ConfigError
+    from tasks.context import open_cycle
+    from tasks.sources.common import InputFileError
+
+    try:
+        ctx = open_cycle(partnership, "current")
+        chosen = ctx.config.source(source)
+    except ConfigError as exc:
+        _fail(f"configuration error: {exc}")
+    except KeyError:
+        _fail(f"no source '{source}' in {partnership}; sources: {', '.join(s.id for s in ctx.config.sources)}")
+    try:
+        outcomes = upload_file(ctx, chosen, file)
+    except InputFileError as exc:
+        _fail(str(exc))
+    for outcome in outcomes:
+        typer.echo(f"{outcome.original_name} (sha256 {outcome.sha256[:12]}, period {outcome.period or '-'}): "
+                   f"{outcome.status}" + (f" - {outcome.reason}" if outcome.reason else ""))
+        if len(outcome.failures):
+            shown = outcome.failures.head(20)
+            for row in shown.itertuples(index=False):
+                typer.echo(f"  row {row.source_row}, column '{row.column}', value {row.value!r}: {row.rule} ({row.severity})")
+            if len(outcome.failures) > len(shown):
+                typer.echo(f"  ... and {len(outcome.failures) - len(shown)} more")
+    if outcomes[-1].status == "quarantined":
         raise typer.Exit(code=1)
 
 

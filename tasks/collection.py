@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from prefect import task
@@ -188,7 +191,13 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
             stored_path=str(stored.path),
             synthetic=source.synthetic,
         )
-        raw_file_id = raw.id
+        raw_file_id, status, reason = raw.id, raw.status, raw.status_reason
+    if status == "superseded":
+        # a corrected version of this file was loaded after it: keep it as history, never load it again
+        return FileOutcome(
+            source_id=source.id, dataset=source.dataset, original_name=found.name, raw_file_id=raw_file_id,
+            sha256=stored.sha256, period=raw.period, financial_year=ctx.year_label, status=status, reason=reason,
+        )
     outcome = FileOutcome(
         source_id=source.id,
         dataset=source.dataset,
@@ -243,6 +252,11 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         )
         repository.quarantine_rows(session, ctx.partnership_id, raw_file_id, outcome.failures)
         if observations is not None:
+            replaced = repository.supersede_earlier_files(
+                session, ctx.partnership_id, source.id, outcome.period, raw_file_id
+            )
+            if replaced:
+                outcome.reason = f"supersedes raw file(s) {', '.join(map(str, replaced))} for the same period"
             outcome.observations = repository.load_observations(session, observations)
             outcome.rows_loaded = int(observations["value"].sum()) if source.kind == "police_archive" else outcome.rows_read
             outcome.status = "loaded"
@@ -271,8 +285,31 @@ def _unreadable_record(outcome: FileOutcome) -> dict:
     }
 
 
+def upload_file(ctx: CycleContext, source: Source, path: Path) -> list[FileOutcome]:
+    """Put a partner's file into the source's inbox and collect it at once.
+
+    A different file already in the inbox under the same name is collected first, so its bytes reach the raw
+    store before the new one replaces it in the inbox: nothing sent is ever lost.
+    """
+    if not any(fnmatch.fnmatch(path.name, pattern) for pattern in source.patterns):
+        raise InputFileError(
+            path.name, f"source {source.id} takes files named {' or '.join(source.patterns)}; rename the file"
+        )
+    folder = ctx.config.source_folder(source)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    data = path.read_bytes()
+    outcomes = []
+    if target.exists() and target.read_bytes() != data:
+        outcomes.append(collect_file(ctx, source, DiscoveredFile(path=target, name=target.name, data=target.read_bytes())))
+    if target.resolve() != path.resolve():
+        shutil.copyfile(path, target)
+    outcomes.append(collect_file(ctx, source, DiscoveredFile(path=target, name=target.name, data=data)))
+    return outcomes
+
+
 @task(name="collect-source", cache_policy=NO_CACHE)
 def collect_source(ctx: CycleContext, source: Source) -> list[FileOutcome]:
     """Collect every file of one source (files already stored are checked again, never duplicated)."""
     folder = ctx.config.source_folder(source)
-    return [collect_file(ctx, source, found) for found in discover_files(folder, source.pattern)]
+    return [collect_file(ctx, source, found) for found in discover_files(folder, source.patterns)]

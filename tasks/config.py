@@ -149,7 +149,7 @@ class Source(Strict):
     title: str
     owner: Annotated[str, Field(pattern=SLUG, description="Stakeholder id of the data owner")]
     location: Path = Field(description="Folder of input files, relative to the partnership folder")
-    pattern: str = "*"
+    pattern: str | list[str] = Field(default="*", description="File name pattern(s) of this source's files")
     cadence: Cadence | None = Field(default=None, description="How often a file is expected")
     synthetic: bool = False
     template: PartnerTemplate | None = None
@@ -166,6 +166,10 @@ class Source(Strict):
     @property
     def suite_name(self) -> str:
         return f"{self.dataset}.raw"
+
+    @property
+    def patterns(self) -> list[str]:
+        return [self.pattern] if isinstance(self.pattern, str) else list(self.pattern)
 
 
 class SourcesFile(Strict):

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from tasks.config import PartnerTemplate
-from tasks.sources.common import InputFileError, read_csv_strings
+from tasks.sources.common import InputFileError, read_csv_strings, read_excel_strings
 
 FINANCIAL_QUARTER = re.compile(r"^(\d{4})/(\d{2}) Q([1-4])$")
 
@@ -22,8 +22,14 @@ def template_columns(template: PartnerTemplate) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
 def parse_return(data: bytes, name: str, template: PartnerTemplate) -> pd.DataFrame:
-    """Read a partner's CSV as text, insisting on the columns its template names."""
+    """Read a partner's CSV or Excel return as text, insisting on the columns its template names."""
+    if name.lower().endswith(EXCEL_SUFFIXES):
+        period_format = "%Y-%m" if template.period.format == "financial_quarter" else template.period.format
+        return read_excel_strings(data, name, template_columns(template), {template.period.column: period_format})
     return read_csv_strings(data, name, template_columns(template))
 
 

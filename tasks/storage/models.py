@@ -70,6 +70,8 @@ class RawFile(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     rows_read: Mapped[int | None]
     rows_loaded: Mapped[int | None]
+    # a corrected resubmission for the same source and period replaces this file; the file and its history stay
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("raw_files.id"))
 
 
 class Observation(Base):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tasks.sources.common import OBSERVATION_COLUMNS, OBSERVATION_KEY
@@ -191,6 +191,29 @@ def set_raw_file_status(
         row.period = period
     for name, value in counts.items():
         setattr(row, name, value)
+
+
+def supersede_earlier_files(session: Session, partnership: str, source_id: str, period: str | None, new_id: int) -> list[int]:
+    """A corrected file replaces every earlier loaded file of the same source and period: their observations are
+    deleted (the new file's are loaded next, so nothing is left over from the old version) and they are marked
+    superseded, keeping the files and their history."""
+    earlier = session.scalars(
+        select(RawFile).where(
+            RawFile.partnership == partnership,
+            RawFile.source_id == source_id,
+            RawFile.period.is_(None) if period is None else RawFile.period == period,
+            RawFile.status == "loaded",
+            RawFile.id < new_id,
+        )
+    ).all()
+    ids = [row.id for row in earlier]
+    if ids:
+        session.execute(delete(Observation).where(Observation.raw_file_id.in_(ids)))
+        for row in earlier:
+            row.status = "superseded"
+            row.superseded_by = new_id
+            row.status_reason = f"replaced by a later file for the same period (raw file {new_id})"
+    return ids
 
 
 def raw_files_of(session: Session, partnership: str) -> list[RawFile]:

@@ -89,3 +89,73 @@ def test_missing_column_names_the_column(inbox: Path) -> None:
     )
     failure = bad.failures.iloc[0]
     assert (failure["source_row"], failure["column"]) == (1, "Knife or Sharp Instrument Offences")
+
+
+def _upload(name: str, text_or_bytes, tmp_path: Path):
+    from tasks.collection import upload_file
+
+    path = tmp_path / "sent" / name
+    path.parent.mkdir(exist_ok=True)
+    if isinstance(text_or_bytes, bytes):
+        path.write_bytes(text_or_bytes)
+    else:
+        path.write_text(text_or_bytes, newline="")
+    ctx = open_cycle(DEMO, "2022/23")
+    return ctx, upload_file(ctx, ctx.config.source("police-knife-crime"), path)
+
+
+def test_corrected_resubmission_supersedes_with_history_kept(inbox: Path, tmp_path: Path) -> None:
+    original = HEADER + "2022-10,E07000069,Castle Point,Under 25,4\r\n2022-10,E07000075,Rochford,Under 25,2\r\n"
+    corrected = HEADER + "2022-10,E07000069,Castle Point,Under 25,5\r\n"
+    ctx, [first] = _upload("knife-crime-FY2022-23-Q3.csv", original, tmp_path)
+    assert first.status == "loaded"
+    ctx, [kept, second] = _upload("knife-crime-FY2022-23-Q3.csv", corrected, tmp_path)
+    assert (kept.status, second.status) == ("loaded", "loaded")
+    assert "supersedes raw file(s)" in second.reason
+
+    with session_scope(ctx.database_url) as session:
+        files = {f.sha256: f for f in session.scalars(select(RawFile).where(RawFile.period == "2022-10"))}
+        old, new = files[first.sha256], files[second.sha256]
+        assert (old.status, old.superseded_by, new.status) == ("superseded", new.id, "loaded")
+        assert Path(old.stored_path).read_bytes() == original.encode()  # the history is kept, byte for byte
+        rows = session.execute(select(Observation.area_code, Observation.value, Observation.raw_file_id)
+                               .where(Observation.period_start == old.received_at.date().replace(2022, 10, 1))).all()
+    # the corrected return's figures only: Rochford's row, absent from the correction, is gone
+    assert rows == [("E07000069", 5.0, new.id)]
+
+    _collect()  # the inbox: the fixture's Q1 file and the corrected Q3
+    counts = table_row_counts(ctx.database_url)
+    _collect()  # collecting again neither reloads the superseded file nor duplicates anything
+    assert table_row_counts(ctx.database_url) == counts
+    with session_scope(ctx.database_url) as session:
+        assert session.get(RawFile, old.id).status == "superseded"
+
+
+def test_excel_return_loads_with_date_cells_as_months(inbox: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append([dt.datetime(2023, 1, 1), "E07000069", "Castle Point", "Under 25", 3])
+    sheet.append([dt.datetime(2023, 1, 1), "E07000075", "Rochford", "25 and over", 6])
+    path = tmp_path / "knife-crime-FY2022-23-Q4.xlsx"
+    workbook.save(path)
+    ctx, [outcome] = _upload(path.name, path.read_bytes(), tmp_path)
+    assert outcome.status == "loaded" and outcome.period == "2023-01"
+    with session_scope(ctx.database_url) as session:
+        values = sorted(session.scalars(select(Observation.value).where(Observation.raw_file_id == outcome.raw_file_id)))
+    assert values == [3.0, 6.0]
+
+    # the same workbook saved under a .csv name is refused with a reason the partner can act on
+    _, [refused] = _upload("knife-crime-FY2022-23-Q4.csv", path.read_bytes(), tmp_path)
+    assert refused.status == "quarantined" and "Excel workbook, not CSV text" in refused.reason
+
+
+def test_upload_refuses_a_file_named_for_another_source(inbox: Path, tmp_path: Path) -> None:
+    from tasks.sources.common import InputFileError
+
+    with pytest.raises(InputFileError, match="takes files named knife-crime-"):
+        _upload("homicides-FY2022-23.csv", HEADER, tmp_path)

@@ -56,3 +56,14 @@ def test_corrupt_stored_file_is_refused(tmp_path: Path) -> None:
         assert "corrupt" in str(error)
     else:
         raise AssertionError("a changed file must be refused")
+
+
+def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from tasks.storage.models import Base
+
+    engine = get_engine(_url(tmp_path))
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
