@@ -9,24 +9,32 @@ from prefect import flow
 
 from tasks.artifacts import publish_stage_artifacts
 from tasks.measures import outputs_folder
-from tasks.notify.gather import deadline_reminders, file_register
-from tasks.notify.messages import data_quality_messages, metric_pack_messages
+from tasks.completeness import needs_chasing
+from tasks.notify.gather import deadline_reminders
+from tasks.notify.messages import data_quality_messages, data_request_messages, metric_pack_messages
 from tasks.notify.outbox import deliver_outbox, queue_messages
 from tasks.reporting import markdown_table
 from tasks.runs import finish_stage, start_stage
+from tasks.storage import repository
+from tasks.storage.session import session_scope
+from tasks.validation import completeness
 
 
 @flow(name="notify", log_prints=True)
 def notify(partnership: str = "castle-point-rochford", financial_year: str = "2022/23") -> dict:
-    """Write the year's messages to the outbox and deliver them (SMTP if configured, else .eml files).
+    """Write the year's messages to the outbox and deliver them (SMTP if configured, else .eml files):
+    data-quality reports and requests for overdue data to data owners, the measures to the board, reminders.
 
     Args:
         partnership: Partnership id (a folder under config/partnerships).
         financial_year: Financial year under review, e.g. 2022/23.
     """
     ctx = start_stage("notify", partnership, financial_year)
-    files, failures = file_register(ctx)
+    with session_scope(ctx.database_url) as session:
+        files = repository.file_register(session, ctx.partnership_id)
+        failures = repository.failure_register(session, ctx.partnership_id)
     messages = data_quality_messages(ctx.config, ctx.year_label, files, failures)
+    messages += data_request_messages(ctx.config, ctx.year_label, needs_chasing(completeness(ctx)))
 
     folder = outputs_folder(ctx)
     published_csv = folder / "measures-published.csv"

@@ -6,6 +6,7 @@ import pandas as pd
 from prefect import flow
 
 from tasks.artifacts import publish_stage_artifacts
+from tasks.completeness import needs_chasing, summary_by_source
 from tasks.reporting import markdown_table
 from tasks.runs import finish_stage, start_stage
 from tasks.storage import repository
@@ -28,7 +29,7 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
 
     datasets = sorted({source.dataset for source in ctx.config.sources})
     outcomes = {dataset: validate_dataset(ctx, dataset, in_year) for dataset in datasets}
-    coverage = completeness(ctx, observations)
+    coverage = completeness(ctx)
     reconciled = reconciliation(ctx)
     blocked = blocked_datasets(ctx)
 
@@ -44,7 +45,7 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
             for dataset, outcome in outcomes.items()
         ]
     )
-    incomplete = coverage[coverage["status"] != "complete"]
+    incomplete = needs_chasing(coverage)
     unreconciled = reconciled[~reconciled["reconciled"]] if not reconciled.empty else reconciled
     status = "failed" if blocked else ("completed with warnings" if len(incomplete) or len(unreconciled) else "completed")
     markdown = "\n".join(
@@ -56,7 +57,7 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
             markdown_table(results),
             "",
             "## Completeness (every expected month, quarter and return)",
-            markdown_table(coverage),
+            markdown_table(summary_by_source(coverage)),
             "",
             f"## Reconciliation: {len(reconciled) - len(unreconciled)} of {len(reconciled)} police files reconcile "
             "(crimes in the area = crimes counted)",
@@ -64,7 +65,7 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
         ]
     )
     publish_stage_artifacts(ctx.partnership_id, "validate", markdown, coverage, "Completeness of the year's data")
-    summary = {"blocked": sorted(blocked), "incomplete_sources": incomplete["source"].tolist(),
+    summary = {"blocked": sorted(blocked), "incomplete_sources": sorted(set(incomplete["source"])),
                "unreconciled_files": len(unreconciled)}
     finish_stage(ctx, "validate", status, summary)
     print(f"validate: {status} {summary}")

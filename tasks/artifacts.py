@@ -6,7 +6,12 @@ import math
 import re
 
 import pandas as pd
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 
 
 def artifact_key(*parts: str) -> str:
@@ -30,3 +35,23 @@ def publish_stage_artifacts(
     rows = [{k: _plain(v) for k, v in row.items()} for row in rows]
     create_markdown_artifact(key=artifact_key(partnership, stage, "summary"), markdown=markdown, description=description)
     create_table_artifact(key=artifact_key(partnership, stage, "table"), table=rows, description=description)
+
+
+def publish_table(partnership: str, name: str, table: pd.DataFrame, description: str) -> None:
+    """An extra table of a stage (e.g. the completeness of the year beside the files collected)."""
+    rows = [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+    create_table_artifact(key=artifact_key(partnership, name), table=rows, description=description)
+
+
+class Progress:
+    """A progress bar in the UI, advanced as each piece of work finishes."""
+
+    def __init__(self, partnership: str, name: str, total: int, description: str):
+        self.total, self.done = max(total, 1), 0
+        self.artifact_id = create_progress_artifact(
+            progress=0.0, key=artifact_key(partnership, name), description=description
+        )
+
+    def advance(self) -> None:
+        self.done += 1
+        update_progress_artifact(self.artifact_id, progress=round(100 * self.done / self.total, 1))

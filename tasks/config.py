@@ -151,6 +151,9 @@ class Source(Strict):
     location: Path = Field(description="Folder of input files, relative to the partnership folder")
     pattern: str | list[str] = Field(default="*", description="File name pattern(s) of this source's files")
     cadence: Cadence | None = Field(default=None, description="How often a file is expected")
+    due_days_after_period: Annotated[int, Field(ge=0)] = Field(
+        default=30, description="Days after the end of a period by which its data is due (then it is chased)"
+    )
     synthetic: bool = False
     template: PartnerTemplate | None = None
     indicator_ids: list[int] = Field(default_factory=list)
@@ -294,7 +297,7 @@ class DeadlinesFile(Strict):
 
 # ---------------------------------------------------------------- stakeholders.yaml
 
-MessageKind = Literal["data_quality_report", "metric_pack", "deadline_reminder", "submission_receipt"]
+MessageKind = Literal["data_quality_report", "data_request", "metric_pack", "deadline_reminder", "submission_receipt"]
 
 
 class Stakeholder(Strict):

@@ -7,9 +7,9 @@ import datetime as dt
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from tasks.config import Source
+from tasks.completeness import completeness_table
 from tasks.context import CycleContext
 from tasks.quality import SuiteOutcome, validate_frame
 from tasks.sources.fingertips import ENGLAND
@@ -20,59 +20,11 @@ from tasks.storage.session import session_scope
 OBSERVATION_SUITE = "observations.normalised"
 
 
-def expected_periods(source: Source, year_start: dt.date) -> list[str]:
-    """The periods a source should cover in a financial year, as labels ('2022-04', '2022/23 Q1', '2022/23')."""
-    label = f"{year_start.year}/{(year_start.year + 1) % 100:02d}"
-    if source.cadence == "month":
-        return [(pd.Timestamp(year_start) + pd.DateOffset(months=i)).strftime("%Y-%m") for i in range(12)]
-    if source.cadence == "quarter":
-        return [f"{label} Q{q}" for q in range(1, 5)]
-    return [label]
-
-
-def present_periods(source: Source, observations: pd.DataFrame, year_start: dt.date) -> set[str]:
-    """Which of the expected period labels the loaded observations of a source's dataset cover."""
-    rows = observations[observations["dataset"] == source.dataset]
-    year_end = (pd.Timestamp(year_start) + pd.DateOffset(years=1)).date()
-    label = f"{year_start.year}/{(year_start.year + 1) % 100:02d}"
-    present: set[str] = set()
-    for start in rows["period_start"]:
-        if source.kind == "ons_mye2":
-            if start.year == year_start.year:
-                present.add(label)
-            continue
-        if not year_start <= start < year_end:
-            continue
-        if source.cadence == "month":
-            present.add(start.strftime("%Y-%m"))
-        elif source.cadence == "quarter":
-            months = (start.year - year_start.year) * 12 + start.month - year_start.month
-            present.add(f"{label} Q{months // 3 + 1}")
-        else:
-            present.add(label)
-    return present
-
-
-def completeness(ctx: CycleContext, observations: pd.DataFrame) -> pd.DataFrame:
-    """For each source with a cadence: the periods expected in the year, those present and those missing."""
-    rows = []
-    for source in ctx.config.sources:
-        if source.cadence is None:
-            continue
-        expected = expected_periods(source, ctx.year_start)
-        present = present_periods(source, observations, ctx.year_start)
-        missing = [p for p in expected if p not in present]
-        rows.append(
-            {
-                "source": source.id,
-                "owner": source.owner,
-                "expected": len(expected),
-                "present": len(expected) - len(missing),
-                "missing": ", ".join(missing),
-                "status": "complete" if not missing else "incomplete",
-            }
-        )
-    return pd.DataFrame(rows, columns=["source", "owner", "expected", "present", "missing", "status"])
+def completeness(ctx: CycleContext, today: dt.date | None = None) -> pd.DataFrame:
+    """Every period each source owes for the year, and whether it arrived, is partial, quarantined or overdue."""
+    with session_scope(ctx.database_url) as session:
+        files = repository.file_register(session, ctx.partnership_id)
+    return completeness_table(ctx.config, ctx.year_start, files, today or dt.date.today())
 
 
 def observation_parameters(ctx: CycleContext) -> dict:
@@ -170,11 +122,14 @@ def blocked_datasets(ctx: CycleContext) -> frozenset[str]:
     with session_scope(ctx.database_url) as session:
         names = session.scalars(
             select(ValidationResult.dataset)
+            .outerjoin(RawFile, RawFile.id == ValidationResult.raw_file_id)
             .where(
                 ValidationResult.partnership == ctx.partnership_id,
                 ValidationResult.financial_year == ctx.year_label,
                 ValidationResult.severity == "critical",
                 ValidationResult.success.is_(False),
+                # a file replaced by a corrected one no longer blocks its dataset
+                or_(RawFile.id.is_(None), RawFile.status != "superseded"),
             )
             .distinct()
         ).all()

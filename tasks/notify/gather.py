@@ -1,43 +1,13 @@
-"""What the notify stage reports, read from the database and the year's outputs."""
+"""Deadline reminders: which of the year's deadlines fall inside their reminder windows today."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
-from sqlalchemy import select
-
 from tasks.config import Stakeholder
 from tasks.context import CycleContext
 from tasks.notify.messages import Message
-from tasks.storage.models import QuarantineEntry, RawFile
-from tasks.storage.session import session_scope
 from tasks.submission.deadlines import deadline_rows
-
-FILE_COLUMNS = ["source_id", "original_name", "period", "status", "reason", "rows_read", "rows_loaded"]
-FAILURE_COLUMNS = ["source_id", "original_name", "source_row", "column", "value", "rule", "severity"]
-
-
-def file_register(ctx: CycleContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every stored file of the partnership with its status, and every failing row or file with its rule."""
-    with session_scope(ctx.database_url) as session:
-        files = session.execute(
-            select(
-                RawFile.source_id, RawFile.original_name, RawFile.period, RawFile.status, RawFile.status_reason,
-                RawFile.rows_read, RawFile.rows_loaded,
-            ).where(RawFile.partnership == ctx.partnership_id).order_by(RawFile.source_id, RawFile.original_name)
-        ).all()
-        failures = session.execute(
-            select(
-                RawFile.source_id, RawFile.original_name, QuarantineEntry.source_row, QuarantineEntry.column,
-                QuarantineEntry.value, QuarantineEntry.rule, QuarantineEntry.severity,
-            )
-            .join(RawFile, RawFile.id == QuarantineEntry.raw_file_id)
-            .where(QuarantineEntry.partnership == ctx.partnership_id)
-            .order_by(RawFile.original_name, QuarantineEntry.source_row)
-        ).all()
-    return pd.DataFrame(files, columns=FILE_COLUMNS).rename(columns={}), pd.DataFrame(failures, columns=FAILURE_COLUMNS)
-
 
 def deadline_reminders(ctx: CycleContext, today: dt.date) -> list[Message]:
     """Reminders for the year's deadlines falling due within their reminder windows from today."""

@@ -138,3 +138,38 @@ def submission_receipt_messages(
         for person in config.stakeholders
         if "submission_receipt" in person.receives
     ]
+
+
+def data_request_messages(config: PartnershipConfig, financial_year: str, to_chase: pd.DataFrame) -> list[Message]:
+    """Each data owner is asked, once per distinct list, for their overdue, partial or unusable returns."""
+    messages = []
+    for person in config.stakeholders:
+        if "data_request" not in person.receives:
+            continue
+        owed = to_chase[to_chase["owner"] == person.id]
+        if owed.empty:
+            continue
+        titles = {s.id: s.title for s in config.sources}
+        table = owed.assign(source=owed["source"].map(titles))[["source", "period", "due", "status", "files"]]
+        body = "\n".join(
+            [
+                f"Dear {person.name},",
+                "",
+                f"{config.partnership.name} has not yet received usable data for these periods of {financial_year}:",
+                "",
+                markdown_table(table, max_rows=100),
+                "",
+                "'overdue' means nothing has arrived although the period's due date has passed; 'partial' that some "
+                "months are missing; 'received but quarantined' that a file arrived but failed its checks (see your "
+                "data-quality report). Please send the data to the partnership's inbox.",
+            ]
+        )
+        messages.append(
+            Message(
+                kind="data_request",
+                recipient=person,
+                subject=f"[{config.partnership.name}] Data needed for {financial_year}: {len(owed)} period(s)",
+                body=body,
+            )
+        )
+    return messages

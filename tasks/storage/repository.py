@@ -194,15 +194,15 @@ def set_raw_file_status(
 
 
 def supersede_earlier_files(session: Session, partnership: str, source_id: str, period: str | None, new_id: int) -> list[int]:
-    """A corrected file replaces every earlier loaded file of the same source and period: their observations are
-    deleted (the new file's are loaded next, so nothing is left over from the old version) and they are marked
-    superseded, keeping the files and their history."""
+    """A corrected file replaces every earlier file of the same source and period, loaded or quarantined: their
+    observations are deleted (the new file's are loaded next, so nothing is left over from the old version) and
+    they are marked superseded, keeping the files, their checks and their history."""
     earlier = session.scalars(
         select(RawFile).where(
             RawFile.partnership == partnership,
             RawFile.source_id == source_id,
             RawFile.period.is_(None) if period is None else RawFile.period == period,
-            RawFile.status == "loaded",
+            RawFile.status.in_(["loaded", "quarantined"]),
             RawFile.id < new_id,
         )
     ).all()
@@ -214,6 +214,35 @@ def supersede_earlier_files(session: Session, partnership: str, source_id: str, 
             row.superseded_by = new_id
             row.status_reason = f"replaced by a later file for the same period (raw file {new_id})"
     return ids
+
+
+FILE_COLUMNS = ["source_id", "original_name", "period", "status", "reason", "rows_read", "rows_loaded"]
+FAILURE_COLUMNS = ["source_id", "original_name", "source_row", "column", "value", "rule", "severity"]
+
+
+def file_register(session: Session, partnership: str) -> pd.DataFrame:
+    """Every stored file of a partnership with its period and status (loaded, quarantined, superseded)."""
+    rows = session.execute(
+        select(
+            RawFile.source_id, RawFile.original_name, RawFile.period, RawFile.status, RawFile.status_reason,
+            RawFile.rows_read, RawFile.rows_loaded,
+        ).where(RawFile.partnership == partnership).order_by(RawFile.source_id, RawFile.original_name, RawFile.id)
+    ).all()
+    return pd.DataFrame(rows, columns=FILE_COLUMNS)
+
+
+def failure_register(session: Session, partnership: str) -> pd.DataFrame:
+    """Every failing row or file of a partnership's stored files, with the rule it broke."""
+    rows = session.execute(
+        select(
+            RawFile.source_id, RawFile.original_name, QuarantineEntry.source_row, QuarantineEntry.column,
+            QuarantineEntry.value, QuarantineEntry.rule, QuarantineEntry.severity,
+        )
+        .join(RawFile, RawFile.id == QuarantineEntry.raw_file_id)
+        .where(QuarantineEntry.partnership == partnership, RawFile.status != "superseded")
+        .order_by(RawFile.original_name, QuarantineEntry.source_row)
+    ).all()
+    return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
 
 
 def raw_files_of(session: Session, partnership: str) -> list[RawFile]:

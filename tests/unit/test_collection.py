@@ -159,3 +159,15 @@ def test_upload_refuses_a_file_named_for_another_source(inbox: Path, tmp_path: P
 
     with pytest.raises(InputFileError, match="takes files named knife-crime-"):
         _upload("homicides-FY2022-23.csv", HEADER, tmp_path)
+
+
+def test_a_good_correction_retires_a_quarantined_file_and_unblocks_its_dataset(inbox: Path, tmp_path: Path) -> None:
+    bad = HEADER + "2022-10,E07000069,Castle Point,Under 25,four\r\n"
+    good = HEADER + "2022-10,E07000069,Castle Point,Under 25,4\r\n"
+    ctx, [first] = _upload("knife-crime-FY2022-23-Q3.csv", bad, tmp_path)
+    assert first.status == "quarantined" and "police_knife_crime" in blocked_datasets(ctx)
+    ctx, [_, second] = _upload("knife-crime-FY2022-23-Q3.csv", good, tmp_path)
+    assert second.status == "loaded"
+    with session_scope(ctx.database_url) as session:
+        assert session.get(RawFile, first.raw_file_id).status == "superseded"
+    assert "police_knife_crime" not in blocked_datasets(ctx)
