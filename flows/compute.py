@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.artifacts import publish_stage_artifacts
-from tasks.measures import check_measures, compute_measures, publish_measures, store_measures
+from tasks.measures import check_measures, check_plausibility, compute_measures, publish_measures, store_measures
 from tasks.reporting import markdown_table
 from tasks.runs import finish_stage, start_stage
 from tasks.validation import blocked_datasets
@@ -26,11 +26,14 @@ def compute(partnership: str = "castle-point-rochford", financial_year: str = "2
     if checks.blocking:
         finish_stage(ctx, "compute", "failed", {"failed_rules": [o.description for o in checks.failed_critical]})
         raise ValueError("computed measures failed their checks: " + "; ".join(o.description for o in checks.failed_critical))
+    plausibility = check_plausibility(ctx, result.values)
+    implausible = plausibility[plausibility["finding"] != ""]
     stored = store_measures(ctx, result.values)
     outputs = publish_measures(ctx)
 
     headline = outputs.table[outputs.table["area_code"] == ctx.partnership_id]
-    status = "completed with warnings" if result.skipped or checks.status == "warning" else "completed"
+    warnings = result.skipped or checks.status == "warning" or len(implausible)
+    status = "completed with warnings" if warnings else "completed"
     markdown = "\n".join(
         [
             f"# Measures: {ctx.config.partnership.name}, {ctx.year_label}",
@@ -40,6 +43,9 @@ def compute(partnership: str = "castle-point-rochford", financial_year: str = "2
             markdown_table(headline.drop(columns=["area_code", "financial_year"])),
             "",
             *[f"- Not computed: {s['metric_id']}: {s['reason']}" for s in result.skipped],
+            "",
+            "## Cross-source plausibility (partnership counts, this year against last)",
+            markdown_table(plausibility),
             f"Published files: `{outputs.measures_csv}`, `{outputs.summary_html}`",
         ]
     )

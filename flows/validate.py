@@ -11,7 +11,13 @@ from tasks.reporting import markdown_table
 from tasks.runs import finish_stage, start_stage
 from tasks.storage import repository
 from tasks.storage.session import session_scope
-from tasks.validation import blocked_datasets, completeness, reconciliation, validate_dataset
+from tasks.validation import (
+    blocked_datasets,
+    check_month_collapses,
+    completeness,
+    reconciliation,
+    validate_dataset,
+)
 
 
 @flow(name="validate", log_prints=True)
@@ -31,6 +37,7 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
     outcomes = {dataset: validate_dataset(ctx, dataset, in_year) for dataset in datasets}
     coverage = completeness(ctx)
     reconciled = reconciliation(ctx)
+    collapses = check_month_collapses(ctx, observations)
     blocked = blocked_datasets(ctx)
 
     results = pd.DataFrame(
@@ -47,7 +54,8 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
     )
     incomplete = needs_chasing(coverage)
     unreconciled = reconciled[~reconciled["reconciled"]] if not reconciled.empty else reconciled
-    status = "failed" if blocked else ("completed with warnings" if len(incomplete) or len(unreconciled) else "completed")
+    warned = len(incomplete) or len(unreconciled) or len(collapses)
+    status = "failed" if blocked else ("completed with warnings" if warned else "completed")
     markdown = "\n".join(
         [
             f"# Validation: {ctx.config.partnership.name}, {ctx.year_label}",
@@ -62,11 +70,14 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
             f"## Reconciliation: {len(reconciled) - len(unreconciled)} of {len(reconciled)} police files reconcile "
             "(crimes in the area = crimes counted)",
             markdown_table(unreconciled) if len(unreconciled) else "All reconcile.",
+            "",
+            "## Months with no records or a collapse against the same month last year",
+            markdown_table(collapses) if len(collapses) else "None.",
         ]
     )
     publish_stage_artifacts(ctx.partnership_id, "validate", markdown, coverage, "Completeness of the year's data")
     summary = {"blocked": sorted(blocked), "incomplete_sources": sorted(set(incomplete["source"])),
-               "unreconciled_files": len(unreconciled)}
+               "unreconciled_files": len(unreconciled), "collapsed_months": len(collapses)}
     finish_stage(ctx, "validate", status, summary)
     print(f"validate: {status} {summary}")
     return {"status": status, **summary}

@@ -154,6 +154,9 @@ class Source(Strict):
     due_days_after_period: Annotated[int, Field(ge=0)] = Field(
         default=30, description="Days after the end of a period by which its data is due (then it is chased)"
     )
+    collapse_threshold: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.5, description="Flag a month whose records fall by more than this fraction against a year earlier"
+    )
     synthetic: bool = False
     template: PartnerTemplate | None = None
     indicator_ids: list[int] = Field(default_factory=list)
@@ -233,10 +236,20 @@ class DisclosurePolicy(Strict):
     min_count_for_rate: Annotated[int, Field(ge=0)] = 10
 
 
+class PlausibilityRule(Strict):
+    """Measures from different sources that should move together from one year to the next."""
+
+    id: Annotated[str, Field(pattern=SLUG)]
+    metrics: Annotated[list[str], Field(min_length=2)]
+    max_factor: Annotated[float, Field(gt=1)]
+    description: str
+
+
 class MetricsFile(Strict):
     age_bands: dict[str, AgeBand]
     disclosure: DisclosurePolicy
     metrics: Annotated[list[MetricDefinition], Field(min_length=1)]
+    plausibility: list[PlausibilityRule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> MetricsFile:
@@ -251,6 +264,11 @@ class MetricsFile(Strict):
                     raise ValueError(f"metrics[{index}] ({metric.id}): age band '{band}' is not in age_bands")
             if metric.statistic == "crude_rate" and metric.denominator is None:
                 raise ValueError(f"metrics[{index}] ({metric.id}): a crude_rate needs a denominator")
+        known = {metric.id for metric in self.metrics}
+        for index, rule in enumerate(self.plausibility):
+            unknown = [m for m in rule.metrics if m not in known]
+            if unknown:
+                raise ValueError(f"plausibility[{index}] ({rule.id}) names unknown metric(s): {', '.join(unknown)}")
         return self
 
     def in_force(self, on: dt.date) -> list[MetricDefinition]:

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.context import CycleContext
 from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label
 from tasks.metrics.disclosure import published_table
+from tasks.plausibility import divergences
 from tasks.quality import SuiteOutcome
 from tasks.reporting import summary_html
 from tasks.storage import repository
@@ -49,6 +50,33 @@ def check_measures(ctx: CycleContext, values: pd.DataFrame) -> SuiteOutcome:
         dataset="metric_values",
         subject=f"metric values {ctx.year_label}",
     )
+
+
+@task(name="check-plausibility", cache_policy=NO_CACHE)
+def check_plausibility(ctx: CycleContext, values: pd.DataFrame) -> pd.DataFrame:
+    """Cross-source plausibility of the partnership's counts (warnings: the analyst checks before publishing)."""
+    previous = financial_year_label(ctx.financial_year - 1)
+    table = divergences(values, ctx.config.metrics.plausibility, ctx.partnership_id, ctx.year_label, previous)
+    with session_scope(ctx.database_url) as session:
+        for rule in ctx.config.metrics.plausibility:
+            rows = table[table["rule"] == rule.id]
+            flagged = rows[rows["finding"] != ""]
+            repository.save_validation_results(
+                session, partnership=ctx.partnership_id, financial_year=ctx.year_label, stage="compute",
+                dataset="metric_values", suite="plausibility", subject=f"rule {rule.id}", raw_file_id=None,
+                records=[{
+                    "expectation_type": "cross_source_plausibility",
+                    "column": None,
+                    "severity": "warning",
+                    "success": flagged.empty,
+                    "unexpected_count": len(flagged),
+                    "description": f"Year-on-year changes of {', '.join(rule.metrics)} differ by at most a factor "
+                    f"of {rule.max_factor:g} ({rule.description})",
+                    "observed": ", ".join(f"{r.measure} x{r.ratio}" for r in rows.itertuples() if r.ratio is not None),
+                }],
+                flow_run_id=ctx.flow_run_id,
+            )
+    return table
 
 
 @task(name="store-measures", cache_policy=NO_CACHE)

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 
 from tasks.completeness import completeness_table
 from tasks.context import CycleContext
+from tasks.plausibility import COLLAPSE_COLUMNS, month_collapses, monthly_totals
 from tasks.quality import SuiteOutcome, validate_frame
 from tasks.sources.fingertips import ENGLAND
 from tasks.storage import repository
@@ -134,3 +135,38 @@ def blocked_datasets(ctx: CycleContext) -> frozenset[str]:
             .distinct()
         ).all()
     return frozenset(names)
+
+
+def _record_check(ctx: CycleContext, *, stage: str, dataset: str, suite: str, subject: str, record: dict) -> None:
+    with session_scope(ctx.database_url) as session:
+        repository.save_validation_results(
+            session, partnership=ctx.partnership_id, financial_year=ctx.year_label, stage=stage, dataset=dataset,
+            suite=suite, subject=subject, raw_file_id=None, records=[record], flow_run_id=ctx.flow_run_id,
+        )
+
+
+def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.DataFrame:
+    """Flag months of monthly sources with no records, or a collapse against the same month last year."""
+    months = [(pd.Timestamp(ctx.year_start) + pd.DateOffset(months=i)).date() for i in range(-12, 12)]
+    found = []
+    for source in ctx.config.sources:
+        if source.cadence != "month":
+            continue
+        totals = monthly_totals(observations, source.dataset, months)
+        collapses = month_collapses(totals, source.collapse_threshold)
+        collapses = collapses[collapses["month"] >= ctx.year_start.strftime("%Y-%m")]
+        _record_check(
+            ctx, stage="validate", dataset=source.dataset, suite="plausibility", subject=f"{source.id} months",
+            record={
+                "expectation_type": "no_month_collapses",
+                "column": None,
+                "severity": "warning",
+                "success": collapses.empty,
+                "unexpected_count": len(collapses),
+                "description": f"Every month of {source.title} has records, and none fell by more than "
+                f"{source.collapse_threshold:.0%} against the same month last year",
+                "observed": ", ".join(f"{r.month}: {r.finding}" for r in collapses.itertuples()) or None,
+            },
+        )
+        found.append(collapses.assign(source=source.id))
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["source", *COLLAPSE_COLUMNS])

@@ -47,17 +47,22 @@ def parse_period(text: str, period_format: str) -> tuple[dt.date, str]:
 
 
 def period_label(frame: pd.DataFrame, template: PartnerTemplate) -> str | None:
-    """The span a return covers, e.g. '2020-04/2020-06', for the raw_files register."""
-    starts = []
+    """The span of months a return covers, e.g. '2020-04/2020-06', for the raw_files register
+    (a quarterly row covers its quarter's three months)."""
+    first: dt.date | None = None
+    last: dt.date | None = None
     for text in frame[template.period.column]:
         try:
-            starts.append(parse_period(text, template.period.format)[0])
+            start, kind = parse_period(text, template.period.format)
         except ValueError:
             continue
-    if not starts:
+        months = 3 if kind == "quarter" else 1
+        end = dt.date(start.year + (start.month - 1 + months - 1) // 12, (start.month - 1 + months - 1) % 12 + 1, 1)
+        first = start if first is None or start < first else first
+        last = end if last is None or end > last else last
+    if first is None:
         return None
-    first, last = min(starts).strftime("%Y-%m"), max(starts).strftime("%Y-%m")
-    return first if first == last else f"{first}/{last}"
+    return first.strftime("%Y-%m") if first == last else f"{first:%Y-%m}/{last:%Y-%m}"
 
 
 def to_observations(

@@ -133,3 +133,10 @@ def test_text_in_a_count_names_file_row_and_column() -> None:
 def test_unreadable_files_are_refused_with_a_reason(data: bytes, message: str) -> None:
     with pytest.raises(InputFileError, match=message):
         read_csv_strings(data, "partner.csv", ["Month", "Offences"])
+
+
+def test_period_label_of_a_quarterly_return_runs_to_the_end_of_its_last_quarter() -> None:
+    source = CONFIG.source("yj-first-time-entrants")
+    path = INPUTS / "partner-returns/essex-youth-justice/first-time-entrants-FY2022-23.csv"
+    frame = partner_returns.parse_return(path.read_bytes(), path.name, source.template)
+    assert partner_returns.period_label(frame, source.template) == "2022-04/2023-03"
