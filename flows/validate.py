@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import flow
 
-from tasks.artifacts import publish_stage_artifacts
+from tasks.artifacts import publish_link, publish_stage_artifacts
 from tasks.completeness import needs_chasing, summary_by_source
 from tasks.reporting import markdown_table
 from tasks.runs import finish_stage, start_stage
@@ -13,6 +13,7 @@ from tasks.storage import repository
 from tasks.storage.session import session_scope
 from tasks.validation import (
     blocked_datasets,
+    build_quality_site,
     check_month_collapses,
     completeness,
     reconciliation,
@@ -76,6 +77,8 @@ def validate(partnership: str = "castle-point-rochford", financial_year: str = "
         ]
     )
     publish_stage_artifacts(ctx.partnership_id, "validate", markdown, coverage, "Completeness of the year's data")
+    docs = build_quality_site(ctx)
+    publish_link(ctx.partnership_id, "validate-data-docs", docs.as_uri(), "Great Expectations Data Docs of every check")
     summary = {"blocked": sorted(blocked), "incomplete_sources": sorted(set(incomplete["source"])),
                "unreconciled_files": len(unreconciled), "collapsed_months": len(collapses)}
     finish_stage(ctx, "validate", status, summary)

@@ -7,6 +7,7 @@ import re
 
 import pandas as pd
 from prefect.artifacts import (
+    create_link_artifact,
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
@@ -55,3 +56,7 @@ class Progress:
     def advance(self) -> None:
         self.done += 1
         update_progress_artifact(self.artifact_id, progress=round(100 * self.done / self.total, 1))
+
+
+def publish_link(partnership: str, name: str, link: str, description: str) -> None:
+    create_link_artifact(key=artifact_key(partnership, name), link=link, description=description)

@@ -282,8 +282,15 @@ def validate_frame(
         with _gx_logging_silenced():
             suite = gx.ExpectationSuite(name=suite_name, expectations=gx_expectations)
         _check_all_loaded(suite, gx_expectations, path)
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": checked})
-        result = batch.validate(suite, result_format="COMPLETE", expectation_parameters=values)
+        # a stored validation definition (rather than batch.validate) keeps the result for the Data Docs site
+        context = batch_definition.data_asset.datasource.data_context
+        suite = context.suites.add_or_update(suite)
+        definition_run = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+        )
+        result = definition_run.run(
+            batch_parameters={"dataframe": checked}, expectation_parameters=values, result_format="COMPLETE"
+        )
 
     by_index = {r.expectation_config.meta[_INDEX_META_KEY]: r for r in result.results}
     outcomes = [
@@ -311,6 +318,26 @@ def _gx_runtime() -> tuple[Any, Any]:
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     asset = context.data_sources.add_pandas("dutycycle_frames").add_dataframe_asset("frame")
     return gx, asset.add_batch_definition_whole_dataframe("whole_frame")
+
+
+def build_data_docs(site_dir: Path) -> Path:
+    """Render every suite and every validation run in this process as a Great Expectations Data Docs site."""
+    with _GX_LOCK:
+        _, batch_definition = _gx_runtime()
+        context = batch_definition.data_asset.datasource.data_context
+        site_dir.mkdir(parents=True, exist_ok=True)
+        name = f"dutycycle-{abs(hash(str(site_dir.resolve())))}"
+        if name not in (context.variables.data_docs_sites or {}):
+            context.add_data_docs_site(
+                site_name=name,
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
+                },
+            )
+        context.build_data_docs(site_names=[name])
+    return site_dir / "index.html"
 
 
 @contextmanager

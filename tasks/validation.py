@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 from prefect import task
@@ -12,7 +13,7 @@ from sqlalchemy import func, or_, select
 from tasks.completeness import completeness_table
 from tasks.context import CycleContext
 from tasks.plausibility import COLLAPSE_COLUMNS, month_collapses, monthly_totals
-from tasks.quality import SuiteOutcome, validate_frame
+from tasks.quality import SuiteOutcome, build_data_docs, validate_frame
 from tasks.sources.fingertips import ENGLAND
 from tasks.storage import repository
 from tasks.storage.models import Observation, RawFile, ValidationResult
@@ -170,3 +171,8 @@ def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.D
         )
         found.append(collapses.assign(source=source.id))
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["source", *COLLAPSE_COLUMNS])
+
+
+def build_quality_site(ctx: CycleContext) -> Path:
+    """The Data Docs site of every check run in this process, under the data directory."""
+    return build_data_docs(ctx.settings.data_dir / "data-docs" / ctx.partnership_id)
