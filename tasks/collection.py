@@ -15,10 +15,11 @@ from prefect.cache_policies import NO_CACHE
 from tasks.config import Source
 from tasks.context import CycleContext
 from tasks.metrics.compute import financial_year_label
-from tasks.quality import SuiteOutcome, validate_frame
+from tasks.personal_data import PersonalDataFinding, describe_findings, findings_as_failures, scan_for_personal_data
+from tasks.quality import SuiteOutcome, load_suite_definition, validate_frame
 from tasks.raw_store import store_bytes
 from tasks.sources import fingertips, partner_returns, police_archive, population
-from tasks.sources.common import DiscoveredFile, InputFileError, discover_files
+from tasks.sources.common import DiscoveredFile, InputFileError, discover_files, refuse_formulas
 from tasks.storage import repository
 from tasks.storage.session import session_scope
 
@@ -60,6 +61,22 @@ class FileOutcome:
         }
 
 
+class PersonalDataFound(InputFileError):
+    """A file that carries personal data: refused whole and kept in quarantine, never loaded."""
+
+    def __init__(self, file: str, findings: list[PersonalDataFinding]):
+        self.findings = findings
+        super().__init__(file, describe_findings(findings))
+
+
+def guard_frame(frame: pd.DataFrame, name: str) -> None:
+    """Checks every parsed file must pass before its suite: no personal data, no spreadsheet formulas."""
+    findings = scan_for_personal_data(frame, name)
+    if findings:
+        raise PersonalDataFound(name, findings)
+    refuse_formulas(frame, name)
+
+
 @dataclass
 class ParsedFile:
     """A raw file turned into the frame its suite checks, plus how to build observations from it."""
@@ -94,6 +111,7 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
         months = police_archive.parse_archive(data, name, force_ids)
         kept, read, no_location, outside = [], 0, 0, 0
         for month in months:
+            guard_frame(month.frame, month.member)  # the whole force file: it is all kept in the raw store
             in_area, without, elsewhere = police_archive.filter_to_area(month.frame, set(parameters["lsoa_codes"]))
             kept += [in_area, without]
             read += len(month.frame)
@@ -114,6 +132,7 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
     if source.kind == "ons_mye2":
         mid_year = population.mid_year_of(name)
         frame = population.parse_mye2(data, name)
+        guard_frame(frame, name)
         return ParsedFile(
             frame=frame.assign(raw_file_id=raw_file_id),
             suite_parameters=parameters,
@@ -123,6 +142,7 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
         )
     if source.kind == "fingertips":
         frame = fingertips.parse_export(data, name)
+        guard_frame(frame, name)
         parameters["indicator_ids"] = [str(i) for i in source.indicator_ids]
         return ParsedFile(
             frame=frame.assign(raw_file_id=raw_file_id),
@@ -132,6 +152,7 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
             rows_read=len(frame),
         )
     frame = partner_returns.parse_return(data, name, source.template)
+    guard_frame(frame, name)
     period = partner_returns.period_label(frame, source.template)
     first = dt.date.fromisoformat(period[:7] + "-01") if period else None
     return ParsedFile(
@@ -160,6 +181,25 @@ def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, na
     return partner_returns.to_observations(
         parsed.frame, source.template, source.dataset, partnership.id, raw_file_id, name
     )
+
+
+def table_level_failures(outcome: SuiteOutcome, frame: pd.DataFrame, ctx: CycleContext, source: Source) -> pd.DataFrame:
+    """Quarantine entries for failed critical rules about the file as a whole, which name no row: a missing
+    column is reported on the header (row 1), any other whole-file rule on row 0."""
+    entries = []
+    definition = load_suite_definition(source.suite_name, ctx.settings.expectations_dir)
+    for index, rule in enumerate(outcome.outcomes):
+        if rule.success or rule.severity != "critical" or rule.is_row_level:
+            continue
+        if rule.expectation_type == "expect_table_columns_to_match_set":
+            required = definition["expectations"][index]["kwargs"].get("column_set", [])
+            for column in [c for c in required if c not in frame.columns]:
+                entries.append({"source_row": 1, "column": column, "value": None, "rule": rule.description,
+                                "severity": rule.severity})
+        else:
+            entries.append({"source_row": 0, "column": rule.column or "", "value": rule.observed,
+                            "rule": rule.description, "severity": rule.severity})
+    return pd.DataFrame(entries, columns=["source_row", "column", "value", "rule", "severity"])
 
 
 def _unreadable(error: InputFileError) -> pd.DataFrame:
@@ -223,13 +263,21 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
             parameters=parsed.suite_parameters,
         )
         outcome.validation_status = suite_outcome.status
-        outcome.failures = suite_outcome.row_failures(parsed.frame)
+        outcome.failures = pd.concat(
+            [suite_outcome.row_failures(parsed.frame), table_level_failures(suite_outcome, parsed.frame, ctx, source)],
+            ignore_index=True,
+        )
         if suite_outcome.blocking:
             rules = "; ".join(o.description for o in suite_outcome.failed_critical)
             outcome.reason = f"failed critical checks: {rules}"
             observations = None
         else:
             observations = build_observations(ctx, source, parsed, found.name, raw_file_id)
+    except PersonalDataFound as error:
+        outcome.reason = str(error)
+        outcome.validation_status = "failed"
+        outcome.failures = findings_as_failures(error.findings, raw_file_id)  # masked samples only
+        observations = None
     except InputFileError as error:
         outcome.reason = str(error)
         outcome.validation_status = "failed"

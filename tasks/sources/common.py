@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,18 +58,48 @@ def discover_files(folder: Path, patterns: list[str]) -> list[DiscoveredFile]:
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # .xlsx workbooks are zip files
+BINARY_MAGIC = [
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"GIF8", "a GIF image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel (.xls) or Office file"),
+]
+PARSER_LINE = re.compile(r"in line (\d+)")  # pandas: 1-based line number
+PARSER_ROW = re.compile(r"starting at row (\d+)")  # pandas: 0-based row number
+FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 def is_excel_workbook(data: bytes) -> bool:
-    return data.startswith(ZIP_MAGIC)
+    """An .xlsx workbook: a zip holding the Office Open XML parts."""
+    if not data.startswith(ZIP_MAGIC):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "[Content_Types].xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What a binary file sent in place of CSV text is, from its first bytes."""
+    if is_excel_workbook(data):
+        return "an Excel workbook"
+    if data.startswith(ZIP_MAGIC):
+        return "a zip archive"
+    return next((kind for magic, kind in BINARY_MAGIC if data.startswith(magic)), None)
 
 
 def decode_text(data: bytes, file: str) -> str:
     """UTF-8 text (a byte-order mark is allowed); anything else is refused with the offending position."""
     if not data.strip():
         raise InputFileError(file, "the file is empty")
-    if is_excel_workbook(data):
+    kind = binary_kind(data)
+    if kind == "an Excel workbook":
         raise InputFileError(file, "this is an Excel workbook, not CSV text: send it named .xlsx, or save it as CSV UTF-8")
+    if kind:
+        raise InputFileError(file, f"this is {kind}, not a CSV file: send the data as CSV UTF-8 or Excel")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -77,13 +109,25 @@ def decode_text(data: bytes, file: str) -> str:
         ) from exc
 
 
+def _parser_error_row(message: str) -> int | None:
+    if match := PARSER_LINE.search(message):
+        return int(match.group(1))
+    if match := PARSER_ROW.search(message):
+        return int(match.group(1)) + 1
+    return None
+
+
 def read_csv_strings(data: bytes, file: str, required_columns: list[str] | None = None) -> pd.DataFrame:
-    """A CSV read with every cell as text (so checks see exactly what the partner sent) plus ``source_row``."""
+    """A CSV read with every cell as text (so checks see exactly what the partner sent) plus ``source_row``,
+    the row a spreadsheet shows for each record (the header is row 1; blank lines count, as they do there)."""
     text = decode_text(data, file)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False
+        )
     except pd.errors.ParserError as exc:
-        raise InputFileError(file, f"not a readable CSV: {exc}") from exc
+        message = str(exc).replace("Error tokenizing data. C error: ", "")
+        raise InputFileError(file, f"not a readable CSV: {message}", row=_parser_error_row(message)) from exc
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(file, "the file has no header row") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -97,7 +141,28 @@ def read_csv_strings(data: bytes, file: str, required_columns: list[str] | None 
                 column=missing[0],
             )
     frame.insert(0, "source_row", range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame)))
-    return frame
+    blank = (frame.drop(columns="source_row") == "").all(axis=1)
+    return frame.loc[~blank].reset_index(drop=True)
+
+
+def refuse_formulas(frame: pd.DataFrame, file: str) -> None:
+    """Refuse cells that a spreadsheet would run as a formula (=, +, -, @ at the start, other than plain numbers):
+    a file carrying them can execute code on the machine of whoever opens it next."""
+    for column in frame.columns:
+        if column in ("source_row", "raw_file_id") or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        cells = frame[column].astype(str)
+        suspicious = cells.str.match(FORMULA_START) & ~cells.str.fullmatch(PLAIN_NUMBER) & (cells.str.len() > 1)
+        if suspicious.any():
+            first = suspicious.idxmax()
+            row = int(frame.at[first, "source_row"]) if "source_row" in frame.columns else None
+            raise InputFileError(
+                file,
+                f"{cells[first]!r} looks like a spreadsheet formula; formulas are not accepted (they can run code "
+                "when the file is opened): type the value itself",
+                row=row,
+                column=column,
+            )
 
 
 def read_excel_strings(

@@ -29,8 +29,13 @@ def parse_return(data: bytes, name: str, template: PartnerTemplate) -> pd.DataFr
     """Read a partner's CSV or Excel return as text, insisting on the columns its template names."""
     if name.lower().endswith(EXCEL_SUFFIXES):
         period_format = "%Y-%m" if template.period.format == "financial_quarter" else template.period.format
-        return read_excel_strings(data, name, template_columns(template), {template.period.column: period_format})
-    return read_csv_strings(data, name, template_columns(template))
+        frame = read_excel_strings(data, name, template_columns(template), {template.period.column: period_format})
+    else:
+        frame = read_csv_strings(data, name, template_columns(template))
+    if frame.empty:
+        # a return with no rows would read as "nothing happened": a zero must be sent as a row with 0
+        raise InputFileError(name, "the file has a header but no data rows; send a row with 0 for a period with none")
+    return frame
 
 
 def parse_period(text: str, period_format: str) -> tuple[dt.date, str]:

@@ -56,48 +56,9 @@ BASE = [
 LAST_ROW = len(BASE) + 1  # spreadsheet row of the last record (the header is row 1)
 FIXED_TIME = (2023, 7, 14, 9, 30, 0)  # every zip member's timestamp, so archives are byte-stable
 
-# What each `needs` key asks the lead to wire (copied into MANIFEST.yaml).
-NEEDS = {
-    "personal_data_guard": (
-        "tasks/collection.parse_file (or collect_file right after it), before validate_frame: call "
-        "tasks.personal_data.scan_for_personal_data on every parsed frame (partner returns; each ForceMonth frame "
-        "of a police archive before filter_to_area); if it finds anything, quarantine the file: reason = "
-        "describe_findings(findings) (contains 'Personal data'), failures = findings_as_failures(findings, raw_file_id) "
-        "(masked samples only), no suite run, no observations."
-    ),
-    "file_type_detection": (
-        "tasks/sources/common.decode_text: sniff other binary formats by magic bytes (PNG, PDF, ZIP, GIF, JPEG) "
-        "and raise InputFileError(file, 'a PNG image, not a CSV file ...') with no row (whole file, row 0), "
-        "instead of reporting the first undecodable byte's line."
-    ),
-    "formula_guard": (
-        "tasks/sources/common.read_csv_strings (or a check in collection before the suite): refuse any text cell "
-        "starting with = + - @ (or a tab / carriage return) that is not a plain number (so '-2' stays a negative "
-        "count for the suite to report), raising InputFileError(file, 'looks like a spreadsheet formula ...', "
-        "row=<source_row>, column=<column>); the reason must contain 'formula'."
-    ),
-    "table_level_quarantine": (
-        "tasks/collection.collect_file: a failed critical rule that is not row-level (e.g. "
-        "expect_table_columns_to_match_set) adds no quarantine entry today; add one per missing column "
-        "(source_row 1 = the header, column = the missing column, rule = the rule's description)."
-    ),
-    "true_source_rows": (
-        "tasks/sources/common.read_csv_strings: pandas skips blank lines, so source_row (a plain range) is off by "
-        "one for every record after a blank line; number records by their physical line in the file (e.g. read "
-        "with skip_blank_lines=False and drop the all-empty records after numbering)."
-    ),
-    "csv_error_row": (
-        "tasks/sources/common.read_csv_strings: a pandas ParserError ('Expected 5 fields in line 7, saw 6', "
-        "'EOF inside string starting at row 18') becomes InputFileError with no row; parse the line number out "
-        "(or re-read with the csv module) and pass row=<spreadsheet row> so the owner is told where. Careful: pandas' "
-        "'line L' is 1-based (row L), its 'row R' is 0-based (row R + 1)."
-    ),
-    "no_data_rows_guard": (
-        "tasks/sources/partner_returns.parse_return: a return with a header and no data rows loads today as zero "
-        "observations, which reads as 'no offences'; raise InputFileError(file, 'the file has a header but no data "
-        "rows') (whole file, row 0)."
-    ),
-}
+# What each `needs` key asks to be wired (copied into MANIFEST.yaml). Empty: every behaviour the corpus checks is
+# wired. A new case for behaviour not yet built gets a key here and needs="<key>" (a strict xfail until built).
+NEEDS: dict[str, str] = {}
 
 
 @dataclass
@@ -292,14 +253,13 @@ def cases() -> list[Case]:
         Case("knife-crime-excel-csv-text-named-xlsx.xlsx", "CSV text saved under an .xlsx name", csv_bytes(rows),
              row=0, column="", reason="not a readable Excel workbook"),
         Case("knife-crime-excel-pd-surname.xlsx", "personal data in an Excel return: a 'Surname' column (row 6)",
-             xlsx_bytes(extra=("Surname", {6: "Okonkwo"})), row=6, column="Surname", reason="personal data",
-             needs="personal_data_guard", secret="Okonkwo", byte_stable=False),
+             xlsx_bytes(extra=("Surname", {6: "Okonkwo"})), row=6, column="Surname", reason="personal data", secret="Okonkwo", byte_stable=False),
         Case("knife-crime-png-named-csv.csv", "a PNG image renamed .csv", png_bytes(),
-             row=0, column="", reason="PNG image", needs="file_type_detection"),
+             row=0, column="", reason="PNG image"),
         Case("knife-crime-empty-0-bytes.csv", "an empty file (0 bytes)", b"", row=0, column="",
              reason="the file is empty"),
         Case("knife-crime-header-only.csv", "the header and no data rows", csv_bytes([]), row=0, column="",
-             reason="no data rows", needs="no_data_rows_guard"),
+             reason="no data rows"),
         # Columns.
         Case("knife-crime-missing-column.csv", "the Victim Age Group column is missing",
              csv_bytes([[r[0], r[1], r[2], r[4]] for r in rows], [HEADER[0], HEADER[1], HEADER[2], HEADER[4]]),
@@ -310,7 +270,7 @@ def cases() -> list[Case]:
         Case("knife-crime-renamed-la-name-column.csv",
              "'Local Authority Name' renamed 'LA Name' (not read by the template, but required by the suite)",
              csv_bytes(rows, [HEADER[0], HEADER[1], "LA Name", HEADER[3], HEADER[4]]), row=1,
-             column="Local Authority Name", reason="Missing: 'Local Authority Name'", needs="table_level_quarantine"),
+             column="Local Authority Name", reason="Missing: 'Local Authority Name'"),
         # Values.
         Case("knife-crime-text-in-count.csv", "'n/a' in the count column (row 6)",
              csv_bytes(with_cell(6, COUNT, "n/a")), row=6, column=COUNT, reason=numeric_quarantine),
@@ -343,17 +303,17 @@ def cases() -> list[Case]:
         Case("knife-crime-truncated-unbalanced-quote.csv",
              "cut off inside a quoted field: the last record opens a quote that never closes",
              csv_bytes(rows[:-1]) + b'2022-06,E07000075,"Rochford,Unkn', row=LAST_ROW, column="",
-             reason="EOF inside string", needs="csv_error_row"),
+             reason="EOF inside string"),
         Case("knife-crime-too-many-fields.csv", "row 7 has six fields for five columns",
              _with_raw_line(rows, 7, ",".join(rows[5]) + ",extra"), row=7, column="",
-             reason="Expected 5 fields", needs="csv_error_row"),
+             reason="Expected 5 fields"),
         Case("knife-crime-too-few-fields.csv", "row 9 stops after the age group (no count)",
              _with_raw_line(rows, 9, ",".join(rows[7][:4])), row=9, column=COUNT, reason=numeric_quarantine),
         Case("knife-crime-blank-line-then-bad-row.csv",
              "a blank line (line 7) and then 'n/a' as a count on line 12: the report must name line 12, the row "
              "the owner sees in a spreadsheet",
              _with_blank_lines(with_cell(11, COUNT, "n/a"), after=[6]), row=12, column=COUNT,
-             reason=numeric_quarantine, needs="true_source_rows"),
+             reason=numeric_quarantine),
     ]
     # Formula injection: in a text column the suite does not check (loads today), and in the count column.
     formulas = [
@@ -367,7 +327,7 @@ def cases() -> list[Case]:
         corpus.append(
             Case(f"knife-crime-formula-{name}-text.csv", f"spreadsheet formula {formula} as a local authority name "
                  f"(row {row})", csv_bytes(with_cell(row, "Local Authority Name", formula)), row=row,
-                 column="Local Authority Name", reason="formula", needs="formula_guard")
+                 column="Local Authority Name", reason="formula")
         )
         corpus.append(
             Case(f"knife-crime-formula-{name}-count.csv", f"spreadsheet formula {formula} as a count (row {row})",
@@ -392,14 +352,14 @@ def cases() -> list[Case]:
             values = {i + 2: STREET_PLACES[i % len(STREET_PLACES)] for i in range(len(BASE))} | {row: value}
         corpus.append(
             Case(f"knife-crime-pd-{name}.csv", f"personal data: {what} (row {row})", with_extra_column(column, values),
-                 row=row, column=column, reason="personal data", needs="personal_data_guard",
+                 row=row, column=column, reason="personal data",
                  secret=value.replace("Call back on ", ""))
         )
     corpus.append(
         Case("knife-crime-pd-email-in-required-column.csv",
              "personal data inside a template column: an e-mail address in Local Authority Name (row 3)",
              csv_bytes(with_cell(3, "Local Authority Name", "Castle Point (j.bloggs@essex.police.uk)")), row=3,
-             column="Local Authority Name", reason="personal data", needs="personal_data_guard",
+             column="Local Authority Name", reason="personal data",
              secret="j.bloggs@essex.police.uk")
     )
     # data.police.uk archives.
@@ -413,8 +373,7 @@ def cases() -> list[Case]:
              row=0, column="", reason="not a readable zip archive", source=ARCHIVE),
         Case("police-archive-street-address.zip",
              "a street archive whose Location on row 20 is a house address, not an 'On or near' snap point",
-             street_archive(addressed), row=20, column="Location", reason="personal data",
-             needs="personal_data_guard", secret="12 Potash Road", source=ARCHIVE),
+             street_archive(addressed), row=20, column="Location", reason="personal data", secret="12 Potash Road", source=ARCHIVE),
     ]
     return corpus
 
