@@ -37,6 +37,14 @@ class Settings(BaseSettings):
 
     webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Comma-separated webhook URLs")
 
+    police_api_url: str = Field(default="https://data.police.uk/api/", description="data.police.uk API base URL")
+    fingertips_api_url: str = Field(default="https://fingertips.phe.org.uk/api/", description="OHID Fingertips API base URL")
+    nomis_api_url: str = Field(default="https://www.nomisweb.co.uk/api/v01/", description="Nomis API base URL")
+    police_api_rate_per_second: float = Field(default=15, gt=0, description="data.police.uk sustained request limit")
+    police_api_burst: int = Field(default=30, ge=1, description="data.police.uk burst allowance")
+    http_timeout_seconds: float = Field(default=30, gt=0, description="Connect and read timeout of every API call")
+    http_max_attempts: int = Field(default=6, ge=1, description="Tries per API call before giving up (429, 5xx, timeouts)")
+
     @field_validator("webhook_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

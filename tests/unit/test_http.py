@@ -1,0 +1,200 @@
+"""The shared HTTP client against a local data.police.uk that enforces the real limit (15/s, burst 30, 429 beyond)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tasks.http import USER_AGENT, RateLimiter, RetryPolicy, build_session, rate_limiter_for, retry_after_seconds
+from tasks.settings import Settings
+from tests.servers.police_api import PoliceApiFake
+
+
+@pytest.fixture
+def police() -> Iterator[PoliceApiFake]:
+    with PoliceApiFake(stall_seconds=1.0) as fake:
+        yield fake
+
+
+def settings_for(fake: PoliceApiFake, **overrides: object) -> Settings:
+    return Settings(police_api_url=fake.base_url, **overrides)
+
+
+class FakeClock:
+    """Simulated time for the bucket's arithmetic: sleeping advances the clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_bucket_allows_the_burst_then_the_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=15, burst=30, headroom=0, clock=clock, sleep=clock.sleep)
+    times = []
+    for _ in range(120):
+        limiter.acquire()
+        times.append(clock.now)
+    assert times[:30] == [0.0] * 30
+    # afterwards one call every 1/15 s, exactly
+    assert times[30] == pytest.approx(1 / 15)
+    assert times[119] == pytest.approx(90 / 15)
+    # no window ever holds more than burst + rate * width calls
+    for start in range(len(times)):
+        for end in range(start, len(times)):
+            assert end - start + 1 <= 30 + 15 * (times[end] - times[start]) + 1e-9
+
+
+def test_headroom_shortens_only_the_opening_burst() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=15, burst=30, clock=clock, sleep=clock.sleep)  # default headroom of one token
+    times = []
+    for _ in range(60):
+        limiter.acquire()
+        times.append(clock.now)
+    assert times.count(0.0) == 29
+    assert times[59] - times[29] == pytest.approx(30 / 15)  # long-run rate unchanged
+
+
+def test_hold_makes_every_caller_wait() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rate=15, burst=30, clock=clock, sleep=clock.sleep)
+    limiter.acquire()
+    limiter.hold(2.0)
+    assert limiter.acquire() == pytest.approx(2.0)
+
+
+def test_backoff_is_full_jitter_within_the_exponential_cap() -> None:
+    policy = RetryPolicy(base_seconds=0.5, cap_seconds=4.0)
+    rng = random.Random(7)
+    for attempt, ceiling in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)]:
+        delays = [policy.backoff(attempt, rng) for _ in range(200)]
+        assert 0 <= min(delays) and max(delays) <= ceiling
+        assert max(delays) > ceiling * 0.8  # spread over the whole range, not a fixed step
+
+
+def test_retry_after_accepts_seconds_and_http_dates() -> None:
+    response = requests.Response()
+    response.headers["Retry-After"] = "3"
+    assert retry_after_seconds(response) == 3.0
+    later = time.time() + 5
+    response.headers["Retry-After"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(later))
+    assert 3.0 <= retry_after_seconds(response) <= 5.0
+    response.headers["Retry-After"] = "soon"
+    assert retry_after_seconds(response) is None
+
+
+def test_one_limiter_per_host_shared_by_every_session(police: PoliceApiFake) -> None:
+    settings = settings_for(police)
+    build_session(settings)
+    build_session(settings)
+    limiter = rate_limiter_for(police.base_url, 15, 30)
+    assert limiter is rate_limiter_for(f"127.0.0.1:{police.port}", 15, 30)
+    assert (limiter.rate, limiter.burst) == (15.0, 30)
+
+
+def test_many_threads_stay_within_15_per_second_burst_30(police: PoliceApiFake) -> None:
+    sessions = [build_session(settings_for(police)) for _ in range(2)]  # two sessions: the limit is per process
+    url = police.base_url + "crime-last-updated"
+    total = 90
+
+    def call(index: int) -> int:
+        return sessions[index % 2].get(url).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(call, range(total)))
+    elapsed = time.monotonic() - started
+    assert statuses == [200] * total
+    assert police.count(429) == 0 and len(police.log) == total
+    arrivals = sorted(entry.request.arrived for entry in police.log)
+    # after the opening burst the server sees the full sustained rate (>= 90% of 15/s)
+    sustained = (total - 30) / (arrivals[-1] - arrivals[29])
+    assert 13.5 <= sustained <= 15.5
+    assert elapsed >= (total - 29) / 15 - 0.1
+
+
+def test_user_agent_and_timeout_come_from_the_factory(police: PoliceApiFake) -> None:
+    session = build_session(settings_for(police, http_timeout_seconds=7))
+    assert session.timeout == 7
+    session.get(police.base_url + "crime-last-updated")
+    assert police.log[0].request.headers["User-Agent"] == USER_AGENT == "dutycycle/0.1"
+
+
+def test_429_waits_for_retry_after_and_holds_other_threads(police: PoliceApiFake) -> None:
+    police.retry_after = 1
+    police.inject(429)
+    session = build_session(settings_for(police), backoff_base_seconds=0.01)
+    url = police.base_url + "crime-last-updated"
+    first = session.get(url)
+    assert first.status_code == 200
+    assert police.statuses() == [429, 200]
+    gap = police.log[1].request.arrived - police.log[0].request.arrived
+    assert gap >= 1.0
+    # the hold applies to the host: another thread asking right away also waits for it
+    police.inject(429)
+    results: list[float] = []
+
+    def other() -> None:
+        time.sleep(0.2)
+        start = time.monotonic()
+        session.get(url)
+        results.append(time.monotonic() - start)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    session.get(url)
+    thread.join()
+    assert results[0] >= 0.7
+
+
+def test_5xx_are_retried_with_backoff_until_an_answer(police: PoliceApiFake) -> None:
+    police.inject(500, 502, 503, 504)
+    session = build_session(settings_for(police), backoff_base_seconds=0.01)
+    response = session.get(police.base_url + "crime-last-updated")
+    assert response.status_code == 200
+    assert police.statuses() == [500, 502, 503, 504, 200]
+    assert session.stats["sent"] == 5
+
+
+def test_attempts_are_bounded_by_settings(police: PoliceApiFake) -> None:
+    police.inject(500, 500, 500, 500)
+    session = build_session(settings_for(police, http_max_attempts=3), backoff_base_seconds=0.01)
+    response = session.get(police.base_url + "crime-last-updated")
+    assert response.status_code == 500
+    assert police.statuses() == [500, 500, 500]
+
+
+def test_timeouts_are_retried(police: PoliceApiFake) -> None:
+    police.inject("stall")
+    session = build_session(settings_for(police, http_timeout_seconds=0.3), backoff_base_seconds=0.01)
+    response = session.get(police.base_url + "crime-last-updated")
+    assert response.status_code == 200
+    assert len(police.log) == 2 and police.log[0].info.get("stalled")
+    assert session.stats["ReadTimeout"] == 1
+
+
+def test_a_server_that_never_answers_in_time_raises_the_timeout(police: PoliceApiFake) -> None:
+    police.inject("stall", "stall")
+    session = build_session(settings_for(police, http_timeout_seconds=0.2, http_max_attempts=2), backoff_base_seconds=0.01)
+    with pytest.raises(requests.exceptions.Timeout):
+        session.get(police.base_url + "crime-last-updated")
+    assert len(police.log) == 2
+
+
+def test_no_retry_for_statuses_the_caller_handles(police: PoliceApiFake) -> None:
+    police.inject(503)
+    session = build_session(settings_for(police), backoff_base_seconds=0.01)
+    response = session.request("GET", police.base_url + "crime-last-updated", retry_statuses={429, 500})
+    assert response.status_code == 503 and len(police.log) == 1
