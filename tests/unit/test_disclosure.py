@@ -1,12 +1,22 @@
-"""Published outputs never show a count or rate that the disclosure policy protects."""
+"""Published outputs never show a count or rate that the disclosure policy protects, nor one that can be
+worked back from a total (secondary suppression), checked on fixed cases and on many random tables."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from tasks.config import DisclosurePolicy, load_partnership_config
-from tasks.metrics.disclosure import publish_count, published_table
+from tasks.metrics.disclosure import (
+    PRIMARY,
+    SECONDARY,
+    SECONDARY_NOTE,
+    publish_count,
+    published_table,
+    suppress_below,
+    suppression_pattern,
+)
 from tasks.settings import PROJECT_ROOT
 
 NHS = DisclosurePolicy(name="NHS", suppress_from=1, suppress_to=7, suppressed_symbol="*", round_to=5,
@@ -47,3 +57,161 @@ def test_rates_and_changes_hidden_where_counts_are_small() -> None:
     assert large["area_name"] == "Rochford"
     # no exact small count of the internal table survives into the published one
     assert not set(table["count"]) & {"1", "2", "3", "4", "6", "7", "9"}
+
+
+# --- "suppress below N" and secondary suppression ---------------------------------------------------------
+
+TOTAL = CONFIG.partnership.id
+CASTLE_POINT, ROCHFORD = CONFIG.partnership.local_authority_codes
+
+
+@pytest.mark.parametrize(("count", "shown"), [(0, "0"), (1, "*"), (9, "*"), (10, "10"), (11, "11"), (137, "137")])
+def test_suppress_below_n_style(count: int, shown: str) -> None:
+    policy = suppress_below(10)
+    assert (policy.suppress_from, policy.suppress_to, policy.round_to, policy.min_count_for_rate) == (1, 9, 1, 10)
+    assert publish_count(count, policy) == shown
+
+
+@pytest.mark.parametrize(
+    ("counts", "policy", "expected"),
+    [
+        ({"A": 3, "B": 50, "C": 12, "T": 65}, NHS, {"A": PRIMARY, "C": SECONDARY}),  # next smallest member
+        ({"A": 3, "B": 40, "T": 43}, NHS, {"A": PRIMARY, "B": SECONDARY}),
+        ({"A": 3, "B": 0, "C": 50, "T": 53}, NHS, {"A": PRIMARY, "C": SECONDARY}),  # a zero would protect little
+        ({"A": 2, "B": 5, "C": 50, "T": 57}, NHS, {"A": PRIMARY, "B": PRIMARY}),  # two hidden: nothing to add
+        ({"A": 7, "B": 7, "T": 14}, suppress_below(8), {"A": PRIMARY, "B": PRIMARY, "T": SECONDARY}),  # 14 = 7 + 7
+        ({"A": 7, "B": 7, "T": 14}, NHS, {"A": PRIMARY, "B": PRIMARY}),  # "15" may be 13 to 17: no single value
+        ({"A": 3, "T": 3}, NHS, {"A": PRIMARY, "T": PRIMARY}),
+        ({"A": 20, "B": 30, "T": 50}, NHS, {}),
+        ({"A": 3, "B": 40}, NHS, {"A": PRIMARY}),  # no total: nothing to work back from
+    ],
+)
+def test_suppression_pattern(counts, policy, expected) -> None:
+    assert suppression_pattern(counts, policy, "T" if "T" in counts else None) == expected
+
+
+def test_only_the_total_small_hides_a_member_too() -> None:
+    policy = DisclosurePolicy(name="3 to 7", suppress_from=3, suppress_to=7, round_to=1, min_count_for_rate=10)
+    assert suppression_pattern({"A": 1, "B": 2, "T": 3}, policy, "T") == {"T": PRIMARY, "A": SECONDARY}
+
+
+def _group_values(metric, period, members: dict, method="crude rate, Byar 95.0% CI", band="all", change=None):
+    rows = []
+    for area, count in [*members.items(), (TOTAL, sum(members.values()))]:
+        rate = count / 100_000 * 100_000 if method != "count" else count
+        rows.append(dict(_value(metric, area, period, count, rate, change=change, method=method), age_band=band))
+    return rows
+
+
+def test_secondary_suppression_in_the_published_table() -> None:
+    values = pd.DataFrame(
+        _group_values("m", "2022/23", {CASTLE_POINT: 3, ROCHFORD: 40}, change=12.0)
+        + _group_values("m", "2023/24", {CASTLE_POINT: 30, ROCHFORD: 44}, change=10.0)
+    )
+    table = published_table(values, CONFIG.partnership, NHS).set_index(["area_code", "financial_year"])
+    small, protecting, total = (table.loc[(a, "2022/23")] for a in (CASTLE_POINT, ROCHFORD, TOTAL))
+    assert (small["count"], protecting["count"], total["count"]) == ("*", "*", "45")
+    # the same note on both hidden cells, so it does not tell which one is small
+    assert small["note"] == protecting["note"] == SECONDARY_NOTE
+    assert protecting["rate_per_100000"] == protecting["lower_ci_95"] == protecting["upper_ci_95"] == ""
+    assert total["rate_per_100000"] != "" and total["note"] == ""
+    # a change on a hidden year would give its rate back
+    assert table.loc[(ROCHFORD, "2023/24"), "change_on_previous_year_percent"] == ""
+    assert table.loc[(TOTAL, "2023/24"), "change_on_previous_year_percent"] == "10.0"
+    assert table.loc[(ROCHFORD, "2023/24"), "count"] == "45"
+
+
+def _feasible_values(shown: dict[str, str], policy: DisclosurePolicy, noted: bool, cap: int) -> dict[str, set]:
+    """Every value a reader could give each hidden cell of a two-member group (members a, b; total a + b),
+    knowing the policy, the rounding of the shown cells and whether the group carries the secondary note."""
+    a, b = np.meshgrid(np.arange(cap + 1), np.arange(cap + 1), indexing="ij")
+    cells = {CASTLE_POINT: a, ROCHFORD: b, TOTAL: a + b}
+    ok = np.ones_like(a, dtype=bool)
+    hidden = [k for k, s in shown.items() if s == policy.suppressed_symbol]
+    for key, text in shown.items():
+        if key in hidden:
+            continue
+        value = cells[key]  # the exact values that round to what is shown (found by brute force)
+        ok &= np.floor(value / policy.round_to + 0.5) * policy.round_to == int(text)
+        ok &= ~((policy.suppress_from <= value) & (value <= policy.suppress_to))
+    small = [(policy.suppress_from <= cells[k]) & (cells[k] <= policy.suppress_to) for k in hidden]
+    if noted:  # at least one small cell, and at least one hidden only to protect it
+        ok &= np.logical_or.reduce(small) & ~np.logical_and.reduce(small)
+    else:
+        ok &= np.logical_and.reduce(small)
+    return {k: set(np.unique(cells[k][ok]).tolist()) for k in hidden}
+
+
+POLICIES = [
+    NHS,
+    suppress_below(5),
+    suppress_below(10),
+    DisclosurePolicy(name="1-9, tens", suppress_from=1, suppress_to=9, round_to=10, min_count_for_rate=10),
+    DisclosurePolicy(name="3-7 exact", suppress_from=3, suppress_to=7, round_to=1, min_count_for_rate=10),
+]
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_property_no_published_table_gives_a_hidden_count_away(policy: DisclosurePolicy) -> None:
+    rng = np.random.default_rng(20240131)
+    symbol = policy.suppressed_symbol
+    for _ in range(60):
+        rows = []
+        for metric, method in (("rate_m", "crude rate, Byar 95.0% CI"), ("count_m", "count")):
+            for band in ("all", "0-24"):
+                for period in ("2021/22", "2022/23"):
+                    members = {
+                        area: int(rng.integers(0, 12) if rng.random() < 0.5 else rng.integers(0, 70))
+                        for area in (CASTLE_POINT, ROCHFORD)
+                    }
+                    rows += _group_values(metric, period, members, method, band, change=float(rng.normal(0, 20)))
+        values = pd.DataFrame(rows)
+        table = published_table(values, CONFIG.partnership, policy)
+        exact = {(r.metric_id, r.area_code, r.age_band, r.period): r.numerator for r in values.itertuples()}
+        hidden_keys = {(r.measure, r.area_code, r.age_band, r.financial_year)
+                       for r in table.itertuples() if r.count == symbol}
+        for row in table.itertuples():
+            if row.count != symbol:
+                shown = int(row.count)
+                assert shown % policy.round_to == 0, row
+                assert not policy.suppress_from <= shown <= policy.suppress_to, row
+            else:
+                assert row.rate_per_100000 == row.lower_ci_95 == row.upper_ci_95 == "", row
+            prior = f"{int(row.financial_year[:4]) - 1}/{row.financial_year[2:4]}"
+            if (row.measure, row.area_code, row.age_band, prior) in hidden_keys or row.count == symbol:
+                assert row.change_on_previous_year_percent == "", row
+        for (_, _, _), group in table.groupby(["measure", "age_band", "financial_year"]):
+            shown = dict(zip(group["area_code"], group["count"], strict=True))
+            hidden = [k for k, s in shown.items() if s == symbol]
+            assert len(hidden) != 1, shown  # never a lone hidden cell next to its total
+            if not hidden:
+                continue
+            noted = SECONDARY_NOTE in set(group["note"])
+            assert all((note == SECONDARY_NOTE) == noted for note, s in zip(group["note"], group["count"], strict=True)
+                       if s == symbol)
+            key = group.iloc[0]
+            cap = 2 * max(exact[(key.measure, a, key.age_band, key.financial_year)] for a in shown) + 20
+            for cell, possible in _feasible_values(shown, policy, noted, cap).items():
+                true = exact[(key.measure, cell, key.age_band, key.financial_year)]
+                assert true in possible, (shown, cell)
+                assert len(possible) >= 2, (shown, cell, possible)
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_property_groups_of_any_size_never_keep_a_lone_hidden_cell(policy: DisclosurePolicy) -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(2000):
+        size = int(rng.integers(1, 7))
+        counts = {f"A{i}": int(rng.integers(0, 10) if rng.random() < 0.6 else rng.integers(0, 200))
+                  for i in range(size)}
+        if rng.random() < 0.1:
+            counts["A0"] = None  # a member without data
+        counts["T"] = sum(c for c in counts.values() if c is not None) + (int(rng.integers(0, 15))
+                                                                            if counts["A0"] is None else 0)
+        pattern = suppression_pattern(counts, policy, "T")
+        # a lone hidden cell only where a member without data leaves the sum open anyway
+        assert len(pattern) != 1 or counts["A0"] is None, (counts, pattern)
+        assert all(k in pattern for k, c in counts.items() if c is not None
+                   and policy.suppress_from <= c <= policy.suppress_to)
+        if SECONDARY in pattern.values():
+            assert PRIMARY in pattern.values()
