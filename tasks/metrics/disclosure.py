@@ -19,6 +19,7 @@ shows a rate, interval or change either, since rate x population gives the count
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 import pandas as pd
@@ -228,3 +229,16 @@ def published_table(values: pd.DataFrame, partnership: Partnership, policy: Disc
             }
         )
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
+
+
+def published_count_pattern(policy: DisclosurePolicy) -> str:
+    """A regular expression every published count must match under the policy: the symbol, 0, or a multiple of
+    round_to (written for the rounding bases in use: 1, 2, 5, 10 and their powers of ten)."""
+    symbol = re.escape(policy.suppressed_symbol)
+    endings = {1: r"\d", 2: r"[02468]", 5: r"[05]", 10: r"0"}
+    base, zeros = policy.round_to, 0
+    while base % 10 == 0 and base > 10:
+        base, zeros = base // 10, zeros + 1
+    if base not in endings:
+        raise ValueError(f"round_to {policy.round_to} has no published-count check; use 1, 2, 5 or 10 x 10^n")
+    return rf"^(?:{symbol}|0|\d*{endings[base]}{'0' * zeros})$"

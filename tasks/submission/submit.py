@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tasks.context import CycleContext
 from tasks.measures import PublishedOutputs
+from tasks.metrics.disclosure import published_count_pattern
 from tasks.quality import SuiteOutcome
 from tasks.raw_store import store_bytes
 from tasks.sources.fingertips import ENGLAND
@@ -86,7 +87,10 @@ def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
         stage="submit",
         dataset="submission_package",
         subject=f"submission package {ctx.year_label}",
-        parameters={"area_codes": [*partnership.local_authority_codes, partnership.id, ENGLAND]},
+        parameters={
+            "area_codes": [*partnership.local_authority_codes, partnership.id, ENGLAND],
+            "published_count_regex": published_count_pattern(ctx.config.metrics.disclosure),
+        },
     )
 
 

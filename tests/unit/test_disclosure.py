@@ -215,3 +215,20 @@ def test_property_groups_of_any_size_never_keep_a_lone_hidden_cell(policy: Discl
                    and policy.suppress_from <= c <= policy.suppress_to)
         if SECONDARY in pattern.values():
             assert PRIMARY in pattern.values()
+
+
+@pytest.mark.parametrize(
+    ("round_to", "good", "bad"),
+    [(5, ["*", "0", "5", "10", "1235"], ["3", "12", "", "5.0"]),
+     (1, ["*", "0", "3", "12"], ["", "1.5"]),
+     (10, ["*", "0", "10", "120"], ["5", "15"]),
+     (50, ["*", "0", "50", "150"], ["25", "10"])],
+)
+def test_published_count_pattern_follows_the_policy(round_to: int, good: list[str], bad: list[str]) -> None:
+    import re
+
+    from tasks.metrics.disclosure import published_count_pattern
+
+    policy = DisclosurePolicy(name="p", round_to=round_to)
+    pattern = re.compile(published_count_pattern(policy))
+    assert all(pattern.match(v) for v in good) and not any(pattern.match(v) for v in bad)

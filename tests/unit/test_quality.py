@@ -27,7 +27,8 @@ DEMO_INPUTS = ROOT / "config" / "partnerships" / "castle-point-rochford" / "inpu
 
 LSOAS = ["E01021476", "E01021477", "E01021919"]
 LA_CODES = ["E07000069", "E07000075"]
-SUBMISSION_PARAMETERS = {"area_codes": LA_CODES + ["castle-point-rochford", "E92000001"]}
+SUBMISSION_PARAMETERS = {"area_codes": LA_CODES + ["castle-point-rochford", "E92000001"],
+                         "published_count_regex": r"^(?:\*|0|\d*[05])$"}
 LA_NAMES = ["Castle Point", "Rochford"]
 AGES = [str(a) for a in range(90)] + ["90+"]
 
