@@ -47,6 +47,9 @@ def compute(partnership: str = "castle-point-rochford", financial_year: str = "2
             "## Cross-source plausibility (partnership counts, this year against last)",
             markdown_table(plausibility),
             f"Published files: `{outputs.measures_csv}`, `{outputs.summary_html}`",
+            "",
+            "## Charts (published values only)",
+            *[f"- [{measure}]({path.as_uri()})" for measure, path in sorted(outputs.charts.items())],
         ]
     )
     publish_stage_artifacts(ctx.partnership_id, "compute", markdown, outputs.table, "Published measures of the year")

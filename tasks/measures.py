@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.context import CycleContext
 from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label
+from tasks.metrics.charts import trend_chart
 from tasks.metrics.disclosure import published_table
 from tasks.plausibility import divergences
 from tasks.quality import SuiteOutcome
@@ -27,6 +28,7 @@ class PublishedOutputs:
     table: pd.DataFrame
     measures_csv: Path
     summary_html: Path
+    charts: dict[str, Path]
 
 
 @task(name="compute-measures", cache_policy=NO_CACHE)
@@ -90,9 +92,12 @@ def outputs_folder(ctx: CycleContext) -> Path:
     return ctx.settings.outputs_dir / ctx.partnership_id / ctx.year_label.replace("/", "-")
 
 
+SERIES_YEARS = 5
+
+
 def read_year_values(ctx: CycleContext) -> pd.DataFrame:
-    """The stored metric values of the reviewed year and the one before (for change), with titles."""
-    periods = [financial_year_label(ctx.financial_year - 1), ctx.year_label]
+    """The stored metric values of the reviewed year and the four before it (for change and charts), with titles."""
+    periods = [financial_year_label(ctx.financial_year - k) for k in range(SERIES_YEARS - 1, -1, -1)]
     with session_scope(ctx.database_url) as session:
         values = repository.read_metric_values(session, ctx.partnership_id, periods)
     titles = {m.id: m.title for m in ctx.config.metrics.metrics}
@@ -103,10 +108,11 @@ def read_year_values(ctx: CycleContext) -> pd.DataFrame:
 def publish_measures(ctx: CycleContext) -> PublishedOutputs:
     """Apply the disclosure policy and write the published measures CSV and HTML summary of the year."""
     values = read_year_values(ctx)
-    table = published_table(values, ctx.config.partnership, ctx.config.metrics.disclosure)
-    table = table[table["financial_year"] == ctx.year_label].sort_values(["measure", "area_code", "age_band"])
+    every_year = published_table(values, ctx.config.partnership, ctx.config.metrics.disclosure)
+    table = every_year[every_year["financial_year"] == ctx.year_label].sort_values(["measure", "area_code", "age_band"])
     folder = outputs_folder(ctx)
     folder.mkdir(parents=True, exist_ok=True)
+    charts = draw_trend_charts(ctx, every_year, folder / "charts")
     csv_path = folder / "measures-published.csv"
     table.to_csv(csv_path, index=False, lineterminator="\n")
     html_path = folder / "summary.html"
@@ -119,7 +125,36 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
             demo=ctx.config.partnership.demo,
             policy=ctx.config.metrics.disclosure,
             headline_ids={m.id for m in ctx.config.metrics.metrics if m.headline},
+            charts={measure: f"charts/{path.name}" for measure, path in charts.items()},
         ),
         encoding="utf-8",
     )
-    return PublishedOutputs(table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path)
+    return PublishedOutputs(
+        table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path, charts=charts
+    )
+
+
+def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) -> dict[str, Path]:
+    """A trend chart per measure of the partnership's all-ages rate with its 95% band, drawn from the PUBLISHED
+    values only, so a chart never shows a rate the disclosure policy hides."""
+    charts = {}
+    area = ctx.partnership_id
+    for measure, rows in published[(published["area_code"] == area) & (published["age_band"] == "all")].groupby(
+        "measure"
+    ):
+        shown = rows[rows["rate_per_100000"] != ""].sort_values("financial_year")
+        if len(shown) < 2:
+            continue
+        series = pd.DataFrame(
+            {
+                "period": shown["financial_year"],
+                "value": shown["rate_per_100000"].astype(float),
+                "lower": shown["lower_ci_95"].astype(float),
+                "upper": shown["upper_ci_95"].astype(float),
+            }
+        )
+        name = ctx.config.partnership.name
+        demo = ctx.config.partnership.demo and "demo" not in name.lower()
+        title = f"{rows['title'].iloc[0]}\n{name}" + (" (DEMO)" if demo else "")
+        charts[measure] = trend_chart(series, title, folder / f"{measure}.png")
+    return charts

@@ -21,16 +21,22 @@ td,th{border:1px solid #999;padding:.25em .5em;text-align:right}td:first-child,t
 count is under {{ min_count }}. Rates are per 100,000 population with 95% confidence intervals.</p>
 {% for section in sections %}
 <h2>{{ section.title }}{% if section.headline %} <small>(national headline measure)</small>{% endif %}</h2>
-<table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>Rate</th><th>95% CI</th><th>Change on previous year (%)</th></tr></thead>
+{% if section.chart %}<p><img src="{{ section.chart }}" alt="Trend of {{ section.title }}" width="640"></p>{% endif %}
+<table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>Rate</th><th>95% CI</th><th>Change on previous year (%)</th>
+<th>Against 3-year baseline</th><th>5-year trend</th><th>Against England</th></tr></thead>
 <tbody>
 {% for row in section.rows %}
 <tr><td>{{ row.area_name }}</td><td>{{ row.age_band }}</td><td>{{ row.count }}</td><td>{{ row.rate_per_100000 }}</td>
 <td>{% if row.lower_ci_95 %}{{ row.lower_ci_95 }} &ndash; {{ row.upper_ci_95 }}{% endif %}</td>
-<td>{{ row.change_on_previous_year_percent }}</td></tr>
-{% if row.note %}<tr><td colspan="6" class="note">{{ row.note }}</td></tr>{% endif %}
+<td>{{ row.change_on_previous_year_percent }}</td><td>{{ row.compared_with_baseline }}</td><td>{{ row.trend }}</td>
+<td>{{ row.compared_with_england }}</td></tr>
+{% if row.note %}<tr><td colspan="9" class="note">{{ row.note }}</td></tr>{% endif %}
 {% endfor %}
 </tbody></table>
 {% endfor %}
+<p class="note">Against the baseline: this year's rate against the mean of the previous three years (exact
+test for two Poisson rates, 95%). Trend: chi-squared test for linear trend over the last five years, as OHID
+Fingertips marks trends. Against England: whether England's value lies outside the area's 95% interval.</p>
 <h2>Provenance</h2>
 <p>Every figure is computed from the raw files listed in manifest.json (with their sha256 checksums), under the
 metric definition versions listed there.</p>
@@ -41,7 +47,7 @@ metric definition versions listed there.</p>
 
 def summary_html(
     published: pd.DataFrame, *, title: str, partnership: str, financial_year: str, demo: bool, policy: object,
-    headline_ids: set[str]
+    headline_ids: set[str], charts: dict[str, str] | None = None,
 ) -> str:
     """The year's measures as a self-contained HTML page (published values only)."""
     year = published[published["financial_year"] == financial_year]
@@ -52,6 +58,7 @@ def summary_html(
                 "title": rows["title"].iloc[0],
                 "headline": measure in headline_ids,
                 "rows": rows.to_dict("records"),
+                "chart": (charts or {}).get(measure),
             }
         )
     sections.sort(key=lambda s: (not s["headline"], s["title"]))

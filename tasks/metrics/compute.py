@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from tasks.config import AgeBand, MetricDefinition, MetricsFile, Partnership
+from tasks.metrics.comparisons import (
+    baseline_comparison,
+    compare_with_benchmark,
+    trend_marker,
+    trend_marker_for_rates,
+)
 from tasks.metrics.statistics import change_on_previous, crude_rate
 
 METRIC_VALUE_COLUMNS = [
@@ -26,14 +32,23 @@ METRIC_VALUE_COLUMNS = [
     "value",
     "lower_ci_95",
     "upper_ci_95",
+    "lower_ci_998",
+    "upper_ci_998",
     "method",
     "multiplier",
     "change_on_previous",
     "change_on_previous_percent",
+    "baseline_value",
+    "compared_with_baseline",
+    "trend",
+    "compared_with_england",
     "note",
     "raw_file_ids",
 ]
+BASELINE_YEARS = 3
 AGE_RANGE = re.compile(r"^(\d+)(?:-(\d+)|(\+))?$")
+ENGLAND_CODE = "E92000001"
+TREND_POINTS = 5  # Fingertips shows a trend marker from five annual points
 
 
 @dataclass
@@ -141,11 +156,12 @@ def compute_metric_values(
     partnership: Partnership,
     metrics: MetricsFile,
     financial_year: int,
-    history_years: int = 2,
+    history_years: int = 4,
     blocked_datasets: frozenset[str] = frozenset(),
 ) -> ComputeResult:
     """Every metric in force for the year, for each member authority and the partnership, for the
-    reviewed year and ``history_years`` before it (one definition for the whole series)."""
+    reviewed year and ``history_years`` before it (one definition for the whole series): five years give the
+    trend marker and the three-year baseline of the reviewed year."""
     start_month = partnership.financial_year_start.month
     definitions = metrics.in_force(financial_year_end(financial_year, start_month))
     years = list(range(financial_year - history_years, financial_year + 1))
@@ -177,7 +193,7 @@ def compute_metric_values(
             band = metrics.age_bands[band_id]
             records += _counts_and_rates(definition, band_id, band, numerator, population, partnership, years, metrics)
     values = pd.DataFrame(records, columns=METRIC_VALUE_COLUMNS)
-    return ComputeResult(values=_add_changes(values), skipped=skipped)
+    return ComputeResult(values=_add_comparisons(_add_changes(values)), skipped=skipped)
 
 
 def _counts_and_rates(
@@ -233,11 +249,14 @@ def _counts_and_rates(
                     record["value"] = None
                 else:
                     estimate = crude_rate(count, denominator[0], definition.multiplier, definition.confidence_level)
+                    wide = crude_rate(count, denominator[0], definition.multiplier, 0.998)
                     record.update(
                         denominator=denominator[0],
                         value=estimate.value,
                         lower_ci_95=estimate.lower,
                         upper_ci_95=estimate.upper,
+                        lower_ci_998=wide.lower,
+                        upper_ci_998=wide.upper,
                         method=estimate.method,
                         multiplier=definition.multiplier,
                     )
@@ -265,7 +284,7 @@ def _published_rates(
             & (obs["age_band"] == "all")
             & (obs["sex"] == "persons")
         ]
-        areas = [(la.code, "lad") for la in partnership.local_authorities] + [("E92000001", "country")]
+        areas = [(la.code, "lad") for la in partnership.local_authorities] + [(ENGLAND_CODE, "country")]
         for year in years:
             for area_code, area_type in areas:
                 at = rows[(rows["area_code"] == area_code) & (rows["fy"] == year)]
@@ -287,6 +306,8 @@ def _published_rates(
                         "value": fields[measure],
                         "lower_ci_95": fields.get(f"{measure}_lower_ci_95"),
                         "upper_ci_95": fields.get(f"{measure}_upper_ci_95"),
+                        "lower_ci_998": fields.get(f"{measure}_lower_ci_998"),
+                        "upper_ci_998": fields.get(f"{measure}_upper_ci_998"),
                         "method": "published by OHID Fingertips (DSR, 3-year pooled)",
                         "multiplier": 100_000,
                         "note": "3-year pooled period ending in this year",
@@ -318,4 +339,54 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
         percents.append(percent)
     values["change_on_previous"] = changes
     values["change_on_previous_percent"] = percents
+    return values
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
+    """Each year's rate against its three-year baseline (exact Poisson test) and its five-year trend marker
+    (chi-squared test for trend, as Fingertips), and published rates against England's value."""
+    values = values.copy()
+    if values.empty:
+        return values
+    values = values.astype({c: object for c in ("baseline_value", "compared_with_baseline", "trend",
+                                                 "compared_with_england")})
+    england = {
+        (r.metric_id, r.period): r.value for r in values.itertuples(index=False) if r.area_code == ENGLAND_CODE
+    }
+    for _, group in values.groupby(["metric_id", "area_code", "age_band"], sort=False):
+        by_year = {int(r.period[:4]): (index, r) for index, r in zip(group.index, group.itertuples(index=False),
+                                                                      strict=True)}
+        for year, (index, row) in by_year.items():
+            if row.method.startswith("crude rate"):
+                previous = [by_year.get(year - k) for k in range(BASELINE_YEARS, 0, -1)]
+                if all(p is not None and not _missing(p[1].denominator) for p in previous):
+                    baseline = baseline_comparison(
+                        row.numerator, row.denominator, [p[1].numerator for p in previous],
+                        [p[1].denominator for p in previous], int(row.multiplier),
+                    )
+                    values.at[index, "baseline_value"] = baseline.baseline_rate
+                    values.at[index, "compared_with_baseline"] = baseline.verdict
+                window = [by_year.get(year - k) for k in range(TREND_POINTS - 1, -1, -1)]
+                if all(w is not None and not _missing(w[1].denominator) for w in window):
+                    trend = trend_marker_for_rates(
+                        [w[1].period for w in window], [w[1].numerator for w in window],
+                        [w[1].denominator for w in window], int(row.multiplier),
+                    )
+                    values.at[index, "trend"] = trend.marker
+            elif row.method.startswith("published"):
+                window = [by_year.get(year - k) for k in range(TREND_POINTS - 1, -1, -1)]
+                if all(w is not None for w in window):
+                    trend = trend_marker(
+                        [w[1].period for w in window], [w[1].value for w in window],
+                        [w[1].lower_ci_95 for w in window], [w[1].upper_ci_95 for w in window],
+                    )
+                    values.at[index, "trend"] = trend.marker
+                if row.area_code != ENGLAND_CODE:
+                    values.at[index, "compared_with_england"] = compare_with_benchmark(
+                        row.lower_ci_95, row.upper_ci_95, england.get((row.metric_id, row.period))
+                    )
     return values

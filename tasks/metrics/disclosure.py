@@ -38,6 +38,11 @@ PUBLISHED_COLUMNS = [
     "lower_ci_95",
     "upper_ci_95",
     "change_on_previous_year_percent",
+    "lower_ci_998",
+    "upper_ci_998",
+    "compared_with_baseline",
+    "trend",
+    "compared_with_england",
     "note",
 ]
 PRIMARY, SECONDARY = "primary", "secondary"
@@ -181,6 +186,10 @@ def _statuses(values: pd.DataFrame, partnership: Partnership, policy: Disclosure
     return statuses, protected
 
 
+def _shown(value: object, show: bool, template: str = "{}") -> str:
+    return template.format(value) if show and not _missing(value) else ""
+
+
 def published_table(values: pd.DataFrame, partnership: Partnership, policy: DisclosurePolicy) -> pd.DataFrame:
     """The metric values of a year as they may leave the system: counts protected (primary and secondary
     suppression, rounding), rates only on counts shown and large enough, and changes only where both
@@ -225,6 +234,12 @@ def published_table(values: pd.DataFrame, partnership: Partnership, policy: Disc
                 "lower_ci_95": f"{row.lower_ci_95:.1f}" if show_rate and not _missing(row.lower_ci_95) else "",
                 "upper_ci_95": f"{row.upper_ci_95:.1f}" if show_rate and not _missing(row.upper_ci_95) else "",
                 "change_on_previous_year_percent": f"{row.change_on_previous_percent:.1f}" if show_change else "",
+                # comparisons rest on the exact counts too: shown only where the rate itself may be shown
+                "lower_ci_998": _shown(getattr(row, "lower_ci_998", None), show_rate, "{:.1f}"),
+                "upper_ci_998": _shown(getattr(row, "upper_ci_998", None), show_rate, "{:.1f}"),
+                "compared_with_baseline": _shown(getattr(row, "compared_with_baseline", None), show_rate),
+                "trend": _shown(getattr(row, "trend", None), show_rate),
+                "compared_with_england": _shown(getattr(row, "compared_with_england", None), show_rate),
                 "note": "; ".join(notes),
             }
         )

@@ -42,6 +42,8 @@ KEPT_FIELDS = {
     "Value": "",
     "Lower CI 95.0 limit": "_lower_ci_95",
     "Upper CI 95.0 limit": "_upper_ci_95",
+    "Lower CI 99.8 limit": "_lower_ci_998",
+    "Upper CI 99.8 limit": "_upper_ci_998",
     "Count": "_count",
     "Denominator": "_denominator",
 }

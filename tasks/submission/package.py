@@ -25,9 +25,13 @@ def measures_csv(published: pd.DataFrame) -> bytes:
     return published.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def build_package(published: pd.DataFrame, summary_html: str, manifest: dict) -> Package:
-    """Zip the published measures, the HTML summary and a manifest listing every member's checksum."""
+def build_package(
+    published: pd.DataFrame, summary_html: str, manifest: dict, extra_files: dict[str, bytes] | None = None
+) -> Package:
+    """Zip the published measures, the HTML summary (with the charts it shows) and a manifest listing every
+    member's checksum."""
     members = {"measures.csv": measures_csv(published), "summary.html": summary_html.encode("utf-8")}
+    members.update(extra_files or {})
     checksums = {name: hashlib.sha256(content).hexdigest() for name, content in members.items()}
     full_manifest = {**manifest, "files": checksums}
     members["manifest.json"] = json.dumps(full_manifest, indent=2, sort_keys=True, default=str).encode("utf-8")

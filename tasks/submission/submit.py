@@ -97,7 +97,10 @@ def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
 @task(name="build-submission", cache_policy=NO_CACHE)
 def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> SubmissionRecord:
     """Build the annual-review package, check it, store it by checksum and record it once against its deadline."""
-    package = build_package(outputs.table, outputs.summary_html.read_text(encoding="utf-8"), provenance(ctx))
+    charts = {f"charts/{path.name}": path.read_bytes() for path in sorted(outputs.charts.values())}
+    package = build_package(
+        outputs.table, outputs.summary_html.read_text(encoding="utf-8"), provenance(ctx), extra_files=charts
+    )
     validation = check_package(ctx, package)
     deadline = next(d for d in ctx.config.deadlines.deadlines if d.delivers == ANNUAL_REVIEW)
     if validation.blocking:

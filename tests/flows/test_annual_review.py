@@ -71,7 +71,11 @@ def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, da
 
     # the package holds the published (disclosure-controlled) measures, an HTML summary and a manifest
     with zipfile.ZipFile(submission.package_path) as package:
-        assert sorted(package.namelist()) == ["manifest.json", "measures.csv", "summary.html"]
+        names = sorted(package.namelist())
+        assert [n for n in names if not n.startswith("charts/")] == ["manifest.json", "measures.csv", "summary.html"]
+        charts = [n for n in names if n.startswith("charts/")]
+        assert "charts/police_knife_crime.png" in charts
+        assert all(f'src="{n}"' in package.read("summary.html").decode() for n in charts)
         rows = list(csv.DictReader(io.StringIO(package.read("measures.csv").decode())))
     assert rows and all(r["count"] == "*" or int(r["count"]) % 5 == 0 for r in rows)
 

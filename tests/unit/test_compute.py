@@ -121,3 +121,25 @@ def test_financial_year_labels() -> None:
     assert parse_financial_year("current", today=dt.date(2026, 3, 31)) == 2025
     with pytest.raises(ValueError, match="consecutive"):
         parse_financial_year("2022/24")
+
+
+def test_five_years_give_baseline_trend_and_wide_intervals() -> None:
+    from tasks.metrics.comparisons import baseline_comparison, trend_marker_for_rates
+
+    rows = []
+    yearly = {2018: 20, 2019: 24, 2020: 29, 2021: 35, 2022: 48}  # a steady rise
+    for year, count in yearly.items():
+        rows += _population(year, 100)
+        rows.append(_obs("police_knife_crime", "knife_sharp_instrument_offences", CP, dt.date(year, 6, 1), count,
+                         age="25+", raw=year))
+    values = compute_metric_values(pd.DataFrame(rows), CONFIG.partnership, CONFIG.metrics, 2022).values
+    series = values[(values.metric_id == "police_knife_crime") & (values.area_code == CP)
+                    & (values.age_band == "all")].set_index("period")
+    assert list(series.index) == ["2018/19", "2019/20", "2020/21", "2021/22", "2022/23"]
+    row = series.loc["2022/23"]
+    expected = baseline_comparison(48, 9100, [24, 29, 35], [9100] * 3)
+    assert row["baseline_value"] == pytest.approx(expected.baseline_rate)
+    assert row["compared_with_baseline"] == expected.verdict
+    assert row["trend"] == trend_marker_for_rates(list(series.index), list(yearly.values()), [9100.0] * 5).marker
+    assert row["lower_ci_998"] < row["lower_ci_95"] < row["value"] < row["upper_ci_95"] < row["upper_ci_998"]
+    assert pd.isna(series.loc["2019/20", "trend"]) and pd.isna(series.loc["2020/21", "compared_with_baseline"])
