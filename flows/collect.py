@@ -61,6 +61,16 @@ def collect(partnership: str = "castle-point-rochford", financial_year: str = "2
     )
     publish_stage_artifacts(ctx.partnership_id, "collect", markdown, files, "Files collected, checked and loaded")
     publish_table(ctx.partnership_id, "collect-completeness", coverage, "Expected, arrived, missing and late data")
+    failures = pd.concat(
+        [o.failures.assign(file=o.original_name, source=o.source_id) for o in outcomes if len(o.failures)]
+        or [pd.DataFrame(columns=["file", "source"])],
+        ignore_index=True,
+    )
+    if len(failures):
+        failures = failures[["source", "file", "source_row", "column", "value", "rule", "severity"]].rename(
+            columns={"source_row": "row"}
+        )
+    publish_table(ctx.partnership_id, "collect-failures", failures.head(1000), "Every failing row and file, with the rule")
     finish_stage(ctx, "collect", status, summary)
     print(f"collect: {summary}")
     return {"status": status, **summary}
