@@ -140,6 +140,16 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
             financial_year=mid_year,
             rows_read=len(frame),
         )
+    if source.kind == "ons_lsoa_population":
+        frame = population.parse_lsoa_denominators(data, name)
+        guard_frame(frame, name)
+        return ParsedFile(
+            frame=frame.assign(raw_file_id=raw_file_id),
+            suite_parameters=parameters,
+            period=f"mid-{population.IOD_MID_YEAR}",
+            financial_year=population.IOD_MID_YEAR,
+            rows_read=len(frame),
+        )
     if source.kind == "fingertips":
         frame = fingertips.parse_export(data, name)
         guard_frame(frame, name)
@@ -174,6 +184,8 @@ def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, na
         return population.to_observations(
             parsed.frame, partnership.local_authority_codes, partnership.id, parsed.financial_year, raw_file_id
         )
+    if source.kind == "ons_lsoa_population":
+        return population.lsoa_observations(parsed.frame, partnership.lsoa_codes, partnership.id, raw_file_id)
     if source.kind == "fingertips":
         return fingertips.to_observations(
             parsed.frame, partnership.local_authority_codes, source.indicator_ids, partnership.id, raw_file_id

@@ -144,7 +144,7 @@ class PartnerTemplate(Strict):
 
 class Source(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
-    kind: Literal["police_archive", "ons_mye2", "fingertips", "partner_return"]
+    kind: Literal["police_archive", "ons_mye2", "ons_lsoa_population", "fingertips", "partner_return"]
     dataset: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     title: str
     owner: Annotated[str, Field(pattern=SLUG, description="Stakeholder id of the data owner")]
@@ -160,6 +160,7 @@ class Source(Strict):
     synthetic: bool = False
     template: PartnerTemplate | None = None
     indicator_ids: list[int] = Field(default_factory=list)
+    suite: str | None = Field(default=None, description="GX suite name; default <dataset>.raw")
 
     @model_validator(mode="after")
     def _template_for_partner_returns(self) -> Source:
@@ -171,7 +172,7 @@ class Source(Strict):
 
     @property
     def suite_name(self) -> str:
-        return f"{self.dataset}.raw"
+        return self.suite or f"{self.dataset}.raw"
 
     @property
     def patterns(self) -> list[str]:
@@ -223,6 +224,10 @@ class MetricDefinition(Strict):
     multiplier: Annotated[int, Field(gt=0)] = 100_000
     statistic: Literal["crude_rate", "published_rate", "count"] = "crude_rate"
     confidence_level: float = 0.95
+    breakdowns: list[Literal["lsoa", "month", "quarter"]] = Field(
+        default_factory=list,
+        description="Extra breakdowns of the reviewed year: rates by LSOA, counts by month or quarter (internal)",
+    )
 
 
 class DisclosurePolicy(Strict):

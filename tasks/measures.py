@@ -10,8 +10,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.context import CycleContext
-from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label
-from tasks.metrics.charts import trend_chart
+from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label, is_financial_year_label
+from tasks.metrics.charts import funnel_chart, trend_chart
+from tasks.metrics.comparisons import funnel_limits_for_rates, funnel_significance_for_rates
 from tasks.metrics.disclosure import published_table
 from tasks.plausibility import divergences
 from tasks.quality import SuiteOutcome
@@ -93,6 +94,8 @@ def outputs_folder(ctx: CycleContext) -> Path:
 
 
 SERIES_YEARS = 5
+PUBLISHED_AREA_TYPES = ("lad", "csp", "country")
+FUNNEL_LABELS = 5  # LSOA figures stay internal, apart from the funnel plot
 
 
 def read_year_values(ctx: CycleContext) -> pd.DataFrame:
@@ -108,11 +111,20 @@ def read_year_values(ctx: CycleContext) -> pd.DataFrame:
 def publish_measures(ctx: CycleContext) -> PublishedOutputs:
     """Apply the disclosure policy and write the published measures CSV and HTML summary of the year."""
     values = read_year_values(ctx)
-    every_year = published_table(values, ctx.config.partnership, ctx.config.metrics.disclosure)
+    yearly = values["period"].map(is_financial_year_label) & values["area_type"].isin(PUBLISHED_AREA_TYPES)
+    every_year = published_table(values[yearly], ctx.config.partnership, ctx.config.metrics.disclosure)
     table = every_year[every_year["financial_year"] == ctx.year_label].sort_values(["measure", "area_code", "age_band"])
     folder = outputs_folder(ctx)
     folder.mkdir(parents=True, exist_ok=True)
+    internal = folder / "internal"
+    internal.mkdir(exist_ok=True)
+    breakdowns = values[~yearly | (values["area_type"] == "lsoa")]
+    # exact values, for the analyst only: never attached to a message or put in a package
+    breakdowns.drop(columns=["id", "flow_run_id", "computed_at"], errors="ignore").sort_values(
+        ["metric_id", "period", "area_code"]
+    ).to_csv(internal / "breakdowns-exact-values.csv", index=False, lineterminator="\n")
     charts = draw_trend_charts(ctx, every_year, folder / "charts")
+    charts.update(draw_funnel_charts(ctx, values, folder / "charts"))
     csv_path = folder / "measures-published.csv"
     table.to_csv(csv_path, index=False, lineterminator="\n")
     html_path = folder / "summary.html"
@@ -132,6 +144,38 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
     return PublishedOutputs(
         table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path, charts=charts
     )
+
+
+def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) -> dict[str, Path]:
+    """A funnel plot per metric broken down by LSOA: every LSOA's rate against its population inside Poisson
+    control limits. LSOAs with too few records for a published rate are left off the plot (they still count in
+    the limits); only LSOAs outside the 99.8% limits are labelled."""
+    charts = {}
+    policy = ctx.config.metrics.disclosure
+    lsoa = values[(values["area_type"] == "lsoa") & (values["period"] == ctx.year_label) & values["denominator"].notna()]
+    for measure, rows in lsoa.groupby("metric_id"):
+        if len(rows) < 3:
+            continue
+        counts, rates, populations = rows["numerator"].tolist(), rows["value"].tolist(), rows["denominator"].tolist()
+        limits = funnel_limits_for_rates(counts, rates, int(rows["multiplier"].iloc[0]), denominators=populations)
+        verdicts = funnel_significance_for_rates(counts, rates, int(rows["multiplier"].iloc[0]), denominators=populations)
+        shown = rows.assign(verdict=verdicts)
+        shown = shown[shown["numerator"] >= policy.min_count_for_rate]
+        # name only the few highest outliers: with a hundred LSOAs, more labels hide the picture
+        flagged = shown[shown["verdict"] == "High (0.001)"].nlargest(FUNNEL_LABELS, "value")["area_code"]
+        points = pd.DataFrame(
+            {
+                "area_name": [
+                    ctx.config.partnership.area_name(code) if code in set(flagged) else "" for code in shown["area_code"]
+                ],
+                "count": shown["numerator"],
+                "denominator": shown["denominator"],
+                "value": shown["value"],
+            }
+        )
+        title = f"{rows['title'].iloc[0]}, {ctx.year_label}: LSOAs"
+        charts[f"{measure}_lsoa_funnel"] = funnel_chart(points, limits, title, folder / f"{measure}-lsoa-funnel.png")
+    return charts
 
 
 def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) -> dict[str, Path]:

@@ -49,6 +49,7 @@ BASELINE_YEARS = 3
 AGE_RANGE = re.compile(r"^(\d+)(?:-(\d+)|(\+))?$")
 ENGLAND_CODE = "E92000001"
 TREND_POINTS = 5  # Fingertips shows a trend marker from five annual points
+FY_LABEL = re.compile(r"^\d{4}/\d{2}$")
 
 
 @dataclass
@@ -192,6 +193,12 @@ def compute_metric_values(
         for band_id in definition.age_bands:
             band = metrics.age_bands[band_id]
             records += _counts_and_rates(definition, band_id, band, numerator, population, partnership, years, metrics)
+        in_year = numerator[numerator["fy"] == financial_year]
+        if "lsoa" in definition.breakdowns:
+            records += _lsoa_rates(definition, in_year, obs, partnership, financial_year)
+        for kind in ("month", "quarter"):
+            if kind in definition.breakdowns:
+                records += _period_counts(definition, in_year, partnership, financial_year, kind)
     values = pd.DataFrame(records, columns=METRIC_VALUE_COLUMNS)
     return ComputeResult(values=_add_comparisons(_add_changes(values)), skipped=skipped)
 
@@ -317,6 +324,86 @@ def _published_rates(
     return records
 
 
+def is_financial_year_label(period: str) -> bool:
+    return bool(FY_LABEL.match(period))
+
+
+def _base_record(definition: MetricDefinition, area_code: str, area_type: str, period: str) -> dict:
+    return {
+        "metric_id": definition.id,
+        "metric_version": definition.version,
+        "title": definition.title,
+        "headline": definition.headline,
+        "area_type": area_type,
+        "area_code": area_code,
+        "period": period,
+        "age_band": "all",
+        "method": "count",
+        "multiplier": 1,
+    }
+
+
+def _lsoa_rates(
+    definition: MetricDefinition, in_year: pd.DataFrame, obs: pd.DataFrame, partnership: Partnership, year: int
+) -> list[dict]:
+    """Rates of the reviewed year for every LSOA of the partnership (an LSOA with no record counts 0), over the
+    latest LSOA population estimate: the areas of a funnel plot."""
+    population = obs[(obs["dataset"] == "population") & (obs["area_type"] == "lsoa")]
+    if population.empty or not (in_year["area_type"] == "lsoa").any():
+        return []  # only a source recorded by LSOA can be broken down by LSOA
+    latest = population[population["period_start"] == population["period_start"].max()]
+    mid_year = latest["period_start"].iloc[0].year
+    denominators = dict(zip(latest["area_code"], latest["value"], strict=True))
+    counts = in_year[in_year["area_type"] == "lsoa"].groupby("area_code")["value"].sum()
+    file_ids = sorted({int(i) for i in in_year["raw_file_id"]} | {int(i) for i in latest["raw_file_id"]})
+    records = []
+    for lsoa in partnership.lsoas:
+        denominator = denominators.get(lsoa.code)
+        count = float(counts.get(lsoa.code, 0.0))
+        record = _base_record(definition, lsoa.code, "lsoa", financial_year_label(year))
+        record.update(numerator=count, value=count, raw_file_ids=file_ids)
+        if denominator:
+            estimate = crude_rate(count, denominator, definition.multiplier, definition.confidence_level)
+            wide = crude_rate(count, denominator, definition.multiplier, 0.998)
+            record.update(
+                denominator=denominator, value=estimate.value, lower_ci_95=estimate.lower, upper_ci_95=estimate.upper,
+                lower_ci_998=wide.lower, upper_ci_998=wide.upper, method=estimate.method,
+                multiplier=definition.multiplier,
+                note=None if mid_year == year else f"population: mid-{mid_year}, the latest LSOA estimate loaded",
+            )
+        else:
+            record["note"] = "no LSOA population: rate not computed"
+        records.append(record)
+    return records
+
+
+def _period_counts(
+    definition: MetricDefinition, in_year: pd.DataFrame, partnership: Partnership, year: int, kind: str
+) -> list[dict]:
+    """Counts of the reviewed year by month or quarter, per member authority and for the partnership."""
+    if in_year.empty:
+        return []
+    start_month = partnership.financial_year_start.month
+
+    def label(day: dt.date) -> str:
+        if kind == "month":
+            return day.strftime("%Y-%m")
+        offset = (day.year - year) * 12 + day.month - start_month
+        return f"{financial_year_label(year)} Q{offset // 3 + 1}"
+
+    labelled = in_year.assign(label=in_year["period_start"].map(label))
+    records = []
+    areas = [(la.code, "lad") for la in partnership.local_authorities] + [(partnership.id, "csp")]
+    for period, rows in labelled.groupby("label"):
+        for area_code, area_type in areas:
+            at = rows if area_type == "csp" else rows[rows["lad"] == area_code]
+            record = _base_record(definition, area_code, area_type, period)
+            count = float(at["value"].sum())
+            record.update(numerator=count, value=count, raw_file_ids=sorted({int(i) for i in at["raw_file_id"]}))
+            records.append(record)
+    return records
+
+
 def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
     """Year-on-year change of each value against the same metric, area and age band a year earlier."""
     values = values.copy()
@@ -327,6 +414,10 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
         previous_value[(row.metric_id, row.area_code, row.age_band, row.period)] = row.value
     changes, percents = [], []
     for row in values.itertuples(index=False):
+        if not is_financial_year_label(row.period):
+            changes.append(None)
+            percents.append(None)
+            continue
         start = int(row.period[:4])
         prior = previous_value.get((row.metric_id, row.area_code, row.age_band, financial_year_label(start - 1)))
         current = row.value
@@ -357,7 +448,8 @@ def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
     england = {
         (r.metric_id, r.period): r.value for r in values.itertuples(index=False) if r.area_code == ENGLAND_CODE
     }
-    for _, group in values.groupby(["metric_id", "area_code", "age_band"], sort=False):
+    yearly = values[values["period"].map(is_financial_year_label)]
+    for _, group in yearly.groupby(["metric_id", "area_code", "age_band"], sort=False):
         by_year = {int(r.period[:4]): (index, r) for index, r in zip(group.index, group.itertuples(index=False),
                                                                       strict=True)}
         for year, (index, row) in by_year.items():

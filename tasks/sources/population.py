@@ -50,3 +50,36 @@ def to_observations(frame: pd.DataFrame, area_codes: list[str], partnership: str
             "raw_file_id": raw_file_id,
         }
     )
+
+
+# MHCLG English Indices of Deprivation 2019, File 6: ONS mid-2015 population by LSOA (excluding prisoners)
+LSOA_CODE_COLUMN = "LSOA code (2011)"
+LSOA_TOTAL_COLUMN = "Total population: mid 2015 (excluding prisoners)"
+IOD_COLUMNS = [LSOA_CODE_COLUMN, "LSOA name (2011)", "Local Authority District code (2019)", LSOA_TOTAL_COLUMN]
+IOD_MID_YEAR = 2015
+
+
+def parse_lsoa_denominators(data: bytes, name: str) -> pd.DataFrame:
+    """Read the IoD2019 population denominators (text cells, thousands separators kept for the checks)."""
+    return read_csv_strings(data, name, IOD_COLUMNS)
+
+
+def lsoa_observations(frame: pd.DataFrame, lsoa_codes: list[str], partnership: str, raw_file_id: int) -> pd.DataFrame:
+    """Population of each of the partnership's LSOAs, all ages, mid-2015 (the denominator of LSOA rates)."""
+    rows = frame[frame[LSOA_CODE_COLUMN].isin(lsoa_codes)]
+    values = pd.to_numeric(rows[LSOA_TOTAL_COLUMN].str.replace(",", "", regex=False), errors="raise")
+    return pd.DataFrame(
+        {
+            "partnership": partnership,
+            "dataset": "population",
+            "measure": "population",
+            "area_type": "lsoa",
+            "area_code": rows[LSOA_CODE_COLUMN].to_numpy(),
+            "period_start": dt.date(IOD_MID_YEAR, 6, 30),
+            "period_type": "mid_year",
+            "age_band": "all",
+            "sex": "persons",
+            "value": values.astype(float).to_numpy(),
+            "raw_file_id": raw_file_id,
+        }
+    )

@@ -78,6 +78,14 @@ def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, da
         assert all(f'src="{n}"' in package.read("summary.html").decode() for n in charts)
         rows = list(csv.DictReader(io.StringIO(package.read("measures.csv").decode())))
     assert rows and all(r["count"] == "*" or int(r["count"]) % 5 == 0 for r in rows)
+    # published: the reviewed year for the authorities, the partnership and England; LSOA and monthly figures stay
+    # internal (exact values, never packaged)
+    assert {r["financial_year"] for r in rows} == {"2022/23"}
+    assert {r["area_code"] for r in rows} <= {"E07000069", "E07000075", DEMO, "E92000001"}
+    assert "charts/police_violence_and_sexual_offences-lsoa-funnel.png" in charts
+    assert not [n for n in names if "internal" in n or "breakdown" in n]
+    internal = data_dir / "outputs" / DEMO / "2022-23" / "internal" / "breakdowns-exact-values.csv"
+    assert "2022/23 Q4" in internal.read_text()
 
     keys = _artifact_keys()
     for stage in ("collect", "validate", "compute", "notify", "submit"):

@@ -143,3 +143,30 @@ def test_five_years_give_baseline_trend_and_wide_intervals() -> None:
     assert row["trend"] == trend_marker_for_rates(list(series.index), list(yearly.values()), [9100.0] * 5).marker
     assert row["lower_ci_998"] < row["lower_ci_95"] < row["value"] < row["upper_ci_95"] < row["upper_ci_998"]
     assert pd.isna(series.loc["2019/20", "trend"]) and pd.isna(series.loc["2020/21", "compared_with_baseline"])
+
+
+def test_lsoa_rates_and_month_and_quarter_counts_for_the_reviewed_year() -> None:
+    lsoas = CONFIG.partnership.lsoas
+    rows = _population(2022, 100)
+    rows += [_obs("population", "population", l.code, dt.date(2015, 6, 30), 1500, area_type="lsoa", sex="persons",
+                  period_type="mid_year", raw=7) for l in lsoas]
+    rows += [
+        _obs("police_street", "violence_and_sexual_offences", lsoas[0].code, dt.date(2022, 4, 1), 30, area_type="lsoa"),
+        _obs("police_street", "violence_and_sexual_offences", lsoas[0].code, dt.date(2022, 5, 1), 15, area_type="lsoa"),
+        _obs("police_street", "violence_and_sexual_offences", lsoas[-1].code, dt.date(2023, 1, 1), 6, area_type="lsoa"),
+    ]
+    values = compute_metric_values(pd.DataFrame(rows), CONFIG.partnership, CONFIG.metrics, 2022).values
+    violence = values[values.metric_id == "police_violence_and_sexual_offences"]
+    by_lsoa = violence[violence.area_type == "lsoa"].set_index("area_code")
+    assert len(by_lsoa) == 110  # every LSOA, those with no record at 0
+    first = by_lsoa.loc[lsoas[0].code]
+    assert (first["numerator"], first["denominator"]) == (45, 1500)
+    assert first["value"] == pytest.approx(crude_rate(45, 1500).value)
+    assert "mid-2015" in first["note"]
+    assert by_lsoa.loc[lsoas[5].code, "numerator"] == 0
+
+    total = violence[violence.area_code == "castle-point-rochford"].set_index("period")["numerator"].to_dict()
+    assert total["2022-04"] == 30 and total["2022-05"] == 15 and total["2023-01"] == 6
+    assert total["2022/23 Q1"] == 45 and total["2022/23 Q4"] == 6 and total["2022/23"] == 51
+    monthly = violence[violence.period == "2022-04"]
+    assert monthly["change_on_previous"].isna().all() and (monthly["method"] == "count").all()
