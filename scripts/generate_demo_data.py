@@ -2,30 +2,37 @@
 
 Writes everything under ``config/partnerships/castle-point-rochford/inputs/``.
 
+The demo covers five financial years, 2018/19 .. 2022/23 (months 2018-04 .. 2023-03).
+
 What is REAL (copied byte-for-byte from ``--shared-data``, Open Government Licence v3.0):
 
 * ``police-archive/2022-12.zip``: its single member is the real data.police.uk archive file
   ``2022-12-essex-street.csv`` (whole Essex force, 13,139 rows).
 * ``population/mid-2020-MYE2-persons.csv``: the real ONS mid-2020 MYE2 "Persons" sheet
   (as saved to CSV by the source repository's author).
+* ``population-lsoa/IoD2019-population-denominators-castle-point-rochford.csv``: the header line and
+  the lines of the 110 partnership LSOAs of MHCLG's IoD2019 File 6 (ONS mid-2015 population by LSOA),
+  each line copied unchanged; all other lines dropped.
 
 What is SYNTHETIC (made up here, modelled on the real files, so the demo tells a plausible story):
 
-* ``police-archive/YYYY-MM.zip`` for the other 35 months 2020-04 .. 2023-03. Per (LSOA, crime type)
+* ``police-archive/YYYY-MM.zip`` for the other 59 months 2018-04 .. 2023-03. Per (LSOA, crime type)
   the real December 2022 count, shrunk a quarter of the way toward the crime-type average across the
-  110 partnership LSOAs, is the mean for December; other months multiply it by a seasonal factor
-  and a yearly trend and draw Poisson counts. Covers the 110 partnership LSOAs, the 25 Southend-on-Sea
-  and Basildon LSOAs nearest to them (so LSOA filtering is exercised), and ~0.8% "No Location" rows
-  without an LSOA. Coordinates, street names, LSOA names and outcomes are sampled from real rows.
-* ``population/mid-2021-MYE2-persons.csv`` and ``mid-2022-...``: England, Essex and the two
-  districts only, obtained by ageing the mid-2020 cohorts one year at a time.
+  110 partnership LSOAs, is the mean for December; other months multiply it by a seasonal factor,
+  a yearly trend and a COVID-19 factor (2020/21 only) and draw Poisson counts. Covers the 110
+  partnership LSOAs, the 25 Southend-on-Sea and Basildon LSOAs nearest to them (so LSOA filtering is
+  exercised), and ~0.8% "No Location" rows without an LSOA. Coordinates, street names, LSOA names and
+  outcomes are sampled from real rows.
+* ``population/mid-2018-...``, ``mid-2019-...``, ``mid-2021-...`` and ``mid-2022-MYE2-persons.csv``:
+  England, Essex and the two districts only, obtained by ageing the mid-2020 cohorts one year at a
+  time, forwards (2021, 2022) or backwards (2019, 2018).
 * ``fingertips/indicator-11201-hospital-admissions-for-violence.csv``: a made-up Fingertips export
   for indicator 11201 in the real export's exact layout.
 * ``partner-returns/**``: made-up partner returns (Essex Police, Mid and South Essex ICB,
   Essex Youth Justice) at rates typical for an area of ~178,000 people.
 
-The script is deterministic: one ``numpy.random.default_rng(20230131)`` consumed in a fixed order,
-sorted iteration everywhere and zip members with fixed timestamps/attributes, so running it twice
+The script is deterministic: ``numpy.random.SeedSequence(20230131).spawn(6)`` gives one random
+stream per synthetic dataset, each consumed in a fixed order, sorted iteration everywhere and zip members with fixed timestamps/attributes, so running it twice
 produces byte-identical files.
 
 Usage (from the repository root)::
@@ -56,6 +63,8 @@ DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
 REAL_POLICE_FILE = "police_street/2022-12-essex-street.csv"
 REAL_POP_FILE = "ons_population/ukpopestimatesmid2020on2021geography_MYE2-Persons.csv"
 REAL_FINGERTIPS_FILE = "fingertips/indicators-CountyUA.data.csv"
+REAL_IOD_POP_FILE = "ons_population/IoD2019_Population_Denominators.csv"
+IOD_POP_OUT = "population-lsoa/IoD2019-population-denominators-castle-point-rochford.csv"
 
 FORCE_ID = "essex"
 FORCE_NAME = "Essex Police"
@@ -88,16 +97,27 @@ YEAR_TREND = {
     "Public order": -0.02,
 }
 
+# COVID-19 restrictions (2020/21): lockdown from 23 March 2020 easing through June, the November 2020
+# lockdown and the January-March 2021 lockdown. Multiplies the mean of every street crime type and of the
+# monthly violence partner returns (knife crime, sharp-object admissions, A&E assault attendances).
+COVID_FACTOR = {
+    "2020-04": 0.65, "2020-05": 0.75, "2020-06": 0.85, "2020-07": 0.95,
+    "2020-11": 0.90, "2020-12": 0.97, "2021-01": 0.85, "2021-02": 0.88, "2021-03": 0.93,
+}
+
 ZIP_DATE_TIME = (2023, 1, 1, 0, 0, 0)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
+FINANCIAL_YEARS = [2018, 2019, 2020, 2021, 2022]  # start years: 2018/19 .. 2022/23
+
+
 def demo_months() -> list[str]:
-    """Months 2020-04 .. 2023-03 as YYYY-MM."""
+    """Months 2018-04 .. 2023-03 as YYYY-MM."""
     out = []
-    for fy in (2020, 2021, 2022):
+    for fy in FINANCIAL_YEARS:
         for i in range(12):
             m = 4 + i
             y = fy + (m - 1) // 12
@@ -106,7 +126,8 @@ def demo_months() -> list[str]:
 
 
 MONTHS = demo_months()
-FINANCIAL_YEARS = [2020, 2021, 2022]  # start years
+# The partner-return trends are centred on the middle of 2021/22 (between September and October 2021).
+TREND_CENTRE = MONTHS.index("2021-10") - 0.5
 
 
 def fy_label(fy: int) -> str:
@@ -115,7 +136,12 @@ def fy_label(fy: int) -> str:
 
 
 def fy_months(fy: int) -> list[str]:
-    return MONTHS[(fy - 2020) * 12 : (fy - 2020) * 12 + 12]
+    first = (fy - FINANCIAL_YEARS[0]) * 12
+    return MONTHS[first : first + 12]
+
+
+def covid(month: str) -> float:
+    return COVID_FACTOR.get(month, 1.0)
 
 
 def month_number(month: str) -> int:
@@ -172,7 +198,7 @@ def population_shares(pop: dict[str, int]) -> dict[str, float]:
 
 
 def police_archive(shared: Path, out: Path, rng: np.random.Generator, lsoas: list[dict]) -> None:
-    """police-archive/YYYY-MM.zip: the real 2022-12 Essex file plus 35 synthetic months."""
+    """police-archive/YYYY-MM.zip: the real 2022-12 Essex file plus 59 synthetic months."""
     real_path = shared / REAL_POLICE_FILE
     real = pd.read_csv(real_path, dtype=str, keep_default_na=False)
     located = real[real["LSOA code"] != ""]
@@ -234,6 +260,7 @@ def police_archive(shared: Path, out: Path, rng: np.random.Generator, lsoas: lis
         factor = np.array([
             seasonal(m, SEASON_AMPLITUDE.get(t, 0.0)) / seasonal(12, SEASON_AMPLITUDE.get(t, 0.0))
             * (1 + YEAR_TREND.get(t, 0.0)) ** years_from_real
+            * covid(month)
             for t in crime_types
         ])
         draws = rng.poisson(base.to_numpy() * factor)  # rows: areas, columns: crime types
@@ -281,22 +308,42 @@ def police_archive(shared: Path, out: Path, rng: np.random.Generator, lsoas: lis
 # --------------------------------------------------------------------------- B. population
 
 
+POP_DRIFT = 1.004  # net migration, per year
+SURVIVAL_89 = 0.9  # age 89 -> 90+
+SURVIVAL_90_PLUS = 0.75  # 90+ -> 90+ (about the real one-year survival at 90 and over)
+
+
+def _survival(age: int) -> float:
+    """Rough one-year survival from age ``age`` (0..88)."""
+    if age < 50:
+        return 1.0
+    if age < 65:
+        return 0.997
+    if age < 80:
+        return 0.985
+    return 0.94
+
+
 def _age_one_year(ages: list[float]) -> list[float]:
     """Age single-year cohorts 0..89, 90+ by one year; survival is rough, +0.4% net migration drift."""
-    def survival(age: int) -> float:
-        if age < 50:
-            return 1.0
-        if age < 65:
-            return 0.997
-        if age < 80:
-            return 0.985
-        return 0.94
-
-    drift = 1.004
-    new = [ages[0] * 0.99 * drift]
-    new += [ages[a - 1] * survival(a - 1) * drift for a in range(1, 90)]
-    new.append((ages[90] * 0.92 + ages[89] * 0.9) * drift)
+    new = [ages[0] * 0.99 * POP_DRIFT]
+    new += [ages[a - 1] * _survival(a - 1) * POP_DRIFT for a in range(1, 90)]
+    new.append((ages[90] * SURVIVAL_90_PLUS + ages[89] * SURVIVAL_89) * POP_DRIFT)
     return new
+
+
+def _unage_one_year(ages: list[float]) -> list[float]:
+    """The previous year's cohorts: the inverse of ``_age_one_year`` (the youngest cohort is dropped).
+
+    Age a (0..88) = later age a+1 / survival(a) / drift. Age 89 cannot be recovered from the 90+ band
+    alone: it is taken as the later age 89 / drift. Then 90+ = (later 90+ / drift - 0.9 x age 89) / 0.75.
+    """
+    old = [ages[a + 1] / _survival(a) / POP_DRIFT for a in range(89)]
+    old.append(ages[89] / POP_DRIFT)
+    old.append((ages[90] / POP_DRIFT - old[89] * SURVIVAL_89) / SURVIVAL_90_PLUS)
+    if min(old) < 0:
+        raise ValueError("reverse ageing gave a negative cohort")
+    return old
 
 
 def _fmt_number(n: int) -> str:
@@ -305,7 +352,7 @@ def _fmt_number(n: int) -> str:
 
 
 def population(shared: Path, out: Path) -> dict[int, dict[str, int]]:
-    """population/mid-20XX-MYE2-persons.csv; returns {year: {code: all-ages total}}."""
+    """population/mid-20XX-MYE2-persons.csv, 2018 .. 2022; returns {year: {code: all-ages total}}."""
     real_path = shared / REAL_POP_FILE
     raw = real_path.read_bytes()
     write_bytes(out / "population" / "mid-2020-MYE2-persons.csv", raw)
@@ -319,18 +366,24 @@ def population(shared: Path, out: Path) -> dict[int, dict[str, int]]:
     trailing = lines[data_lines[-1] + 1 :]  # blank rows of commas kept as in the real file
 
     wanted = ["E92000001", "E10000012", "E07000069", "E07000075"]
-    current = {}
+    real = {}
     for r in records:
         if r and r[0] in wanted:
-            current[r[0]] = (r[1], r[2], [float(v.replace(",", "")) for v in r[4:95]])
-    totals = {2020: {code: int(sum(current[code][2])) for code in wanted}}
+            real[r[0]] = (r[1], r[2], [float(v.replace(",", "")) for v in r[4:95]])
+    totals = {2020: {code: int(sum(real[code][2])) for code in wanted}}
 
-    for year in (2021, 2022):
+    # Forwards 2020 -> 2021 -> 2022, then backwards 2020 -> 2019 -> 2018, each from the previous step's
+    # unrounded cohorts.
+    steps = [(2021, _age_one_year), (2022, _age_one_year), (2019, _unage_one_year), (2018, _unage_one_year)]
+    current = dict(real)
+    for year, step in steps:
+        if year == 2019:
+            current = dict(real)
         out_lines = [lines[0]]
         totals[year] = {}
         for code in wanted:
             name, geography, ages = current[code]
-            ages = _age_one_year(ages)
+            ages = step(ages)
             current[code] = (name, geography, ages)
             ints = [int(round(v)) for v in ages]
             totals[year][code] = sum(ints)
@@ -341,7 +394,20 @@ def population(shared: Path, out: Path) -> dict[int, dict[str, int]]:
             out_lines.append(buf.getvalue())
         data = "\ufeff" + "\r\n".join(out_lines + trailing)
         write_bytes(out / "population" / f"mid-{year}-MYE2-persons.csv", data.encode("utf-8"))
-    return totals
+    return {year: totals[year] for year in sorted(totals)}
+
+
+def lsoa_population(shared: Path, out: Path, lsoas: list[dict]) -> None:
+    """population-lsoa/IoD2019-...-castle-point-rochford.csv: the real header line and the real lines of the
+    partnership's LSOAs, each copied byte-for-byte (line ending included), in the original order."""
+    raw = (shared / REAL_IOD_POP_FILE).read_bytes()
+    lines = raw.splitlines(keepends=True)
+    codes = {x["code"].encode() for x in lsoas}
+    kept = [line for line in lines[1:] if line.split(b",", 1)[0] in codes]
+    found = {line.split(b",", 1)[0] for line in kept}
+    if len(kept) != len(codes) or found != codes:
+        raise SystemExit(f"{REAL_IOD_POP_FILE}: expected one line per partnership LSOA, found {len(kept)}")
+    write_bytes(out / IOD_POP_OUT, lines[0] + b"".join(kept))
 
 
 # --------------------------------------------------------------------------- C. fingertips
@@ -374,31 +440,34 @@ def fingertips(shared: Path, out: Path, totals: dict[int, dict[str, int]]) -> No
     assert len(header) == 26
 
     name = "Hospital admissions for violence (including sexual violence)\n"
-    periods = ["2017/18 - 19/20", "2018/19 - 20/21", "2019/20 - 21/22", "2020/21 - 22/23"]
+    periods = ["2015/16 - 17/18", "2016/17 - 18/19", "2017/18 - 19/20", "2018/19 - 20/21", "2019/20 - 21/22",
+               "2020/21 - 22/23"]
     # (code, name, area type, parent code, parent name, population mid-2020, DSR targets, DSR/crude)
     east_2020 = 6_269_161  # ONS mid-2020, East region (real MYE2 row E12000006)
     areas = [
-        ("E92000001", "England", "England", "", "", None, [44.2, 41.6, 39.3, 40.1], 1.0),
+        ("E92000001", "England", "England", "", "", None, [45.1, 44.7, 44.2, 41.6, 39.3, 40.1], 1.0),
         ("E12000006", "East of England region", "Region", "E92000001", "England", east_2020,
-         [33.9, 31.8, 30.4, 31.2], 1.0),
+         [34.8, 34.4, 33.9, 31.8, 30.4, 31.2], 1.0),
         ("E10000012", "Essex", "County & UA", "E12000006", "East of England region", None,
-         [32.6, 30.9, 29.5, 30.3], 1.01),
+         [33.4, 33.0, 32.6, 30.9, 29.5, 30.3], 1.01),
         ("E07000069", "Castle Point", "Districts & UAs (2021/22-2022/23)", "E10000012", "Essex", None,
-         [38.4, 36.1, 33.8, 35.2], 1.06),
+         [37.0, 37.8, 38.4, 36.1, 33.8, 35.2], 1.06),
         ("E07000075", "Rochford", "Districts & UAs (2021/22-2022/23)", "E10000012", "Essex", None,
-         [29.7, 27.9, 26.2, 27.4], 1.06),
+         [28.5, 29.1, 29.7, 27.9, 26.2, 27.4], 1.06),
     ]
 
     def pop(code: str, pop2020: int | None, year: int) -> float:
         if year in totals and code in totals[year]:
             return totals[year][code]
-        base = pop2020 if pop2020 is not None else totals[2020][code]
-        return base * 1.004 ** (year - 2020)
+        if pop2020 is not None:  # the region: only its real mid-2020 figure is used
+            return pop2020 * POP_DRIFT ** (year - 2020)
+        nearest = min(totals, key=lambda y: (abs(y - year), y))  # before mid-2018: mid-2018 drifted back
+        return totals[nearest][code] * POP_DRIFT ** (year - nearest)
 
     z95, z998 = 1.959963984540054, 3.090232306167813
     computed = {}
     for pi, period in enumerate(periods):
-        middle = 2018 + pi
+        middle = int(period[:4]) + 1
         for code, aname, atype, pcode, pname, p2020, targets, adj in areas:
             denominator = int(round(3 * pop(code, p2020, middle)))
             count = int(round(targets[pi] / adj * denominator / 1e5))
@@ -442,8 +511,8 @@ def fingertips(shared: Path, out: Path, totals: dict[int, dict[str, int]]) -> No
 
 
 def _trend(month_index: int, rate: float) -> float:
-    """Yearly trend centred on the middle of the three demo years."""
-    return (1 + rate) ** ((month_index - 17.5) / 12)
+    """Yearly trend centred on the middle of 2021/22."""
+    return (1 + rate) ** ((month_index - TREND_CENTRE) / 12)
 
 
 def knife_crime(out: Path, rng: np.random.Generator, shares: dict[str, float]) -> None:
@@ -455,7 +524,7 @@ def knife_crime(out: Path, rng: np.random.Generator, shares: dict[str, float]) -
             rows = []
             for month in fy_months(fy)[q * 3 : q * 3 + 3]:
                 mi = MONTHS.index(month)
-                total = 180 / 12 * seasonal(month_number(month), 0.10) * _trend(mi, 0.04)
+                total = 180 / 12 * seasonal(month_number(month), 0.10) * _trend(mi, 0.04) * covid(month)
                 under25 = 0.33 + 0.02 * (fy - 2020)  # slowly rising share of young victims
                 split = {"Under 25": under25, "25 and over": 0.95 - under25, "Unknown": 0.05}
                 for code, la_name in LOCAL_AUTHORITIES:
@@ -472,6 +541,8 @@ def homicides(out: Path, rng: np.random.Generator) -> None:
               "Of Which Knife or Sharp Instrument", "Domestic"]
     # (financial year, local authority, domestic, under 25, knife or sharp instrument); the month is drawn.
     victims = [
+        (2018, "E07000075", "N", False, False), (2018, "E07000069", "Y", False, True),
+        (2019, "E07000069", "N", True, True), (2019, "E07000075", "N", False, True),
         (2020, "E07000069", "N", False, True), (2020, "E07000075", "Y", False, False),
         (2021, "E07000075", "N", True, True), (2021, "E07000069", "N", False, False),
         (2022, "E07000069", "N", True, True),
@@ -502,7 +573,7 @@ def sharp_object_admissions(out: Path, rng: np.random.Generator, shares: dict[st
         rows = []
         for month in fy_months(fy):
             mi = MONTHS.index(month)
-            total = 12 / 12 * _trend(mi, 0.05)
+            total = 12 / 12 * _trend(mi, 0.05) * covid(month)
             label = f"{MONTH_ABBR[month_number(month) - 1]}-{month[2:4]}"  # %b-%y, locale-free
             for code, _ in LOCAL_AUTHORITIES:
                 for band, share in bands.items():
@@ -521,7 +592,7 @@ def ae_assault_attendances(out: Path, rng: np.random.Generator, shares: dict[str
     }
     ages = {"Under 25": 0.38, "25+": 0.62}
     for mi, month in enumerate(MONTHS):
-        total = 550 / 12 * seasonal(month_number(month), 0.12) * _trend(mi, -0.02)
+        total = 550 / 12 * seasonal(month_number(month), 0.12) * _trend(mi, -0.02) * covid(month)
         rows = []
         for ed in ("Southend University Hospital", "Basildon University Hospital"):
             for code, _ in LOCAL_AUTHORITIES:
@@ -561,6 +632,8 @@ def summary(out: Path, lsoas: list[dict]) -> None:
             rows = text.count("\r\n") - 1
         elif path.suffix == ".csv" and "fingertips" in path.parts:
             rows = path.read_bytes().count(b"\r\n") - 1
+        elif path.suffix == ".csv" and "population-lsoa" in path.parts:
+            rows = path.read_bytes().count(b"\n")  # LF line endings; the last line keeps its own ending
         elif path.suffix == ".csv" and "population" in path.parts:
             rows = sum(1 for r in csv.reader(io.StringIO(path.read_text("utf-8-sig"))) if any(r)) - 1
         elif path.suffix == ".csv":
@@ -587,17 +660,22 @@ def main() -> None:
     args = parser.parse_args()
     shared, out = args.shared_data.resolve(), args.out.resolve()
 
-    rng = np.random.default_rng(SEED)
+    # One independent random stream per synthetic dataset (spawned in this fixed order), so changing one
+    # dataset's generation does not reshuffle the draws of the others.
+    police_rng, knife_rng, homicide_rng, sharp_rng, ae_rng, fte_rng = (
+        np.random.default_rng(child) for child in np.random.SeedSequence(SEED).spawn(6)
+    )
     lsoas = read_partnership(PARTNERSHIP_DIR / "partnership.yaml")
-    police_archive(shared, out, rng, lsoas)
+    police_archive(shared, out, police_rng, lsoas)
     totals = population(shared, out)
+    lsoa_population(shared, out, lsoas)
     fingertips(shared, out, totals)
     shares = population_shares(totals[2020])
-    knife_crime(out, rng, shares)
-    homicides(out, rng)
-    sharp_object_admissions(out, rng, shares)
-    ae_assault_attendances(out, rng, shares)
-    first_time_entrants(out, rng, shares)
+    knife_crime(out, knife_rng, shares)
+    homicides(out, homicide_rng)
+    sharp_object_admissions(out, sharp_rng, shares)
+    ae_assault_attendances(out, ae_rng, shares)
+    first_time_entrants(out, fte_rng, shares)
     summary(out, lsoas)
 
 
