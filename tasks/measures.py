@@ -29,7 +29,7 @@ class PublishedOutputs:
     table: pd.DataFrame
     measures_csv: Path
     summary_html: Path
-    charts: dict[str, Path]
+    charts: dict[str, Path]  # "measure" (its trend) or "measure:kind" -> PNG
 
 
 @task(name="compute-measures", cache_policy=NO_CACHE)
@@ -137,7 +137,10 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
             demo=ctx.config.partnership.demo,
             policy=ctx.config.metrics.disclosure,
             headline_ids={m.id for m in ctx.config.metrics.metrics if m.headline},
-            charts={measure: f"charts/{path.name}" for measure, path in charts.items()},
+            charts={
+                measure: [f"charts/{path.name}" for key, path in sorted(charts.items()) if key.split(":")[0] == measure]
+                for measure in {key.split(":")[0] for key in charts}
+            },
         ),
         encoding="utf-8",
     )
@@ -174,7 +177,7 @@ def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) ->
             }
         )
         title = f"{rows['title'].iloc[0]}, {ctx.year_label}: LSOAs"
-        charts[f"{measure}_lsoa_funnel"] = funnel_chart(points, limits, title, folder / f"{measure}-lsoa-funnel.png")
+        charts[f"{measure}:lsoa-funnel"] = funnel_chart(points, limits, title, folder / f"{measure}-lsoa-funnel.png")
     return charts
 
 

@@ -21,7 +21,7 @@ td,th{border:1px solid #999;padding:.25em .5em;text-align:right}td:first-child,t
 count is under {{ min_count }}. Rates are per 100,000 population with 95% confidence intervals.</p>
 {% for section in sections %}
 <h2>{{ section.title }}{% if section.headline %} <small>(national headline measure)</small>{% endif %}</h2>
-{% if section.chart %}<p><img src="{{ section.chart }}" alt="Trend of {{ section.title }}" width="640"></p>{% endif %}
+{% for chart in section.charts %}<p><img src="{{ chart }}" alt="{{ section.title }}: chart" width="640"></p>{% endfor %}
 <table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>Rate</th><th>95% CI</th><th>Change on previous year (%)</th>
 <th>Against 3-year baseline</th><th>5-year trend</th><th>Against England</th></tr></thead>
 <tbody>
@@ -47,7 +47,7 @@ metric definition versions listed there.</p>
 
 def summary_html(
     published: pd.DataFrame, *, title: str, partnership: str, financial_year: str, demo: bool, policy: object,
-    headline_ids: set[str], charts: dict[str, str] | None = None,
+    headline_ids: set[str], charts: dict[str, list[str]] | None = None,
 ) -> str:
     """The year's measures as a self-contained HTML page (published values only)."""
     year = published[published["financial_year"] == financial_year]
@@ -58,7 +58,7 @@ def summary_html(
                 "title": rows["title"].iloc[0],
                 "headline": measure in headline_ids,
                 "rows": rows.to_dict("records"),
-                "chart": (charts or {}).get(measure),
+                "charts": (charts or {}).get(measure, []),
             }
         )
     sections.sort(key=lambda s: (not s["headline"], s["title"]))
@@ -81,7 +81,8 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 50) -> str:
     """A small DataFrame as a GitHub-style markdown table (for artifacts and e-mails)."""
     if frame.empty:
         return "_(nothing to show)_"
-    shown = frame.head(max_rows).astype(str)
+    # pandas 3 keeps missing values as NaN through astype(str): blank them first, then write everything as text
+    shown = frame.head(max_rows).astype(object).where(frame.head(max_rows).notna(), "").map(str)
     header = "| " + " | ".join(shown.columns) + " |"
     rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
     lines = ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in shown.itertuples(index=False)]

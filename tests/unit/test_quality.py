@@ -210,6 +210,36 @@ CASES = {
         lambda f: _set(f, 0, "Local Authority", "Southend-on-Sea"),
         ("expect_column_values_to_be_in_set", "Local Authority", "critical", 2, "Southend-on-Sea"),
     ),
+    "population_lsoa.raw": (
+        lambda: raw([
+            {"LSOA code (2011)": code, "LSOA name (2011)": f"Castle Point 0{i}A",
+             "Local Authority District code (2019)": "E07000069",
+             "Total population: mid 2015 (excluding prisoners)": "1,632"}
+            for i, code in enumerate(LSOAS)
+        ]),
+        {"lsoa_codes": LSOAS},
+        lambda f: _set(f, 1, "Total population: mid 2015 (excluding prisoners)", "-"),
+        ("expect_column_values_to_match_regex", "Total population: mid 2015 (excluding prisoners)", "critical", 3, "-"),
+    ),
+    "population_nomis.raw": (
+        lambda: raw([
+            {"DATE_NAME": "2021", "GEOGRAPHY_CODE": la, "C_AGE_NAME": "Age 0", "OBS_VALUE": "812"} for la in LA_CODES
+        ]),
+        {"local_authority_codes": LA_CODES},
+        lambda f: _set(f, 1, "GEOGRAPHY_CODE", "E07000070"),
+        ("expect_column_values_to_be_in_set", "GEOGRAPHY_CODE", "critical", 3, "E07000070"),
+    ),
+    "police_api.raw": (
+        lambda: raw([
+            {"Crime ID": f"{i:064x}", "Month": "2023-01", "Longitude": "0.559", "Latitude": "51.54",
+             "Location": "On or near High Street", "Crime type": "Robbery", "Last outcome category": "",
+             "local_authority": "E07000069"}
+            for i in range(3)
+        ]),
+        {"expected_months": ["2023-01"], "local_authority_codes": LA_CODES},
+        lambda f: _set(f, 2, "Latitude", "40.1"),
+        ("expect_column_values_to_match_regex", "Latitude", "critical", 4, "40.1"),
+    ),
     "population.raw": (
         lambda: raw([population_row("E92000001", "ENGLAND"), population_row("E07000069", "Castle Point"),
                      population_row("E07000075", "Rochford")]),

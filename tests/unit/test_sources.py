@@ -140,3 +140,10 @@ def test_period_label_of_a_quarterly_return_runs_to_the_end_of_its_last_quarter(
     path = INPUTS / "partner-returns/essex-youth-justice/first-time-entrants-FY2022-23.csv"
     frame = partner_returns.parse_return(path.read_bytes(), path.name, source.template)
     assert partner_returns.period_label(frame, source.template) == "2022-04/2023-03"
+
+
+def test_markdown_table_blanks_missing_values() -> None:
+    from tasks.reporting import markdown_table
+
+    table = markdown_table(pd.DataFrame({"month": ["2019-07"], "same_month_last_year": [None], "change": [float("nan")]}))
+    assert table.splitlines()[-1] == "| 2019-07 |  |  |"
