@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
+import json
+import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from prefect import task
+from prefect import get_run_logger, task
+from prefect.exceptions import MissingContextError
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import Source
 from tasks.context import CycleContext
+from tasks.fetching import fetch_source
 from tasks.metrics.compute import financial_year_label
 from tasks.personal_data import PersonalDataFinding, describe_findings, findings_as_failures, scan_for_personal_data
 from tasks.quality import SuiteOutcome, load_suite_definition, validate_frame
 from tasks.raw_store import store_bytes
-from tasks.sources import fingertips, partner_returns, police_archive, population
-from tasks.sources.common import DiscoveredFile, InputFileError, discover_files, refuse_formulas
+from tasks.sources import fingertips, nomis, partner_returns, police_api, police_archive, population
+from tasks.sources.common import DiscoveredFile, InputFileError, discover_files, read_csv_strings, refuse_formulas
 from tasks.storage import repository
 from tasks.storage.session import session_scope
 
@@ -88,6 +93,7 @@ class ParsedFile:
     rows_read: int
     rows_without_location: int = 0
     rows_outside_area: int = 0
+    raw_bytes: bytes | None = None  # for parsers that read the file again themselves (Nomis)
 
 
 def suite_parameters(ctx: CycleContext) -> dict:
@@ -140,6 +146,20 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
             financial_year=mid_year,
             rows_read=len(frame),
         )
+    if source.kind == "police_api":
+        return parse_police_api_manifest(ctx, source, data, name, raw_file_id, parameters)
+    if source.kind == "nomis_population":
+        frame = read_csv_strings(data, name, ["DATE_NAME", "GEOGRAPHY_CODE", "OBS_VALUE"])
+        guard_frame(frame, name)
+        years = sorted({text[:4] for text in frame["DATE_NAME"]})
+        return ParsedFile(
+            frame=frame.assign(raw_file_id=raw_file_id),
+            suite_parameters=parameters,
+            period=f"mid-{years[0]}" if len(years) == 1 else None,
+            financial_year=int(years[0]) if len(years) == 1 else None,
+            rows_read=len(frame),
+            raw_bytes=data,
+        )
     if source.kind == "ons_lsoa_population":
         frame = population.parse_lsoa_denominators(data, name)
         guard_frame(frame, name)
@@ -174,6 +194,67 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
     )
 
 
+def parse_police_api_manifest(
+    ctx: CycleContext, source: Source, data: bytes, name: str, raw_file_id: int, parameters: dict
+) -> ParsedFile:
+    """An area-month manifest: every answer it lists is checked against its checksum and kept in the raw store,
+    then the answers are merged (each crime once, only inside the area) into archive-shaped rows."""
+    try:
+        manifest = json.loads(data)
+        answers, month, authority = manifest["answers"], manifest["month"], manifest["local_authority"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputFileError(name, f"not a data.police.uk fetch manifest: {exc}") from exc
+    folder = ctx.config.source_folder(source)
+    batches = []
+    for index, answer in enumerate(answers, start=1):
+        path = folder / answer["file"]
+        if not path.is_file():
+            raise InputFileError(name, f"answer {answer['file']} listed in the manifest is missing", row=index)
+        content = path.read_bytes()
+        if hashlib.sha256(content).hexdigest() != answer["sha256"]:
+            raise InputFileError(name, f"answer {answer['file']} does not match its checksum", row=index)
+        store_bytes(ctx.settings.raw_store_dir, content, ".json")  # the raw answer itself, unchanged
+        batches.append(json.loads(content))
+    polygons = [police_api.Polygon.of(p["outer"], p.get("holes", [])) for p in manifest["polygons"]]
+    merged = []
+    for polygon in polygons:
+        crimes, _, _ = police_api.merge_crimes(batches, polygon, was_split=manifest.get("splits", 0) > 0)
+        merged += crimes
+    unique = list({crime["id"]: crime for crime in merged}.values())
+    force = ctx.config.partnership.police_forces[0].name
+    frame = police_api.street_crimes_to_archive_frame(unique, force_name=force)
+    frame.insert(0, "source_row", range(2, 2 + len(frame)))
+    frame["local_authority"] = authority
+    parameters["expected_months"] = [month]
+    return ParsedFile(
+        frame=frame.assign(raw_file_id=raw_file_id),
+        suite_parameters=parameters,
+        period=month,
+        financial_year=ctx.financial_year_of(dt.date.fromisoformat(f"{month}-01")),
+        rows_read=len(frame),
+    )
+
+
+def police_api_observations(frame: pd.DataFrame, partnership: str, raw_file_id: int) -> pd.DataFrame:
+    """Crimes of an area-month from the API, counted by crime type for the member authority asked about."""
+    counts = frame.groupby(["local_authority", "Month", "Crime type"]).size().reset_index(name="value")
+    return pd.DataFrame(
+        {
+            "partnership": partnership,
+            "dataset": "police_street",
+            "measure": counts["Crime type"].map(police_archive.crime_type_measure),
+            "area_type": "lad",
+            "area_code": counts["local_authority"],
+            "period_start": [dt.date.fromisoformat(f"{m}-01") for m in counts["Month"]],
+            "period_type": "month",
+            "age_band": "all",
+            "sex": "all",
+            "value": counts["value"].astype(float),
+            "raw_file_id": raw_file_id,
+        }
+    )
+
+
 def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, name: str, raw_file_id: int) -> pd.DataFrame:
     """The canonical observations of a file that passed its checks."""
     partnership = ctx.config.partnership
@@ -186,6 +267,11 @@ def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, na
         )
     if source.kind == "ons_lsoa_population":
         return population.lsoa_observations(parsed.frame, partnership.lsoa_codes, partnership.id, raw_file_id)
+    if source.kind == "nomis_population":
+        rows = nomis.to_population_observations(parsed.raw_bytes, partnership.id, raw_file_id)
+        return rows[rows["area_code"].isin(partnership.local_authority_codes)]
+    if source.kind == "police_api":
+        return police_api_observations(parsed.frame, partnership.id, raw_file_id)
     if source.kind == "fingertips":
         return fingertips.to_observations(
             parsed.frame, partnership.local_authority_codes, source.indicator_ids, partnership.id, raw_file_id
@@ -312,7 +398,9 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         )
         repository.quarantine_rows(session, ctx.partnership_id, raw_file_id, outcome.failures)
         if observations is not None:
-            replaced = repository.supersede_earlier_files(
+            # API manifests are one per member authority and month (several share a period) and are fetched once:
+            # supersession is for a partner's corrected return, not for them
+            replaced = [] if source.kind == "police_api" else repository.supersede_earlier_files(
                 session, ctx.partnership_id, source.id, outcome.period, raw_file_id
             )
             if replaced:
@@ -368,8 +456,21 @@ def upload_file(ctx: CycleContext, source: Source, path: Path) -> list[FileOutco
     return outcomes
 
 
+def _logger():
+    """The run's logger inside Prefect (shown in the UI), the module's logger outside it."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
+
+
 @task(name="collect-source", cache_policy=NO_CACHE)
 def collect_source(ctx: CycleContext, source: Source) -> list[FileOutcome]:
-    """Collect every file of one source (files already stored are checked again, never duplicated)."""
+    """Fetch a source's new API answers (if it has an API), then collect every file of its folder (files already
+    stored are checked again, never duplicated)."""
+    report = fetch_source(ctx, source)
+    if report is not None:
+        for problem in report.problems:
+            _logger().warning("fetching %s: %s", source.id, problem)
     folder = ctx.config.source_folder(source)
     return [collect_file(ctx, source, found) for found in discover_files(folder, source.patterns)]

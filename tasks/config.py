@@ -48,6 +48,11 @@ class Strict(BaseModel):
 class LocalAuthority(Strict):
     code: Annotated[str, Field(pattern=LAD_CODE)]
     name: str
+    boundary: Path | list[tuple[float, float]] | None = Field(
+        default=None,
+        description="Area for data.police.uk queries: a GeoJSON file (relative to the partnership folder) or "
+        "a list of [latitude, longitude] points",
+    )
 
 
 class PoliceForce(Strict):
@@ -142,9 +147,20 @@ class PartnerTemplate(Strict):
     where: dict[str, str] = Field(default_factory=dict, description="Keep only rows where column == value")
 
 
+# sources whose files differ in shape from others of their dataset have their own raw suite
+DEFAULT_SUITES = {
+    "police_api": "police_api.raw",
+    "nomis_population": "population_nomis.raw",
+    "ons_lsoa_population": "population_lsoa.raw",
+}
+
+
 class Source(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
-    kind: Literal["police_archive", "ons_mye2", "ons_lsoa_population", "fingertips", "partner_return"]
+    kind: Literal[
+        "police_archive", "police_api", "ons_mye2", "nomis_population", "ons_lsoa_population", "fingertips",
+        "partner_return",
+    ]
     dataset: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     title: str
     owner: Annotated[str, Field(pattern=SLUG, description="Stakeholder id of the data owner")]
@@ -161,6 +177,10 @@ class Source(Strict):
     template: PartnerTemplate | None = None
     indicator_ids: list[int] = Field(default_factory=list)
     suite: str | None = Field(default=None, description="GX suite name; default <dataset>.raw")
+    api_area_type_id: int | None = Field(
+        default=None, description="Fingertips: fetch the export for this area type from the API before collecting"
+    )
+    api_category: str = Field(default="all-crime", description="police_api: the crimes-street category asked for")
 
     @model_validator(mode="after")
     def _template_for_partner_returns(self) -> Source:
@@ -172,7 +192,7 @@ class Source(Strict):
 
     @property
     def suite_name(self) -> str:
-        return self.suite or f"{self.dataset}.raw"
+        return self.suite or DEFAULT_SUITES.get(self.kind, f"{self.dataset}.raw")
 
     @property
     def patterns(self) -> list[str]:
