@@ -99,10 +99,13 @@ FUNNEL_LABELS = 5  # LSOA figures stay internal, apart from the funnel plot
 
 
 def read_year_values(ctx: CycleContext) -> pd.DataFrame:
-    """The stored metric values of the reviewed year and the four before it (for change and charts), with titles."""
-    periods = [financial_year_label(ctx.financial_year - k) for k in range(SERIES_YEARS - 1, -1, -1)]
+    """The stored metric values of the reviewed year and the four before it (for change and charts), and the
+    reviewed year's monthly and quarterly breakdowns, with titles."""
+    years = [financial_year_label(ctx.financial_year - k) for k in range(SERIES_YEARS - 1, -1, -1)]
+    months = [(pd.Timestamp(ctx.year_start) + pd.DateOffset(months=i)).strftime("%Y-%m") for i in range(12)]
+    quarters = [f"{ctx.year_label} Q{q}" for q in range(1, 5)]
     with session_scope(ctx.database_url) as session:
-        values = repository.read_metric_values(session, ctx.partnership_id, periods)
+        values = repository.read_metric_values(session, ctx.partnership_id, years + months + quarters)
     titles = {m.id: m.title for m in ctx.config.metrics.metrics}
     return values.assign(title=values["metric_id"].map(titles))
 
