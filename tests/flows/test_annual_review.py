@@ -119,4 +119,7 @@ def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
     with session_scope(get_settings().resolved_database_url) as session:
         [raw] = session.scalars(select(RawFile)).all()
     assert raw.status == "quarantined"
-    assert "Knife or Sharp Instrument Offences is a whole number, 0 or more" in raw.status_reason
+    assert raw.status_reason.startswith(
+        "knife-crime-FY2022-23-Q1.csv, row 2, column 'Knife or Sharp Instrument Offences': "
+        "'=HYPERLINK(\"http://x\")' looks like a spreadsheet formula"
+    )
