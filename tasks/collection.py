@@ -235,26 +235,6 @@ def parse_police_api_manifest(
     )
 
 
-def police_api_observations(frame: pd.DataFrame, partnership: str, raw_file_id: int) -> pd.DataFrame:
-    """Crimes of an area-month from the API, counted by crime type for the member authority asked about."""
-    counts = frame.groupby(["local_authority", "Month", "Crime type"]).size().reset_index(name="value")
-    return pd.DataFrame(
-        {
-            "partnership": partnership,
-            "dataset": "police_street",
-            "measure": counts["Crime type"].map(police_archive.crime_type_measure),
-            "area_type": "lad",
-            "area_code": counts["local_authority"],
-            "period_start": [dt.date.fromisoformat(f"{m}-01") for m in counts["Month"]],
-            "period_type": "month",
-            "age_band": "all",
-            "sex": "all",
-            "value": counts["value"].astype(float),
-            "raw_file_id": raw_file_id,
-        }
-    )
-
-
 def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, name: str, raw_file_id: int) -> pd.DataFrame:
     """The canonical observations of a file that passed its checks."""
     partnership = ctx.config.partnership
@@ -271,7 +251,9 @@ def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, na
         rows = nomis.to_population_observations(parsed.raw_bytes, partnership.id, raw_file_id)
         return rows[rows["area_code"].isin(partnership.local_authority_codes)]
     if source.kind == "police_api":
-        return police_api_observations(parsed.frame, partnership.id, raw_file_id)
+        return police_archive.to_observations(
+            parsed.frame, partnership.id, raw_file_id, area_column="local_authority", area_type="lad"
+        )
     if source.kind == "fingertips":
         return fingertips.to_observations(
             parsed.frame, partnership.local_authority_codes, source.indicator_ids, partnership.id, raw_file_id

@@ -232,23 +232,8 @@ def _counts_and_rates(
             count = float(rows["value"].sum())
             ids = sorted({int(i) for i in rows["raw_file_id"]})
             notes = []
-            record = {
-                "metric_id": definition.id,
-                "metric_version": definition.version,
-                "title": definition.title,
-                "headline": definition.headline,
-                "area_type": area_type,
-                "area_code": area_code,
-                "period": financial_year_label(year),
-                "age_band": band_id,
-                "numerator": count,
-                "denominator": None,
-                "value": count,
-                "lower_ci_95": None,
-                "upper_ci_95": None,
-                "method": "count",
-                "multiplier": 1,
-            }
+            record = _base_record(definition, area_code, area_type, financial_year_label(year))
+            record.update(age_band=band_id, numerator=count, value=count)
             if definition.statistic == "crude_rate":
                 denominator = denominators.get((area_code, year))
                 if denominator is None or denominator[0] <= 0:
@@ -299,15 +284,8 @@ def _published_rates(
                 if measure not in fields:
                     continue
                 records.append(
-                    {
-                        "metric_id": definition.id,
-                        "metric_version": definition.version,
-                        "title": definition.title,
-                        "headline": definition.headline,
-                        "area_type": area_type,
-                        "area_code": area_code,
-                        "period": financial_year_label(year),
-                        "age_band": "all",
+                    _base_record(definition, area_code, area_type, financial_year_label(year))
+                    | {
                         "numerator": fields.get(f"{measure}_count"),
                         "denominator": fields.get(f"{measure}_denominator"),
                         "value": fields[measure],

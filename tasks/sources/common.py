@@ -117,6 +117,18 @@ def _parser_error_row(message: str) -> int | None:
     return None
 
 
+def require_columns(frame: pd.DataFrame, file: str, required: list[str] | None) -> None:
+    """Refuse a file without a column its parser needs, naming the first missing one on the header row."""
+    missing = [c for c in required or [] if c not in frame.columns]
+    if missing:
+        raise InputFileError(
+            file,
+            f"missing column(s) {', '.join(repr(m) for m in missing)}; found {', '.join(repr(c) for c in frame.columns)}",
+            row=1,
+            column=missing[0],
+        )
+
+
 def read_csv_strings(data: bytes, file: str, required_columns: list[str] | None = None) -> pd.DataFrame:
     """A CSV read with every cell as text (so checks see exactly what the partner sent) plus ``source_row``,
     the row a spreadsheet shows for each record (the header is row 1; blank lines count, as they do there)."""
@@ -131,15 +143,7 @@ def read_csv_strings(data: bytes, file: str, required_columns: list[str] | None 
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(file, "the file has no header row") from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    if required_columns:
-        missing = [c for c in required_columns if c not in frame.columns]
-        if missing:
-            raise InputFileError(
-                file,
-                f"missing column(s) {', '.join(repr(m) for m in missing)}; found {', '.join(repr(c) for c in frame.columns)}",
-                row=1,
-                column=missing[0],
-            )
+    require_columns(frame, file, required_columns)
     frame.insert(0, "source_row", range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame)))
     blank = (frame.drop(columns="source_row") == "").all(axis=1)
     return frame.loc[~blank].reset_index(drop=True)
@@ -197,15 +201,7 @@ def read_excel_strings(
                 record[column] = "" if cell is None else str(cell)
         records.append(record)
     frame = pd.DataFrame(records, columns=header, dtype=str).fillna("")
-    if required_columns:
-        missing = [c for c in required_columns if c not in frame.columns]
-        if missing:
-            raise InputFileError(
-                file,
-                f"missing column(s) {', '.join(repr(m) for m in missing)}; found {', '.join(repr(c) for c in header)}",
-                row=1,
-                column=missing[0],
-            )
+    require_columns(frame, file, required_columns)
     frame.insert(0, "source_row", range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame)))
     return frame
 

@@ -85,16 +85,19 @@ def filter_to_area(frame: pd.DataFrame, lsoa_codes: set[str]) -> tuple[pd.DataFr
     return in_area, no_location, outside
 
 
-def to_observations(in_area: pd.DataFrame, partnership: str, raw_file_id: int) -> pd.DataFrame:
-    """Count crimes by LSOA, month and crime type: the canonical observations of this source."""
-    counts = in_area.groupby(["LSOA code", "Month", "Crime type"]).size().reset_index(name="value")
+def to_observations(
+    rows: pd.DataFrame, partnership: str, raw_file_id: int, area_column: str = "LSOA code", area_type: str = "lsoa"
+) -> pd.DataFrame:
+    """Count crimes by area, month and crime type: the canonical observations of street-level crime (by LSOA
+    from the archive; by member authority from the API, which gives no LSOA)."""
+    counts = rows.groupby([area_column, "Month", "Crime type"]).size().reset_index(name="value")
     return pd.DataFrame(
         {
             "partnership": partnership,
             "dataset": "police_street",
             "measure": counts["Crime type"].map(crime_type_measure),
-            "area_type": "lsoa",
-            "area_code": counts["LSOA code"],
+            "area_type": area_type,
+            "area_code": counts[area_column],
             "period_start": [dt.date.fromisoformat(f"{m}-01") for m in counts["Month"]],
             "period_type": "month",
             "age_band": "all",
