@@ -88,12 +88,11 @@ def fetch_police_api(ctx: CycleContext, source: Source, report: FetchReport) -> 
         if isinstance(boundary, Path) and not boundary.is_absolute():
             boundary = ctx.config.folder / boundary
         polygons = polygon_from_config(boundary if isinstance(boundary, Path) else [list(p) for p in boundary])
-        for month in months:
+        wanted = [m for m in months if not (folder / f"{m}-{authority.code}.manifest.json").exists()]
+        report.skipped += len(months) - len(wanted)
+        # the months at once, on threads sharing the host's rate limit
+        for month, result in client.fetch_area_months(polygons, wanted, source.api_category).items():
             manifest = folder / f"{month}-{authority.code}.manifest.json"
-            if manifest.exists():
-                report.skipped += 1
-                continue
-            result = client.crimes_street(source.api_category, polygons, month)
             month_folder = folder / month
             month_folder.mkdir(parents=True, exist_ok=True)
             answers = []
