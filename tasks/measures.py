@@ -192,15 +192,20 @@ def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) 
     for measure, rows in published[(published["area_code"] == area) & (published["age_band"] == "all")].groupby(
         "measure"
     ):
-        shown = rows[rows["rate_per_100000"] != ""].sort_values("financial_year")
-        if len(shown) < 2:
+        years = rows.sort_values("financial_year")
+        if (years["rate_per_100000"] != "").sum() < 2:
             continue
+
+        def number(column: str) -> pd.Series:
+            # a year whose rate is not published stays on the axis as a gap, never bridged by the line
+            return pd.to_numeric(years[column].replace("", None), errors="coerce")
+
         series = pd.DataFrame(
             {
-                "period": shown["financial_year"],
-                "value": shown["rate_per_100000"].astype(float),
-                "lower": shown["lower_ci_95"].astype(float),
-                "upper": shown["upper_ci_95"].astype(float),
+                "period": years["financial_year"],
+                "value": number("rate_per_100000"),
+                "lower": number("lower_ci_95"),
+                "upper": number("upper_ci_95"),
             }
         )
         name = ctx.config.partnership.name

@@ -46,7 +46,10 @@ def trend_chart(
     axes = figure.add_subplot()
     axes.fill_between(positions, data["lower"].astype(float), data["upper"].astype(float), color="#9ecae1",
                       alpha=0.6, label=band_label, linewidth=0)
-    axes.plot(positions, data["value"].astype(float), marker="o", color="#08519c", label="value")
+    values, lower, upper = (data[c].astype(float) for c in ("value", "lower", "upper"))
+    # whiskers too: a year between two unpublished years has no band, but must still show its interval
+    axes.errorbar(positions, values, yerr=[values - lower, upper - values], fmt="none", ecolor="#6baed6", capsize=3)
+    axes.plot(positions, values, marker="o", color="#08519c", label="rate")
     axes.set_xticks(positions, [str(p) for p in data["period"]])
     axes.set_title(title)
     axes.set_ylabel(y_label)
