@@ -244,6 +244,9 @@ class MetricDefinition(Strict):
     multiplier: Annotated[int, Field(gt=0)] = 100_000
     statistic: Literal["crude_rate", "published_rate", "count"] = "crude_rate"
     confidence_level: float = 0.95
+    disclosure_policy: str | None = Field(
+        default=None, description="A named policy of disclosure_policies; default: the file's disclosure policy"
+    )
     breakdowns: list[Literal["lsoa", "month", "quarter"]] = Field(
         default_factory=list,
         description="Extra breakdowns of the reviewed year: rates by LSOA, counts by month or quarter (internal)",
@@ -273,8 +276,21 @@ class PlausibilityRule(Strict):
 class MetricsFile(Strict):
     age_bands: dict[str, AgeBand]
     disclosure: DisclosurePolicy
+    disclosure_policies: dict[str, DisclosurePolicy] = Field(
+        default_factory=dict, description="Other named policies, chosen per metric by disclosure_policy"
+    )
     metrics: Annotated[list[MetricDefinition], Field(min_length=1)]
     plausibility: list[PlausibilityRule] = Field(default_factory=list)
+
+    def policy_for(self, metric_id: str) -> DisclosurePolicy:
+        """The disclosure policy of a metric's newest definition (the default policy unless it names another)."""
+        versions = [m for m in self.metrics if m.id == metric_id]
+        named = max(versions, key=lambda m: m.version).disclosure_policy if versions else None
+        return self.disclosure_policies[named] if named else self.disclosure
+
+    @property
+    def policies_in_use(self) -> list[DisclosurePolicy]:
+        return [self.disclosure, *self.disclosure_policies.values()]
 
     @model_validator(mode="after")
     def _references_resolve(self) -> MetricsFile:
@@ -289,6 +305,12 @@ class MetricsFile(Strict):
                     raise ValueError(f"metrics[{index}] ({metric.id}): age band '{band}' is not in age_bands")
             if metric.statistic == "crude_rate" and metric.denominator is None:
                 raise ValueError(f"metrics[{index}] ({metric.id}): a crude_rate needs a denominator")
+        for index, metric in enumerate(self.metrics):
+            if metric.disclosure_policy and metric.disclosure_policy not in self.disclosure_policies:
+                raise ValueError(
+                    f"metrics[{index}] ({metric.id}): disclosure_policy '{metric.disclosure_policy}' is not in "
+                    "disclosure_policies"
+                )
         known = {metric.id for metric in self.metrics}
         for index, rule in enumerate(self.plausibility):
             unknown = [m for m in rule.metrics if m not in known]

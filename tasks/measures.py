@@ -13,7 +13,7 @@ from tasks.context import CycleContext
 from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label, is_financial_year_label
 from tasks.metrics.charts import funnel_chart, trend_chart
 from tasks.metrics.comparisons import funnel_limits_for_rates, funnel_significance_for_rates
-from tasks.metrics.disclosure import published_table
+from tasks.metrics.disclosure import published_table_by_policy
 from tasks.plausibility import divergences
 from tasks.quality import SuiteOutcome
 from tasks.reporting import summary_html
@@ -115,7 +115,7 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
     """Apply the disclosure policy and write the published measures CSV and HTML summary of the year."""
     values = read_year_values(ctx)
     yearly = values["period"].map(is_financial_year_label) & values["area_type"].isin(PUBLISHED_AREA_TYPES)
-    every_year = published_table(values[yearly], ctx.config.partnership, ctx.config.metrics.disclosure)
+    every_year = published_table_by_policy(values[yearly], ctx.config.partnership, ctx.config.metrics)
     table = every_year[every_year["financial_year"] == ctx.year_label].sort_values(["measure", "area_code", "age_band"])
     folder = outputs_folder(ctx)
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,6 +139,11 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
             financial_year=ctx.year_label,
             demo=ctx.config.partnership.demo,
             policy=ctx.config.metrics.disclosure,
+            policies={
+                m.id: ctx.config.metrics.policy_for(m.id).name
+                for m in ctx.config.metrics.metrics
+                if ctx.config.metrics.policy_for(m.id) is not ctx.config.metrics.disclosure
+            },
             headline_ids={m.id for m in ctx.config.metrics.metrics if m.headline},
             charts={
                 measure: [f"charts/{path.name}" for key, path in sorted(charts.items()) if key.split(":")[0] == measure]
@@ -157,7 +162,6 @@ def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) ->
     control limits. LSOAs with too few records for a published rate are left off the plot (they still count in
     the limits); only LSOAs outside the 99.8% limits are labelled."""
     charts = {}
-    policy = ctx.config.metrics.disclosure
     lsoa = values[(values["area_type"] == "lsoa") & (values["period"] == ctx.year_label) & values["denominator"].notna()]
     for measure, rows in lsoa.groupby("metric_id"):
         if len(rows) < 3:
@@ -166,7 +170,7 @@ def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) ->
         limits = funnel_limits_for_rates(counts, rates, int(rows["multiplier"].iloc[0]), denominators=populations)
         verdicts = funnel_significance_for_rates(counts, rates, int(rows["multiplier"].iloc[0]), denominators=populations)
         shown = rows.assign(verdict=verdicts)
-        shown = shown[shown["numerator"] >= policy.min_count_for_rate]
+        shown = shown[shown["numerator"] >= ctx.config.metrics.policy_for(measure).min_count_for_rate]
         # name only the few highest outliers: with a hundred LSOAs, more labels hide the picture
         flagged = shown[shown["verdict"] == "High (0.001)"].nlargest(FUNNEL_LABELS, "value")["area_code"]
         points = pd.DataFrame(

@@ -21,6 +21,7 @@ td,th{border:1px solid #999;padding:.25em .5em;text-align:right}td:first-child,t
 count is under {{ min_count }}. Rates are per 100,000 population with 95% confidence intervals.</p>
 {% for section in sections %}
 <h2>{{ section.title }}{% if section.headline %} <small>(national headline measure)</small>{% endif %}</h2>
+{% if section.policy %}<p class="note">Published under its own disclosure policy: {{ section.policy }}.</p>{% endif %}
 {% for chart in section.charts %}<p><img src="{{ chart }}" alt="{{ section.title }}: chart" width="640"></p>{% endfor %}
 <table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>Rate</th><th>95% CI</th><th>Change on previous year (%)</th>
 <th>Against 3-year baseline</th><th>5-year trend</th><th>Against England</th></tr></thead>
@@ -47,7 +48,7 @@ metric definition versions listed there.</p>
 
 def summary_html(
     published: pd.DataFrame, *, title: str, partnership: str, financial_year: str, demo: bool, policy: object,
-    headline_ids: set[str], charts: dict[str, list[str]] | None = None,
+    headline_ids: set[str], charts: dict[str, list[str]] | None = None, policies: dict[str, str] | None = None,
 ) -> str:
     """The year's measures as a self-contained HTML page (published values only)."""
     year = published[published["financial_year"] == financial_year]
@@ -59,6 +60,7 @@ def summary_html(
                 "headline": measure in headline_ids,
                 "rows": rows.to_dict("records"),
                 "charts": (charts or {}).get(measure, []),
+                "policy": (policies or {}).get(measure),
             }
         )
     sections.sort(key=lambda s: (not s["headline"], s["title"]))

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from tasks.config import DisclosurePolicy, Partnership
+from tasks.config import DisclosurePolicy, MetricsFile, Partnership
 
 PUBLISHED_COLUMNS = [
     "measure",
@@ -244,6 +244,17 @@ def published_table(values: pd.DataFrame, partnership: Partnership, policy: Disc
             }
         )
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
+
+
+def published_table_by_policy(values: pd.DataFrame, partnership: Partnership, metrics: MetricsFile) -> pd.DataFrame:
+    """Each metric's values published under its own disclosure policy (the default one unless it names another);
+    secondary suppression works within a metric, so splitting by policy loses no protection."""
+    tables = []
+    for policy in metrics.policies_in_use:
+        chosen = values[values["metric_id"].map(lambda m, p=policy: metrics.policy_for(m) is p)]
+        if not chosen.empty:
+            tables.append(published_table(chosen, partnership, policy))
+    return pd.concat(tables, ignore_index=True) if tables else published_table(values, partnership, metrics.disclosure)
 
 
 def published_count_pattern(policy: DisclosurePolicy) -> str:

@@ -66,7 +66,10 @@ def provenance(ctx: CycleContext) -> dict:
         "partnership": ctx.partnership_id,
         "financial_year": ctx.year_label,
         "demo_synthetic_data": ctx.config.partnership.demo,
-        "disclosure_policy": ctx.config.metrics.disclosure.model_dump(),
+        "disclosure_policies": {
+            "default": ctx.config.metrics.disclosure.model_dump(),
+            **{name: p.model_dump() for name, p in ctx.config.metrics.disclosure_policies.items()},
+        },
         "metric_definitions": sorted({f"{v.metric_id}@v{v.metric_version}" for v in values}),
         "raw_files": [
             {"source": f.source_id, "file": f.original_name, "sha256": f.sha256, "synthetic": f.synthetic}
@@ -89,7 +92,10 @@ def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
         subject=f"submission package {ctx.year_label}",
         parameters={
             "area_codes": [*partnership.local_authority_codes, partnership.id, ENGLAND],
-            "published_count_regex": published_count_pattern(ctx.config.metrics.disclosure),
+            # a count must match the pattern of one of the policies in use (each metric follows its own)
+            "published_count_regex": "|".join(
+                f"(?:{published_count_pattern(p)})" for p in ctx.config.metrics.policies_in_use
+            ),
         },
     )
 

@@ -232,3 +232,42 @@ def test_published_count_pattern_follows_the_policy(round_to: int, good: list[st
     policy = DisclosurePolicy(name="p", round_to=round_to)
     pattern = re.compile(published_count_pattern(policy))
     assert all(pattern.match(v) for v in good) and not any(pattern.match(v) for v in bad)
+
+
+def test_each_metric_is_published_under_its_own_policy() -> None:
+    from tasks.config import MetricsFile
+    from tasks.metrics.disclosure import published_table_by_policy
+
+    data = CONFIG.metrics.model_dump()
+    data["disclosure_policies"] = {"police-below-5": {"name": "Police (1-4 suppressed)", "suppress_from": 1,
+                                                      "suppress_to": 4, "round_to": 1, "min_count_for_rate": 10}}
+    for metric in data["metrics"]:
+        if metric["id"] == "police_robbery":
+            metric["disclosure_policy"] = "police-below-5"
+    metrics = MetricsFile.model_validate(data)
+    values = pd.DataFrame([
+        _value("police_robbery", "E07000069", "2022/23", 6, 6.0),
+        _value("police_robbery", "E07000075", "2022/23", 13, 13.0),
+        _value("police_robbery", "castle-point-rochford", "2022/23", 19, 19.0),
+        _value("police_knife_crime", "E07000069", "2022/23", 6, 6.0),
+        _value("police_knife_crime", "E07000075", "2022/23", 13, 13.0),
+        _value("police_knife_crime", "castle-point-rochford", "2022/23", 19, 19.0),
+    ])
+    table = published_table_by_policy(values, CONFIG.partnership, metrics).set_index(["measure", "area_code"])
+    assert len(table) == 6
+    assert table.loc[("police_robbery", "E07000069"), "count"] == "6"  # police policy: exact above 4
+    assert table.loc[("police_robbery", "E07000075"), "count"] == "13"
+    assert table.loc[("police_knife_crime", "E07000069"), "count"] == "*"  # NHS default: 1-7 hidden
+    assert table.loc[("police_knife_crime", "E07000075"), "count"] == "*"  # ...and its partner, secondarily
+    assert metrics.policy_for("police_robbery").name == "Police (1-4 suppressed)"
+
+
+def test_an_unknown_policy_name_is_a_configuration_error() -> None:
+    from pydantic import ValidationError
+
+    from tasks.config import MetricsFile
+
+    data = CONFIG.metrics.model_dump()
+    data["metrics"][0]["disclosure_policy"] = "nowhere"
+    with pytest.raises(ValidationError, match="disclosure_policy 'nowhere' is not in disclosure_policies"):
+        MetricsFile.model_validate(data)
