@@ -8,7 +8,6 @@ same counts. Run: uv run python benchmarks/collect_police_month.py
 from __future__ import annotations
 
 import io
-import statistics
 import time
 import zipfile
 

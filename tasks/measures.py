@@ -19,7 +19,7 @@ from tasks.quality import SuiteOutcome
 from tasks.reporting import summary_html
 from tasks.storage import repository
 from tasks.storage.session import session_scope
-from tasks.validation import check_and_record
+from tasks.validation import check_and_record, record_check
 
 MEASURES_SUITE = "metric_values.computed"
 
@@ -60,25 +60,22 @@ def check_plausibility(ctx: CycleContext, values: pd.DataFrame) -> pd.DataFrame:
     """Cross-source plausibility of the partnership's counts (warnings: the analyst checks before publishing)."""
     previous = financial_year_label(ctx.financial_year - 1)
     table = divergences(values, ctx.config.metrics.plausibility, ctx.partnership_id, ctx.year_label, previous)
-    with session_scope(ctx.database_url) as session:
-        for rule in ctx.config.metrics.plausibility:
-            rows = table[table["rule"] == rule.id]
-            flagged = rows[rows["finding"] != ""]
-            repository.save_validation_results(
-                session, partnership=ctx.partnership_id, financial_year=ctx.year_label, stage="compute",
-                dataset="metric_values", suite="plausibility", subject=f"rule {rule.id}", raw_file_id=None,
-                records=[{
-                    "expectation_type": "cross_source_plausibility",
-                    "column": None,
-                    "severity": "warning",
-                    "success": flagged.empty,
-                    "unexpected_count": len(flagged),
-                    "description": f"Year-on-year changes of {', '.join(rule.metrics)} differ by at most a factor "
-                    f"of {rule.max_factor:g} ({rule.description})",
-                    "observed": ", ".join(f"{r.measure} x{r.ratio}" for r in rows.itertuples() if r.ratio is not None),
-                }],
-                flow_run_id=ctx.flow_run_id,
-            )
+    for rule in ctx.config.metrics.plausibility:
+        rows = table[table["rule"] == rule.id]
+        flagged = rows[rows["finding"] != ""]
+        record_check(
+            ctx, stage="compute", dataset="metric_values", suite="plausibility", subject=f"rule {rule.id}",
+            record={
+                "expectation_type": "cross_source_plausibility",
+                "column": None,
+                "severity": "warning",
+                "success": flagged.empty,
+                "unexpected_count": len(flagged),
+                "description": f"Year-on-year changes of {', '.join(rule.metrics)} differ by at most a factor "
+                f"of {rule.max_factor:g} ({rule.description})",
+                "observed": ", ".join(f"{r.measure} x{r.ratio}" for r in rows.itertuples() if r.ratio is not None),
+            },
+        )
     return table
 
 

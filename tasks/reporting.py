@@ -84,7 +84,8 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 50) -> str:
     if frame.empty:
         return "_(nothing to show)_"
     # pandas 3 keeps missing values as NaN through astype(str): blank them first, then write everything as text
-    shown = frame.head(max_rows).astype(object).where(frame.head(max_rows).notna(), "").map(str)
+    head = frame.head(max_rows)
+    shown = head.astype(object).where(head.notna(), "").map(str)
     header = "| " + " | ".join(shown.columns) + " |"
     rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
     lines = ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in shown.itertuples(index=False)]

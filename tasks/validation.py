@@ -138,7 +138,8 @@ def blocked_datasets(ctx: CycleContext) -> frozenset[str]:
     return frozenset(names)
 
 
-def _record_check(ctx: CycleContext, *, stage: str, dataset: str, suite: str, subject: str, record: dict) -> None:
+def record_check(ctx: CycleContext, *, stage: str, dataset: str, suite: str, subject: str, record: dict) -> None:
+    """Store the outcome of one check that is not a suite rule (collapses, plausibility) beside the suites'."""
     with session_scope(ctx.database_url) as session:
         repository.save_validation_results(
             session, partnership=ctx.partnership_id, financial_year=ctx.year_label, stage=stage, dataset=dataset,
@@ -156,7 +157,7 @@ def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.D
         totals = monthly_totals(observations, source.dataset, months)
         collapses = month_collapses(totals, source.collapse_threshold)
         collapses = collapses[collapses["month"] >= ctx.year_start.strftime("%Y-%m")]
-        _record_check(
+        record_check(
             ctx, stage="validate", dataset=source.dataset, suite="plausibility", subject=f"{source.id} months",
             record={
                 "expectation_type": "no_month_collapses",

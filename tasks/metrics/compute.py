@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -16,7 +15,7 @@ from tasks.metrics.comparisons import (
     trend_marker,
     trend_marker_for_rates,
 )
-from tasks.metrics.statistics import change_on_previous, crude_rate
+from tasks.metrics.statistics import change_on_previous, crude_rate, is_missing
 
 METRIC_VALUE_COLUMNS = [
     "metric_id",
@@ -240,18 +239,7 @@ def _counts_and_rates(
                     notes.append("no population estimate: rate not computed")
                     record["value"] = None
                 else:
-                    estimate = crude_rate(count, denominator[0], definition.multiplier, definition.confidence_level)
-                    wide = crude_rate(count, denominator[0], definition.multiplier, 0.998)
-                    record.update(
-                        denominator=denominator[0],
-                        value=estimate.value,
-                        lower_ci_95=estimate.lower,
-                        upper_ci_95=estimate.upper,
-                        lower_ci_998=wide.lower,
-                        upper_ci_998=wide.upper,
-                        method=estimate.method,
-                        multiplier=definition.multiplier,
-                    )
+                    record.update(_rate_fields(definition, count, denominator[0]))
                     ids = sorted(set(ids) | set(denominator[2]))
                     if denominator[1]:
                         notes.append(denominator[1])
@@ -306,6 +294,22 @@ def is_financial_year_label(period: str) -> bool:
     return bool(FY_LABEL.match(period))
 
 
+def _rate_fields(definition: MetricDefinition, count: float, denominator: float) -> dict:
+    """A crude rate with its 95% (or the definition's level) and 99.8% intervals, as metric value fields."""
+    estimate = crude_rate(count, denominator, definition.multiplier, definition.confidence_level)
+    wide = crude_rate(count, denominator, definition.multiplier, 0.998)
+    return {
+        "denominator": denominator,
+        "value": estimate.value,
+        "lower_ci_95": estimate.lower,
+        "upper_ci_95": estimate.upper,
+        "lower_ci_998": wide.lower,
+        "upper_ci_998": wide.upper,
+        "method": estimate.method,
+        "multiplier": definition.multiplier,
+    }
+
+
 def _base_record(definition: MetricDefinition, area_code: str, area_type: str, period: str) -> dict:
     return {
         "metric_id": definition.id,
@@ -341,14 +345,8 @@ def _lsoa_rates(
         record = _base_record(definition, lsoa.code, "lsoa", financial_year_label(year))
         record.update(numerator=count, value=count, raw_file_ids=file_ids)
         if denominator:
-            estimate = crude_rate(count, denominator, definition.multiplier, definition.confidence_level)
-            wide = crude_rate(count, denominator, definition.multiplier, 0.998)
-            record.update(
-                denominator=denominator, value=estimate.value, lower_ci_95=estimate.lower, upper_ci_95=estimate.upper,
-                lower_ci_998=wide.lower, upper_ci_998=wide.upper, method=estimate.method,
-                multiplier=definition.multiplier,
-                note=None if mid_year == year else f"population: mid-{mid_year}, the latest LSOA estimate loaded",
-            )
+            record.update(_rate_fields(definition, count, denominator))
+            record["note"] = None if mid_year == year else f"population: mid-{mid_year}, the latest LSOA estimate loaded"
         else:
             record["note"] = "no LSOA population: rate not computed"
         records.append(record)
@@ -399,7 +397,7 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
         start = int(row.period[:4])
         prior = previous_value.get((row.metric_id, row.area_code, row.age_band, financial_year_label(start - 1)))
         current = row.value
-        if current is None or (isinstance(current, float) and math.isnan(current)) or prior is None:
+        if is_missing(current) or prior is None:
             changes.append(None)
             percents.append(None)
             continue
@@ -409,10 +407,6 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
     values["change_on_previous"] = changes
     values["change_on_previous_percent"] = percents
     return values
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
@@ -433,7 +427,7 @@ def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
         for year, (index, row) in by_year.items():
             if row.method.startswith("crude rate"):
                 previous = [by_year.get(year - k) for k in range(BASELINE_YEARS, 0, -1)]
-                if all(p is not None and not _missing(p[1].denominator) for p in previous):
+                if all(p is not None and not is_missing(p[1].denominator) for p in previous):
                     baseline = baseline_comparison(
                         row.numerator, row.denominator, [p[1].numerator for p in previous],
                         [p[1].denominator for p in previous], int(row.multiplier),
@@ -441,7 +435,7 @@ def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
                     values.at[index, "baseline_value"] = baseline.baseline_rate
                     values.at[index, "compared_with_baseline"] = baseline.verdict
                 window = [by_year.get(year - k) for k in range(TREND_POINTS - 1, -1, -1)]
-                if all(w is not None and not _missing(w[1].denominator) for w in window):
+                if all(w is not None and not is_missing(w[1].denominator) for w in window):
                     trend = trend_marker_for_rates(
                         [w[1].period for w in window], [w[1].numerator for w in window],
                         [w[1].denominator for w in window], int(row.multiplier),

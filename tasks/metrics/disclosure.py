@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from tasks.config import DisclosurePolicy, MetricsFile, Partnership
+from tasks.metrics.statistics import is_missing
 
 PUBLISHED_COLUMNS = [
     "measure",
@@ -50,10 +51,6 @@ SECONDARY_NOTE = "suppressed to protect another cell"
 RATE_HIDDEN_NOTE = "rate not shown: count too small for a reliable rate"
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def suppress_below(n: int, symbol: str = "*", min_count_for_rate: int | None = None) -> DisclosurePolicy:
     """The "suppress below N" policy: counts 1 to N-1 hidden, no rounding, rates from N (unless given)."""
     return DisclosurePolicy(
@@ -68,14 +65,14 @@ def suppress_below(n: int, symbol: str = "*", min_count_for_rate: int | None = N
 
 def is_small(count: float | None, policy: DisclosurePolicy) -> bool:
     """True when a count falls in the policy's suppressed range (primary suppression)."""
-    if _missing(count):
+    if is_missing(count):
         return False
     return policy.suppress_from <= round(float(count)) <= policy.suppress_to
 
 
 def publish_count(count: float | None, policy: DisclosurePolicy) -> str:
     """A count as it may be published: small counts replaced by the symbol, others rounded."""
-    if _missing(count):
+    if is_missing(count):
         return ""
     exact = int(round(float(count)))
     if policy.suppress_from <= exact <= policy.suppress_to:
@@ -86,7 +83,7 @@ def publish_count(count: float | None, policy: DisclosurePolicy) -> str:
 
 def rate_is_publishable(count: float | None, policy: DisclosurePolicy) -> bool:
     """True when a count is large enough for its rate to be shown (Fingertips: 10 or more)."""
-    return not _missing(count) and float(count) >= policy.min_count_for_rate
+    return not is_missing(count) and float(count) >= policy.min_count_for_rate
 
 
 def published_range(count: float, policy: DisclosurePolicy) -> tuple[int, int]:
@@ -109,7 +106,7 @@ def _pinned(counts: Mapping[str, float | None], hidden: Mapping[str, str], polic
     for key, count in counts.items():
         if key == total_key:
             continue
-        if key in hidden or _missing(count):
+        if key in hidden or is_missing(count):
             primary = hidden.get(key) == PRIMARY
             ranges[key] = (policy.suppress_from, policy.suppress_to) if primary else (0, math.inf)
         else:
@@ -132,11 +129,11 @@ def _next_to_hide(counts: Mapping[str, float | None], hidden: Mapping[str, str],
     members = sorted(
         (float(count) == 0, float(count), key)
         for key, count in counts.items()
-        if key != total_key and key not in hidden and not _missing(count)
+        if key != total_key and key not in hidden and not is_missing(count)
     )
     if members:
         return members[0][2]
-    if total_key not in hidden and not _missing(counts[total_key]):
+    if total_key not in hidden and not is_missing(counts[total_key]):
         return total_key
     return None
 
@@ -152,7 +149,7 @@ def suppression_pattern(
     exactly 14). Cells are added smallest non-zero member first, the total last.
     """
     hidden = {key: PRIMARY for key, count in counts.items() if is_small(count, policy)}
-    if total_key is None or total_key not in counts or _missing(counts[total_key]):
+    if total_key is None or total_key not in counts or is_missing(counts[total_key]):
         return hidden
     while hidden and (len(hidden) == 1 or _pinned(counts, hidden, policy, total_key)):
         key = _next_to_hide(counts, hidden, total_key)
@@ -187,7 +184,7 @@ def _statuses(values: pd.DataFrame, partnership: Partnership, policy: Disclosure
 
 
 def _shown(value: object, show: bool, template: str = "{}") -> str:
-    return template.format(value) if show and not _missing(value) else ""
+    return template.format(value) if show and not is_missing(value) else ""
 
 
 def published_table(values: pd.DataFrame, partnership: Partnership, policy: DisclosurePolicy) -> pd.DataFrame:
@@ -206,12 +203,12 @@ def published_table(values: pd.DataFrame, partnership: Partnership, policy: Disc
     for row in values.itertuples(index=False):
         key = (row.metric_id, row.area_code, row.age_band, row.period)
         status = statuses.get(key)
-        is_rate = row.method != "count" and not _missing(row.value)
+        is_rate = row.method != "count" and not is_missing(row.value)
         show_rate = is_rate and rate_shown(key, row.numerator)
         start = int(row.period[:4])
         prior_key = (row.metric_id, row.area_code, row.age_band, f"{start - 1}/{start % 100:02d}")
         show_change = (
-            not _missing(row.change_on_previous_percent)
+            not is_missing(row.change_on_previous_percent)
             and rate_shown(key, row.numerator)
             and rate_shown(prior_key, counts.get(prior_key))
         )
@@ -231,8 +228,8 @@ def published_table(values: pd.DataFrame, partnership: Partnership, policy: Disc
                 "age_band": row.age_band,
                 "count": policy.suppressed_symbol if status else publish_count(row.numerator, policy),
                 "rate_per_100000": f"{row.value:.1f}" if show_rate else "",
-                "lower_ci_95": f"{row.lower_ci_95:.1f}" if show_rate and not _missing(row.lower_ci_95) else "",
-                "upper_ci_95": f"{row.upper_ci_95:.1f}" if show_rate and not _missing(row.upper_ci_95) else "",
+                "lower_ci_95": f"{row.lower_ci_95:.1f}" if show_rate and not is_missing(row.lower_ci_95) else "",
+                "upper_ci_95": f"{row.upper_ci_95:.1f}" if show_rate and not is_missing(row.upper_ci_95) else "",
                 "change_on_previous_year_percent": f"{row.change_on_previous_percent:.1f}" if show_change else "",
                 # comparisons rest on the exact counts too: shown only where the rate itself may be shown
                 "lower_ci_998": _shown(getattr(row, "lower_ci_998", None), show_rate, "{:.1f}"),

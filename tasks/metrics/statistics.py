@@ -83,12 +83,13 @@ class RatioEstimate:
     method: str
 
 
-def _missing(value: float | None) -> bool:
+def is_missing(value: object) -> bool:
+    """None or NaN: a value that is not there (pandas gives NaN where a record gave None)."""
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _check_count(count: float) -> None:
-    if _missing(count):
+    if is_missing(count):
         raise StatisticsInputError("count is missing")
     if count < 0:
         raise StatisticsInputError(f"count must not be negative (got {count})")
@@ -97,13 +98,13 @@ def _check_count(count: float) -> None:
 
 
 def _check_denominator(denominator: float, what: str = "denominator") -> None:
-    if _missing(denominator) or denominator <= 0:
+    if is_missing(denominator) or denominator <= 0:
         raise StatisticsInputError(f"{what} must be greater than zero (got {denominator})")
 
 
 def normalise_confidence(confidence: float) -> float:
     """0.95 or 95 -> 0.95; refuses levels outside [0.9, 1) as PHEindicatormethods does."""
-    if _missing(confidence):
+    if is_missing(confidence):
         raise StatisticsInputError("confidence level is missing")
     level = confidence / 100 if confidence >= 90 else confidence
     if not 0.9 <= level < 1:
@@ -249,13 +250,13 @@ def directly_standardised_rate(
     _check_denominator(multiplier, "multiplier")
     labels, aligned = align_bands(standard=standard, counts=counts, populations=populations)
     bands = labels or [str(i) for i in range(len(aligned["counts"]))]
-    xs = [0.0 if _missing(x) else float(x) for x in aligned["counts"]]
+    xs = [0.0 if is_missing(x) else float(x) for x in aligned["counts"]]
     for band, x in zip(bands, xs, strict=True):
         if x < 0:
             raise StatisticsInputError(f"count for age band {band} must not be negative (got {x})")
     for band, n in zip(bands, aligned["populations"], strict=True):
         _check_denominator(n, f"population for age band {band}")
-    weights = [float(w) if not _missing(w) else math.nan for w in aligned["standard"]]
+    weights = [float(w) if not is_missing(w) else math.nan for w in aligned["standard"]]
     for band, w in zip(bands, weights, strict=True):
         if math.isnan(w) or w < 0:
             raise StatisticsInputError(f"standard population for age band {band} must be 0 or more (got {w})")
@@ -314,7 +315,7 @@ def reference_rates_from_counts(
     rates = []
     for i, (x, n) in enumerate(zip(aligned["reference_counts"], aligned["reference_populations"], strict=True)):
         band = labels[i] if labels else str(i)
-        x = 0.0 if _missing(x) else float(x)
+        x = 0.0 if is_missing(x) else float(x)
         if x < 0:
             raise StatisticsInputError(f"reference count for age band {band} must not be negative (got {x})")
         _check_denominator(n, f"reference population for age band {band}")
@@ -341,9 +342,9 @@ def indirectly_standardised_ratio(
     expected = 0.0
     for i, (n, r) in enumerate(zip(aligned["local_populations"], aligned["reference_rates"], strict=True)):
         band = labels[i] if labels else str(i)
-        if _missing(n) or n < 0:
+        if is_missing(n) or n < 0:
             raise StatisticsInputError(f"population for age band {band} must be 0 or more (got {n})")
-        if _missing(r) or r < 0:
+        if is_missing(r) or r < 0:
             raise StatisticsInputError(f"reference rate for age band {band} must be 0 or more (got {r})")
         expected += float(n) * float(r)
     _check_denominator(expected, "expected count (sum of population x reference rate)")

@@ -205,6 +205,3 @@ def read_excel_strings(
     frame.insert(0, "source_row", range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame)))
     return frame
 
-
-def empty_observations() -> pd.DataFrame:
-    return pd.DataFrame({column: pd.Series(dtype="object") for column in OBSERVATION_COLUMNS})

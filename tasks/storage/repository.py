@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -245,10 +244,6 @@ def failure_register(session: Session, partnership: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
 
 
-def raw_files_of(session: Session, partnership: str) -> list[RawFile]:
-    return list(session.scalars(select(RawFile).where(RawFile.partnership == partnership).order_by(RawFile.id)))
-
-
 def save_metric_values(session: Session, partnership: str, values: pd.DataFrame, flow_run_id: str | None) -> int:
     """Upsert metric values on (metric, version, area, period, age band)."""
     columns = [c.name for c in MetricValue.__table__.columns if c.name not in ("id",)]
@@ -324,6 +319,3 @@ def record_submission(session: Session, values: dict[str, Any]) -> tuple[Submiss
     session.flush()
     return submission, True
 
-
-def today_utc() -> dt.date:
-    return utc_now().date()
