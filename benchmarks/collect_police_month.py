@@ -13,10 +13,10 @@ import zipfile
 
 import pandas as pd
 
-from tasks.config import load_partnership_config
-from tasks.quality import validate_frame
-from tasks.settings import PROJECT_ROOT
-from tasks.sources import police_archive
+from tasks.collect.sources import police_archive
+from tasks.shared.config import load_partnership_config
+from tasks.shared.settings import PROJECT_ROOT
+from tasks.shared.suites import validate_frame
 
 REPEATS = 5
 

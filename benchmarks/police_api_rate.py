@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tasks.http import build_session
-from tasks.settings import Settings
-from tasks.sources.police_api import PoliceApiClient, Polygon, format_poly
+from tasks.collect.sources.police_api import PoliceApiClient, Polygon, format_poly
+from tasks.shared.http import build_session
+from tasks.shared.settings import Settings
 from tests.servers.police_api import PoliceApiFake, months_back, synthetic_street_crimes
 
 RATE, BURST = 15, 30
@@ -147,7 +147,7 @@ def run_split() -> dict:
 
 
 def main() -> None:
-    logging.getLogger("tasks.http").setLevel(logging.ERROR)  # the retries are counted below, not logged one by one
+    logging.getLogger("tasks.shared.http").setLevel(logging.ERROR)  # the retries are counted below, not logged one by one
     baseline = run_baseline()
     ours = run_client()
     split = run_split()

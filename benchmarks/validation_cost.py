@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 
-from tasks.collection import parse_file
-from tasks.context import open_cycle
-from tasks.quality import validate_frame
-from tasks.sources.common import InputFileError, discover_files
+from tasks.collect.sources.common import InputFileError, discover_files
+from tasks.collect.steps import parse_file
+from tasks.shared.context import open_cycle
+from tasks.shared.suites import validate_frame
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ from flows.compute import compute
 from flows.notify import notify
 from flows.submit import submit
 from flows.validate import validate
-from tasks.config import partnership_ids
-from tasks.settings import get_settings
+from tasks.shared.config import partnership_ids
+from tasks.shared.settings import get_settings
 
 TIMEZONE = "Europe/London"
 

@@ -40,8 +40,8 @@ def review(
     stage: Annotated[list[str] | None, typer.Option("--stage", "-s", help=f"Run only these stages: {', '.join(STAGES)}")] = None,
 ) -> None:
     """Run the annual review cycle (all five stages by default) for a partnership and financial year."""
-    from tasks.config import ConfigError
-    from tasks.context import open_cycle
+    from tasks.shared.config import ConfigError
+    from tasks.shared.context import open_cycle
 
     chosen = stage or STAGES
     unknown = [s for s in chosen if s not in STAGES]
@@ -75,10 +75,10 @@ def upload(
     partnership: Annotated[str, typer.Option(help="Partnership id")] = DEMO,
 ) -> None:
     """Receive a partner return: store it unchanged, check it and load it (or quarantine it), now."""
-    from tasks.collection import upload_file
-    from tasks.config import ConfigError
-    from tasks.context import open_cycle
-    from tasks.sources.common import InputFileError
+    from tasks.collect.sources.common import InputFileError
+    from tasks.collect.steps import upload_file
+    from tasks.shared.config import ConfigError
+    from tasks.shared.context import open_cycle
 
     try:
         ctx = open_cycle(partnership, "current")
@@ -109,8 +109,12 @@ def config_check(
     partnership: Annotated[str | None, typer.Option(help="Only this partnership (default: every one)")] = None,
 ) -> None:
     """Validate config/*.yaml; a problem is reported with its file, key and reason."""
-    from tasks.config import ConfigError, load_partnership_config, partnership_ids
-    from tasks.settings import get_settings
+    from tasks.shared.config import (
+        ConfigError,
+        load_partnership_config,
+        partnership_ids,
+    )
+    from tasks.shared.settings import get_settings
 
     settings = get_settings()
     ids = [partnership] if partnership else partnership_ids(settings.config_dir)
@@ -132,8 +136,8 @@ def config_check(
 @app.command()
 def partnerships() -> None:
     """List the configured partnerships."""
-    from tasks.config import partnership_ids
-    from tasks.settings import get_settings
+    from tasks.shared.config import partnership_ids
+    from tasks.shared.settings import get_settings
 
     for pid in partnership_ids(get_settings().config_dir):
         typer.echo(pid)
@@ -142,8 +146,8 @@ def partnerships() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema (also done automatically on first use)."""
-    from tasks.settings import get_settings
-    from tasks.storage.session import get_engine
+    from tasks.shared.settings import get_settings
+    from tasks.shared.storage.session import get_engine
 
     url = get_settings().resolved_database_url
     get_engine(url)
@@ -153,8 +157,8 @@ def db_upgrade() -> None:
 @db_app.command("counts")
 def db_counts() -> None:
     """Rows in every table (a re-run of the same year must leave these unchanged)."""
-    from tasks.settings import get_settings
-    from tasks.storage.session import table_row_counts
+    from tasks.shared.settings import get_settings
+    from tasks.shared.storage.session import table_row_counts
 
     for table, count in table_row_counts(get_settings().resolved_database_url).items():
         typer.echo(f"{table:20s} {count}")

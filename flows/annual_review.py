@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
 
 from prefect import flow
 from prefect.states import Completed, Failed
-from pydantic import Field
 
 from flows.collect import collect
 from flows.compute import compute
 from flows.notify import notify
 from flows.submit import submit
 from flows.validate import validate
-from tasks.context import open_cycle
+from tasks.shared.context import open_cycle
+from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 
 
 class Stage(str, Enum):
@@ -37,16 +36,13 @@ STAGE_FLOWS = {
 
 @flow(name="annual-review", log_prints=True)
 def annual_review(
-    partnership: str = "castle-point-rochford",
-    financial_year: Annotated[str, Field(pattern=r"^(\d{4}/\d{2}|latest|current)$")] = "2022/23",
+    partnership: PartnershipId = DEMO_PARTNERSHIP,
+    financial_year: FinancialYear = "2022/23",
     stages: list[Stage] = ALL_STAGES,
 ):
     """Run the Serious Violence Duty's yearly cycle for a partnership, stage by stage.
 
     Args:
-        partnership: Partnership id (a folder under config/partnerships).
-        financial_year: Financial year under review (April to March), e.g. 2022/23; 'latest' is the last
-            complete year and 'current' the year in progress (used by schedules).
         stages: Which stages to run, always in cycle order; e.g. only compute and notify to refresh the pack.
     """
     # resolve 'latest' / 'current' once, so every stage works on the same year

@@ -10,8 +10,8 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from tasks.settings import PROJECT_ROOT, reset_settings_cache  # noqa: E402
-from tasks.storage.session import dispose_engines  # noqa: E402
+from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache  # noqa: E402
+from tasks.shared.storage.session import dispose_engines  # noqa: E402
 
 DEMO = "castle-point-rochford"
 DEMO_FOLDER = PROJECT_ROOT / "config" / "partnerships" / DEMO

@@ -13,12 +13,16 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tasks.completeness import expected_periods
-from tasks.config import Source
-from tasks.context import CycleContext
-from tasks.http import build_session
-from tasks.sources import fingertips_api, nomis
-from tasks.sources.police_api import PoliceApiClient, months_available, polygon_from_config
+from tasks.collect.sources import fingertips_api, nomis
+from tasks.collect.sources.police_api import (
+    PoliceApiClient,
+    months_available,
+    polygon_from_config,
+)
+from tasks.shared.completeness import expected_periods
+from tasks.shared.config import Source
+from tasks.shared.context import CycleContext
+from tasks.shared.http import build_session
 
 NOMIS_YEARS = 5  # the reviewed year's mid-year estimate and the four before it (the series compute draws)
 

@@ -13,20 +13,40 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import get_run_logger, task
-from prefect.exceptions import MissingContextError
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+from prefect.futures import as_completed
 
-from tasks.config import Source
-from tasks.context import CycleContext
-from tasks.fetching import fetch_source
-from tasks.metrics.compute import financial_year_label
-from tasks.personal_data import PersonalDataFinding, describe_findings, findings_as_failures, scan_for_personal_data
-from tasks.quality import SuiteOutcome, load_suite_definition, validate_frame
-from tasks.raw_store import store_bytes
-from tasks.sources import fingertips, nomis, partner_returns, police_api, police_archive, population
-from tasks.sources.common import DiscoveredFile, InputFileError, discover_files, read_csv_strings, refuse_formulas
-from tasks.storage import repository
-from tasks.storage.session import session_scope
+from tasks.collect.fetching import fetch_source
+from tasks.collect.personal_data import (
+    PersonalDataFinding,
+    describe_findings,
+    findings_as_failures,
+    scan_for_personal_data,
+)
+from tasks.collect.sources import (
+    fingertips,
+    nomis,
+    partner_returns,
+    police_api,
+    police_archive,
+    population,
+)
+from tasks.collect.sources.common import (
+    DiscoveredFile,
+    InputFileError,
+    discover_files,
+    read_csv_strings,
+    refuse_formulas,
+)
+from tasks.shared.artifacts import Progress
+from tasks.shared.config import Source
+from tasks.shared.context import CycleContext
+from tasks.shared.periods import financial_year_label
+from tasks.shared.raw_store import store_bytes
+from tasks.shared.storage import repository
+from tasks.shared.storage.session import session_scope
+from tasks.shared.suites import SuiteOutcome, load_suite_definition, validate_frame
 
 
 @dataclass
@@ -456,3 +476,15 @@ def collect_source(ctx: CycleContext, source: Source) -> list[FileOutcome]:
             _logger().warning("fetching %s: %s", source.id, problem)
     folder = ctx.config.source_folder(source)
     return [collect_file(ctx, source, found) for found in discover_files(folder, source.patterns)]
+
+
+def collect_every_source(ctx: CycleContext) -> list[FileOutcome]:
+    """Collect every source of the partnership concurrently, advancing a progress bar as each finishes; the
+    outcomes come back in a stable order (source, file name, raw file)."""
+    progress = Progress(ctx.partnership_id, "collect-progress", len(ctx.config.sources), "Sources collected")
+    futures = [collect_source.submit(ctx, source) for source in ctx.config.sources]
+    outcomes: list[FileOutcome] = []
+    for future in as_completed(futures):
+        outcomes += future.result()
+        progress.advance()
+    return sorted(outcomes, key=lambda o: (o.source_id, o.original_name, o.raw_file_id))

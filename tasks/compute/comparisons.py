@@ -25,7 +25,7 @@ from typing import Literal
 import pandas as pd
 from scipy.stats import binomtest, chi2, poisson
 
-from tasks.metrics.statistics import (
+from tasks.compute.statistics import (
     RateEstimate,
     StatisticsInputError,
     change_on_previous,

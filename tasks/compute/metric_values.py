@@ -8,14 +8,22 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from tasks.config import AgeBand, MetricDefinition, MetricsFile, Partnership
-from tasks.metrics.comparisons import (
+from tasks.compute.comparisons import (
     baseline_comparison,
     compare_with_benchmark,
     trend_marker,
     trend_marker_for_rates,
 )
-from tasks.metrics.statistics import change_on_previous, crude_rate, is_missing
+from tasks.compute.statistics import change_on_previous, crude_rate
+from tasks.shared.config import AgeBand, MetricDefinition, MetricsFile, Partnership
+from tasks.shared.geography import ENGLAND
+from tasks.shared.periods import (
+    financial_year_end,
+    financial_year_label,
+    financial_year_of,
+    is_financial_year_label,
+)
+from tasks.shared.values import is_missing
 
 METRIC_VALUE_COLUMNS = [
     "metric_id",
@@ -46,9 +54,7 @@ METRIC_VALUE_COLUMNS = [
 ]
 BASELINE_YEARS = 3
 AGE_RANGE = re.compile(r"^(\d+)(?:-(\d+)|(\+))?$")
-ENGLAND_CODE = "E92000001"
 TREND_POINTS = 5  # Fingertips shows a trend marker from five annual points
-FY_LABEL = re.compile(r"^\d{4}/\d{2}$")
 
 
 @dataclass
@@ -57,40 +63,6 @@ class ComputeResult:
 
     values: pd.DataFrame
     skipped: list[dict] = field(default_factory=list)
-
-
-def financial_year_label(start_year: int) -> str:
-    """2022 -> '2022/23'."""
-    return f"{start_year}/{(start_year + 1) % 100:02d}"
-
-
-def parse_financial_year(label: str | int, today: dt.date | None = None, start_month: int = 4) -> int:
-    """'2022/23', '2022-23' or 2022 -> 2022 (the calendar year the financial year starts in).
-
-    'latest' is the last complete financial year and 'current' the one in progress, as of ``today``:
-    schedules use them so the same deployment reviews the right year every year.
-    """
-    text = str(label).strip().lower()
-    if text in ("latest", "current"):
-        today = today or dt.date.today()
-        current = today.year if today.month >= start_month else today.year - 1
-        return current if text == "current" else current - 1
-    match = re.fullmatch(r"(\d{4})(?:[/-](\d{2}))?", text)
-    if not match:
-        raise ValueError(f"financial year must look like 2022/23 (or 'latest' / 'current'), got {label!r}")
-    start = int(match.group(1))
-    if match.group(2) and int(match.group(2)) != (start + 1) % 100:
-        raise ValueError(f"financial year {label!r} does not span consecutive years")
-    return start
-
-
-def financial_year_end(start_year: int, start_month: int = 4, start_day: int = 1) -> dt.date:
-    """The last day of a financial year (31 March for the usual April start)."""
-    return dt.date(start_year + 1, start_month, start_day) - dt.timedelta(days=1)
-
-
-def financial_year_of(day: dt.date, start_month: int = 4) -> int:
-    return day.year if day.month >= start_month else day.year - 1
 
 
 def age_range(band: str) -> tuple[int, int] | None:
@@ -264,7 +236,7 @@ def _published_rates(
             & (obs["age_band"] == "all")
             & (obs["sex"] == "persons")
         ]
-        areas = [(la.code, "lad") for la in partnership.local_authorities] + [(ENGLAND_CODE, "country")]
+        areas = [(la.code, "lad") for la in partnership.local_authorities] + [(ENGLAND, "country")]
         for year in years:
             for area_code, area_type in areas:
                 at = rows[(rows["area_code"] == area_code) & (rows["fy"] == year)]
@@ -288,10 +260,6 @@ def _published_rates(
                     }
                 )
     return records
-
-
-def is_financial_year_label(period: str) -> bool:
-    return bool(FY_LABEL.match(period))
 
 
 def _rate_fields(definition: MetricDefinition, count: float, denominator: float) -> dict:
@@ -418,7 +386,7 @@ def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
     values = values.astype({c: object for c in ("baseline_value", "compared_with_baseline", "trend",
                                                  "compared_with_england")})
     england = {
-        (r.metric_id, r.period): r.value for r in values.itertuples(index=False) if r.area_code == ENGLAND_CODE
+        (r.metric_id, r.period): r.value for r in values.itertuples(index=False) if r.area_code == ENGLAND
     }
     yearly = values[values["period"].map(is_financial_year_label)]
     for _, group in yearly.groupby(["metric_id", "area_code", "age_band"], sort=False):
@@ -449,7 +417,7 @@ def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
                         [w[1].lower_ci_95 for w in window], [w[1].upper_ci_95 for w in window],
                     )
                     values.at[index, "trend"] = trend.marker
-                if row.area_code != ENGLAND_CODE:
+                if row.area_code != ENGLAND:
                     values.at[index, "compared_with_england"] = compare_with_benchmark(
                         row.lower_ci_95, row.upper_ci_95, england.get((row.metric_id, row.period))
                     )

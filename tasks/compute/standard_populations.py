@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from tasks.metrics.statistics import StatisticsInputError
+from tasks.compute.statistics import StatisticsInputError
 
 ESP2013_BANDS: tuple[str, ...] = (
     "0-4", "5-9", "10-14", "15-19", "20-24", "25-29", "30-34", "35-39", "40-44", "45-49",

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from scipy.stats import chi2, norm
 
+from tasks.shared.values import is_missing
+
 FINGERTIPS_LEVELS = (0.95, 0.998)
 MIN_DSR_COUNT = 10  # phe_dsr: "When the total count is < 10 DSRs are not reliable and will not be calculated"
 EXACT_BELOW = 10  # phe_rate / calculate_ISRatio: exact Poisson limits under 10 events, Byar's from 10
@@ -81,11 +83,6 @@ class RatioEstimate:
     confidence: float
     multiplier: float
     method: str
-
-
-def is_missing(value: object) -> bool:
-    """None or NaN: a value that is not there (pandas gives NaN where a record gave None)."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _check_count(count: float) -> None:
@@ -235,7 +232,7 @@ def directly_standardised_rate(
 ) -> StandardisedRate:
     """A directly age-standardised rate with Dobson limits (R/DSR.R phe_dsr / calculate_dsr).
 
-    ``standard`` defaults to ESP2013 (tasks/metrics/standard_populations.py). Inputs are per age band,
+    ``standard`` defaults to ESP2013 (tasks/compute/standard_populations.py). Inputs are per age band,
     matched by label when given as mappings, or by position (in the standard's band order) when given as
     sequences; differing band labels or lengths are refused. Missing counts
     count as 0 (the package's na.zero); populations must all be > 0. DSR = sum(x_i w_i / n_i) / sum(w_i);
@@ -243,7 +240,9 @@ def directly_standardised_rate(
     Not computed when O < 10: value and limits are None, with the reason (as the package returns NA).
     """
     if standard is None:
-        from tasks.metrics.standard_populations import ESP2013  # here, not at the top: avoids an import cycle
+        from tasks.compute.standard_populations import (
+            ESP2013,  # here, not at the top: avoids an import cycle
+        )
 
         standard = ESP2013
     level = normalise_confidence(confidence)

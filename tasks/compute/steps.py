@@ -2,34 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.context import CycleContext
-from tasks.metrics.compute import ComputeResult, compute_metric_values, financial_year_label, is_financial_year_label
-from tasks.metrics.charts import funnel_chart, trend_chart
-from tasks.metrics.comparisons import funnel_limits_for_rates, funnel_significance_for_rates
-from tasks.metrics.disclosure import published_table_by_policy
-from tasks.plausibility import divergences
-from tasks.quality import SuiteOutcome
-from tasks.reporting import summary_html
-from tasks.storage import repository
-from tasks.storage.session import session_scope
-from tasks.validation import check_and_record, record_check
+from tasks.compute.charts import funnel_chart, trend_chart
+from tasks.compute.comparisons import (
+    funnel_limits_for_rates,
+    funnel_significance_for_rates,
+)
+from tasks.compute.metric_values import ComputeResult, compute_metric_values
+from tasks.compute.plausibility import divergences
+from tasks.compute.summary import summary_html
+from tasks.shared.checks import check_and_record, record_check
+from tasks.shared.context import CycleContext
+from tasks.shared.disclosure import published_table_by_policy
+from tasks.shared.periods import financial_year_label, is_financial_year_label
+from tasks.shared.published import (
+    MEASURES_CSV,
+    SUMMARY_HTML,
+    PublishedOutputs,
+    outputs_folder,
+    write_index,
+)
+from tasks.shared.runs import fail_stage
+from tasks.shared.storage import repository
+from tasks.shared.storage.session import session_scope
+from tasks.shared.suites import SuiteOutcome
 
 MEASURES_SUITE = "metric_values.computed"
-
-
-@dataclass(frozen=True)
-class PublishedOutputs:
-    table: pd.DataFrame
-    measures_csv: Path
-    summary_html: Path
-    charts: dict[str, Path]  # "measure" (its trend) or "measure:kind" -> PNG
 
 
 @task(name="compute-measures", cache_policy=NO_CACHE)
@@ -53,6 +56,14 @@ def check_measures(ctx: CycleContext, values: pd.DataFrame) -> SuiteOutcome:
         dataset="metric_values",
         subject=f"metric values {ctx.year_label}",
     )
+
+
+def refuse_failed_measures(ctx: CycleContext, checks: SuiteOutcome) -> None:
+    """Stop the stage, recorded as failed, when the measures broke a critical rule of their suite: nothing is
+    stored or published."""
+    if checks.blocking:
+        failed = [o.description for o in checks.failed_critical]
+        fail_stage(ctx, "compute", {"failed_rules": failed}, "computed measures failed their checks: " + "; ".join(failed))
 
 
 @task(name="check-plausibility", cache_policy=NO_CACHE)
@@ -84,10 +95,6 @@ def store_measures(ctx: CycleContext, values: pd.DataFrame) -> int:
     """Upsert the metric values with the definition versions used and this run's id."""
     with session_scope(ctx.database_url) as session:
         return repository.save_metric_values(session, ctx.partnership_id, values, ctx.flow_run_id)
-
-
-def outputs_folder(ctx: CycleContext) -> Path:
-    return ctx.settings.outputs_dir / ctx.partnership_id / ctx.year_label.replace("/", "-")
 
 
 SERIES_YEARS = 5
@@ -125,9 +132,9 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
     ).to_csv(internal / "breakdowns-exact-values.csv", index=False, lineterminator="\n")
     charts = draw_trend_charts(ctx, every_year, folder / "charts")
     charts.update(draw_funnel_charts(ctx, values, folder / "charts"))
-    csv_path = folder / "measures-published.csv"
+    csv_path = folder / MEASURES_CSV
     table.to_csv(csv_path, index=False, lineterminator="\n")
-    html_path = folder / "summary.html"
+    html_path = folder / SUMMARY_HTML
     html_path.write_text(
         summary_html(
             table,
@@ -149,9 +156,11 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
         ),
         encoding="utf-8",
     )
-    return PublishedOutputs(
+    outputs = PublishedOutputs(
         table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path, charts=charts
     )
+    write_index(outputs)
+    return outputs
 
 
 def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) -> dict[str, Path]:

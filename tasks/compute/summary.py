@@ -1,4 +1,4 @@
-"""Readable outputs for people: the HTML summary of the year and markdown for Prefect artifacts (pure)."""
+"""The HTML summary of the year's published measures (pure)."""
 
 from __future__ import annotations
 
@@ -77,17 +77,3 @@ def summary_html(
         round_to=policy.round_to,
         min_count=policy.min_count_for_rate,
     )
-
-
-def markdown_table(frame: pd.DataFrame, max_rows: int = 50) -> str:
-    """A small DataFrame as a GitHub-style markdown table (for artifacts and e-mails)."""
-    if frame.empty:
-        return "_(nothing to show)_"
-    # pandas 3 keeps missing values as NaN through astype(str): blank them first, then write everything as text
-    head = frame.head(max_rows)
-    shown = head.astype(object).where(head.notna(), "").map(str)
-    header = "| " + " | ".join(shown.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
-    lines = ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in shown.itertuples(index=False)]
-    more = [f"\n_… and {len(frame) - max_rows} more rows_"] if len(frame) > max_rows else []
-    return "\n".join([header, rule, *lines, *more])

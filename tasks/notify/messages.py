@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-
 import pandas as pd
 
-from tasks.config import PartnershipConfig, Stakeholder
-from tasks.reporting import markdown_table
-
-
-@dataclass(frozen=True)
-class Message:
-    kind: str
-    recipient: Stakeholder
-    subject: str
-    body: str
-    attachments: list[str] = field(default_factory=list)
-
-    def dedupe_key(self, partnership: str, financial_year: str) -> str:
-        """Same content to the same person for the same year = the same message, sent once."""
-        digest = hashlib.sha256((self.subject + "\n" + self.body).encode("utf-8")).hexdigest()[:16]
-        return f"{partnership}:{financial_year}:{self.kind}:{self.recipient.id}:{digest}"
+from tasks.shared.config import PartnershipConfig
+from tasks.shared.markdown import markdown_table
+from tasks.shared.outbox import Message
 
 
 def data_quality_messages(
@@ -111,32 +95,6 @@ def metric_pack_messages(
         )
         for person in config.stakeholders
         if "metric_pack" in person.receives
-    ]
-
-
-def submission_receipt_messages(
-    config: PartnershipConfig, financial_year: str, deadline_title: str, due: str, package_sha256: str, path: str
-) -> list[Message]:
-    """Tell the board and analyst that a package was built, validated and recorded against its deadline."""
-    body = "\n".join(
-        [
-            f"The {financial_year} submission package for {config.partnership.name} was built and validated.",
-            f"Deadline: {deadline_title}, due {due}.",
-            f"Package: {path}",
-            f"sha256: {package_sha256}",
-            "It awaits sign-off before it is sent.",
-        ]
-    )
-    return [
-        Message(
-            kind="submission_receipt",
-            recipient=person,
-            subject=f"[{config.partnership.name}] Submission package ready {financial_year}",
-            body=body,
-            attachments=[path],
-        )
-        for person in config.stakeholders
-        if "submission_receipt" in person.receives
     ]
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tasks.config import Stakeholder
-from tasks.context import CycleContext
-from tasks.notify.messages import Message
-from tasks.submission.deadlines import deadline_rows
+from tasks.shared.calendar import deadline_rows
+from tasks.shared.config import Stakeholder
+from tasks.shared.context import CycleContext
+from tasks.shared.outbox import Message
+
 
 def deadline_reminders(ctx: CycleContext, today: dt.date) -> list[Message]:
     """Reminders for the year's deadlines falling due within their reminder windows from today."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 
 import pandas as pd
 from prefect.artifacts import (
@@ -13,6 +14,29 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """What a stage tells the analyst: its outcome and summary, a markdown page, its main table, and any further
+    tables and links, all composed by the stage package and only published by the flow."""
+
+    status: str  # completed | completed with warnings | failed
+    summary: dict
+    markdown: str
+    table: pd.DataFrame | list[dict]
+    description: str  # of the main table
+    tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)  # (artifact name, table, description)
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (artifact name, URL, description)
+
+
+def publish_report(partnership: str, stage: str, report: StageReport) -> None:
+    """Publish a stage's report as Prefect artifacts: summary, main table, then its further tables and links."""
+    publish_stage_artifacts(partnership, stage, report.markdown, report.table, report.description)
+    for name, table, description in report.tables:
+        publish_table(partnership, name, table, description)
+    for name, link, description in report.links:
+        publish_link(partnership, name, link, description)
 
 
 def artifact_key(*parts: str) -> str:
@@ -59,4 +83,5 @@ class Progress:
 
 
 def publish_link(partnership: str, name: str, link: str, description: str) -> None:
+    """A link in the UI, e.g. to the quality documentation."""
     create_link_artifact(key=artifact_key(partnership, name), link=link, description=description)

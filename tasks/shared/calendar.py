@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import holidays
 
-from tasks.config import AnnualRule, Deadline, DeadlinesFile
+from tasks.shared.config import AnnualRule, Deadline, DeadlinesFile
 
 
 @lru_cache(maxsize=32)

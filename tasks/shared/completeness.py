@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tasks.config import PartnershipConfig, Source
+from tasks.shared.config import PartnershipConfig, Source
 
 COMPLETENESS_COLUMNS = ["source", "owner", "period", "due", "status", "files"]
 SPAN = re.compile(r"^(\d{4}-\d{2})/(\d{4}-\d{2})$")

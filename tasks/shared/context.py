@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from tasks.config import PartnershipConfig, load_partnership_config
-from tasks.metrics.compute import financial_year_end, financial_year_label, parse_financial_year
-from tasks.settings import Settings, get_settings
+from tasks.shared.config import PartnershipConfig, load_partnership_config
+from tasks.shared.periods import (
+    financial_year_end,
+    financial_year_label,
+    parse_financial_year,
+)
+from tasks.shared.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
-from tasks.settings import Settings
+from tasks.shared.settings import Settings
 
 
 def build_email(

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from tasks.config import DisclosurePolicy, MetricsFile, Partnership
-from tasks.metrics.statistics import is_missing
+from tasks.shared.config import DisclosurePolicy, MetricsFile, Partnership
+from tasks.shared.values import is_missing
 
 PUBLISHED_COLUMNS = [
     "measure",

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from tasks.settings import Settings
+from tasks.shared.settings import Settings
 
 USER_AGENT = "dutycycle/0.1"
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})

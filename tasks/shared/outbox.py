@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass, field
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.context import CycleContext
-from tasks.notify.delivery import build_email, send_smtp, write_eml
-from tasks.notify.messages import Message
-from tasks.storage import repository
-from tasks.storage.models import OutboxMessage, utc_now
-from tasks.storage.session import session_scope
+from tasks.shared.config import Stakeholder
+from tasks.shared.context import CycleContext
+from tasks.shared.delivery import build_email, send_smtp, write_eml
+from tasks.shared.storage import repository
+from tasks.shared.storage.models import OutboxMessage, utc_now
+from tasks.shared.storage.session import session_scope
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to one stakeholder: queued once (by its de-duplication key) and delivered once."""
+
+    kind: str
+    recipient: Stakeholder
+    subject: str
+    body: str
+    attachments: list[str] = field(default_factory=list)
+
+    def dedupe_key(self, partnership: str, financial_year: str) -> str:
+        """Same content to the same person for the same year = the same message, sent once."""
+        digest = hashlib.sha256((self.subject + "\n" + self.body).encode("utf-8")).hexdigest()[:16]
+        return f"{partnership}:{financial_year}:{self.kind}:{self.recipient.id}:{digest}"
 
 
 @task(name="queue-messages", cache_policy=NO_CACHE)

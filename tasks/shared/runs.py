@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NoReturn
 
 from prefect.runtime import flow_run
 
-from tasks.context import CycleContext, open_cycle
-from tasks.storage import repository
-from tasks.storage.session import session_scope
+from tasks.shared.artifacts import StageReport, publish_report
+from tasks.shared.context import CycleContext, open_cycle
+from tasks.shared.storage import repository
+from tasks.shared.storage.session import session_scope
 
 
 def start_stage(stage: str, partnership: str, financial_year: str) -> CycleContext:
@@ -19,9 +20,27 @@ def start_stage(stage: str, partnership: str, financial_year: str) -> CycleConte
     return ctx
 
 
-def finish_stage(ctx: CycleContext, stage: str, status: str, summary: dict[str, Any]) -> None:
-    """Mark the stage finished with its outcome (completed, completed with warnings, failed)."""
+class StageFailed(ValueError):
+    """A stage stopped because its own checks failed; the runs register says so."""
+
+
+def fail_stage(ctx: CycleContext, stage: str, summary: dict, reason: str) -> NoReturn:
+    """Mark the stage failed with what failed, and stop it."""
     with session_scope(ctx.database_url) as session:
         repository.record_run(
-            session, ctx.partnership_id, ctx.year_label, stage, status, ctx.flow_run_id, summary=summary, finished=True
+            session, ctx.partnership_id, ctx.year_label, stage, "failed", ctx.flow_run_id, summary=summary, finished=True
         )
+    raise StageFailed(reason)
+
+
+def finish_stage(ctx: CycleContext, stage: str, report: StageReport) -> dict:
+    """Publish the stage's report as Prefect artifacts, mark the stage finished with its outcome (completed,
+    completed with warnings, failed) and return what the stage flow returns to the cycle: its status and summary."""
+    publish_report(ctx.partnership_id, stage, report)
+    with session_scope(ctx.database_url) as session:
+        repository.record_run(
+            session, ctx.partnership_id, ctx.year_label, stage, report.status, ctx.flow_run_id,
+            summary=report.summary, finished=True,
+        )
+    print(f"{stage}: {report.status} {report.summary}")
+    return {"status": report.status, **report.summary}

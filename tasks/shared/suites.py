@@ -356,7 +356,9 @@ def _check_all_loaded(suite: Any, gx_expectations: list[dict], path: Path) -> No
     """GX silently drops an expectation it cannot build (unknown type, bad kwargs): refuse the suite instead."""
     if len(suite.expectations) == len(gx_expectations):
         return
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
 
     loaded = {e.meta.get(_INDEX_META_KEY) for e in suite.expectations}
     problems = []

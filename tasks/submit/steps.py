@@ -11,18 +11,20 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
-from tasks.context import CycleContext
-from tasks.measures import PublishedOutputs
-from tasks.metrics.disclosure import published_count_pattern
-from tasks.quality import SuiteOutcome
-from tasks.raw_store import store_bytes
-from tasks.sources.fingertips import ENGLAND
-from tasks.storage import repository
-from tasks.storage.models import MetricValue, RawFile
-from tasks.storage.session import session_scope
-from tasks.submission.deadlines import deadline_rows
-from tasks.submission.package import Package, build_package
-from tasks.validation import check_and_record
+from tasks.shared.calendar import deadline_rows
+from tasks.shared.checks import check_and_record
+from tasks.shared.context import CycleContext
+from tasks.shared.disclosure import published_count_pattern
+from tasks.shared.geography import ENGLAND
+from tasks.shared.outbox import queue_messages
+from tasks.shared.published import PublishedOutputs
+from tasks.shared.raw_store import store_bytes
+from tasks.shared.storage import repository
+from tasks.shared.storage.models import MetricValue, RawFile
+from tasks.shared.storage.session import session_scope
+from tasks.shared.suites import SuiteOutcome
+from tasks.submit.messages import submission_receipt_messages
+from tasks.submit.package import Package, build_package
 
 PACKAGE_SUITE = "submission_package.published"
 ANNUAL_REVIEW = "annual_review"
@@ -30,6 +32,8 @@ ANNUAL_REVIEW = "annual_review"
 
 @dataclass(frozen=True)
 class SubmissionRecord:
+    """A package recorded against its deadline (``created`` is False when the same package was already there)."""
+
     deadline_id: str
     deadline_title: str
     due_date: str
@@ -142,4 +146,17 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
         package_sha256=package.sha256,
         created=created,
         validation=validation,
+    )
+
+
+def announce_submission(ctx: CycleContext, record: SubmissionRecord) -> int:
+    """Queue the receipt of a newly recorded package for the board and analysts (a known package: nothing)."""
+    if not record.created:
+        return 0
+    return queue_messages(
+        ctx,
+        submission_receipt_messages(
+            ctx.config, ctx.year_label, record.deadline_title, record.due_date, record.package_sha256,
+            record.package_path,
+        ),
     )

@@ -8,25 +8,22 @@ from pathlib import Path
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
-from tasks.completeness import completeness_table
-from tasks.context import CycleContext
-from tasks.plausibility import COLLAPSE_COLUMNS, month_collapses, monthly_totals
-from tasks.quality import SuiteOutcome, build_data_docs, validate_frame
-from tasks.sources.fingertips import ENGLAND
-from tasks.storage import repository
-from tasks.storage.models import Observation, RawFile, ValidationResult
-from tasks.storage.session import session_scope
+from tasks.shared.checks import check_and_record, record_check
+from tasks.shared.context import CycleContext
+from tasks.shared.geography import ENGLAND
+from tasks.shared.storage import repository
+from tasks.shared.storage.models import Observation, RawFile
+from tasks.shared.storage.session import session_scope
+from tasks.shared.suites import SuiteOutcome, build_data_docs
+from tasks.validate.plausibility import (
+    COLLAPSE_COLUMNS,
+    month_collapses,
+    monthly_totals,
+)
 
 OBSERVATION_SUITE = "observations.normalised"
-
-
-def completeness(ctx: CycleContext, today: dt.date | None = None) -> pd.DataFrame:
-    """Every period each source owes for the year, and whether it arrived, is partial, quarantined or overdue."""
-    with session_scope(ctx.database_url) as session:
-        files = repository.file_register(session, ctx.partnership_id)
-    return completeness_table(ctx.config, ctx.year_start, files, today or dt.date.today())
 
 
 def observation_parameters(ctx: CycleContext) -> dict:
@@ -42,32 +39,18 @@ def observations_for_suite(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(period_start=frame["period_start"].map(lambda d: d.isoformat()))
 
 
-def check_and_record(
-    ctx: CycleContext,
-    frame: pd.DataFrame,
-    suite: str,
-    *,
-    stage: str,
-    dataset: str,
-    subject: str,
-    parameters: dict | None = None,
-) -> SuiteOutcome:
-    """Run a suite on a frame and store the outcome of every rule against the year and stage."""
-    outcome = validate_frame(frame, suite, expectations_dir=ctx.settings.expectations_dir, parameters=parameters)
+def observations_of_year(ctx: CycleContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every stored observation of the partnership (collapses compare with last year), and those of the year."""
     with session_scope(ctx.database_url) as session:
-        repository.save_validation_results(
-            session,
-            partnership=ctx.partnership_id,
-            financial_year=ctx.year_label,
-            stage=stage,
-            dataset=dataset,
-            suite=suite,
-            subject=subject,
-            raw_file_id=None,
-            records=outcome.as_records(),
-            flow_run_id=ctx.flow_run_id,
-        )
-    return outcome
+        observations = repository.read_observations(session, ctx.partnership_id)
+    in_year = observations.loc[observations["period_start"].map(ctx.financial_year_of) == ctx.financial_year]
+    return observations, in_year
+
+
+def validate_every_dataset(ctx: CycleContext, in_year: pd.DataFrame) -> dict[str, SuiteOutcome]:
+    """The observations suite run on each dataset the partnership's sources feed, in name order."""
+    datasets = sorted({source.dataset for source in ctx.config.sources})
+    return {dataset: validate_dataset(ctx, dataset, in_year) for dataset in datasets}
 
 
 @task(name="validate-dataset", cache_policy=NO_CACHE)
@@ -117,34 +100,6 @@ def reconciliation(ctx: CycleContext) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["file", "rows read", "crimes in area loaded", "crimes counted in observations", "reconciled"])
-
-
-def blocked_datasets(ctx: CycleContext) -> frozenset[str]:
-    """Datasets with a failed critical check in the reviewed year: compute leaves them out."""
-    with session_scope(ctx.database_url) as session:
-        names = session.scalars(
-            select(ValidationResult.dataset)
-            .outerjoin(RawFile, RawFile.id == ValidationResult.raw_file_id)
-            .where(
-                ValidationResult.partnership == ctx.partnership_id,
-                ValidationResult.financial_year == ctx.year_label,
-                ValidationResult.severity == "critical",
-                ValidationResult.success.is_(False),
-                # a file replaced by a corrected one no longer blocks its dataset
-                or_(RawFile.id.is_(None), RawFile.status != "superseded"),
-            )
-            .distinct()
-        ).all()
-    return frozenset(names)
-
-
-def record_check(ctx: CycleContext, *, stage: str, dataset: str, suite: str, subject: str, record: dict) -> None:
-    """Store the outcome of one check that is not a suite rule (collapses, plausibility) beside the suites'."""
-    with session_scope(ctx.database_url) as session:
-        repository.save_validation_results(
-            session, partnership=ctx.partnership_id, financial_year=ctx.year_label, stage=stage, dataset=dataset,
-            suite=suite, subject=subject, raw_file_id=None, records=[record], flow_run_id=ctx.flow_run_id,
-        )
 
 
 def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.DataFrame:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tasks.settings import get_settings
-from tasks.storage.models import MetricValue, RawFile, Submission
-from tasks.storage.session import session_scope, table_row_counts
+from tasks.shared.settings import get_settings
+from tasks.shared.storage.models import MetricValue, RawFile, Submission
+from tasks.shared.storage.session import session_scope, table_row_counts
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -98,7 +98,7 @@ def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
     import shutil
 
     from flows.annual_review import Stage, annual_review
-    from tasks.settings import PROJECT_ROOT, reset_settings_cache
+    from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
 
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config, ignore=shutil.ignore_patterns("inputs"))

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from deployments.serve import all_deployments
-from tasks.settings import PROJECT_ROOT
+from tasks.shared.settings import PROJECT_ROOT
 
 PREFECT_YAML = PROJECT_ROOT / "deployments" / "prefect.yaml"
 
@@ -38,7 +38,7 @@ def test_prefect_yaml_entrypoints_and_parameters_match_the_flows() -> None:
 
 def test_schedule_parameters_are_valid_years_and_stages() -> None:
     from flows.annual_review import Stage
-    from tasks.metrics.compute import parse_financial_year
+    from tasks.shared.periods import parse_financial_year
 
     review = next(d for d in all_deployments() if d.name.endswith("-annual-review"))
     assert {s.slug for s in review.schedules} == {"annual-review-draft", "annual-review-final", "monthly-collection"}

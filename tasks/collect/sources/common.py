@@ -11,20 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 
-# The canonical long format every source is normalised into (see ../shared/architecture.md).
-OBSERVATION_KEY = [
-    "partnership",
-    "dataset",
-    "measure",
-    "area_type",
-    "area_code",
-    "period_start",
-    "period_type",
-    "age_band",
-    "sex",
-]
-OBSERVATION_COLUMNS = [*OBSERVATION_KEY, "value", "raw_file_id"]
-
 # Row numbers in reports count CSV records the way a spreadsheet shows them: the header is row 1.
 FIRST_DATA_ROW = 2
 

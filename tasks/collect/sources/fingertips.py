@@ -7,7 +7,8 @@ import re
 
 import pandas as pd
 
-from tasks.sources.common import read_csv_strings
+from tasks.collect.sources.common import read_csv_strings
+from tasks.shared.geography import ENGLAND
 
 FINGERTIPS_COLUMNS = [
     "Indicator ID",
@@ -50,7 +51,6 @@ KEPT_FIELDS = {
 POOLED = re.compile(r"^(\d{4})/\d{2} - (\d{2})/(\d{2})$")
 SINGLE = re.compile(r"^(\d{4})/(\d{2})$")
 CALENDAR = re.compile(r"^(\d{4})$")
-ENGLAND = "E92000001"
 AGE_RANGE = re.compile(r"^(\d+)-(\d+) yrs$")
 AGE_FROM = re.compile(r"^(\d+)\+ yrs$")
 

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 import pandas as pd
 import requests
 
-from tasks.sources.common import InputFileError, decode_text
+from tasks.collect.sources.common import InputFileError, decode_text
 
 DATASET = "NM_2002_1"
 GUEST_ROW_LIMIT = 25_000

@@ -7,8 +7,12 @@ import re
 
 import pandas as pd
 
-from tasks.config import PartnerTemplate
-from tasks.sources.common import InputFileError, read_csv_strings, read_excel_strings
+from tasks.collect.sources.common import (
+    InputFileError,
+    read_csv_strings,
+    read_excel_strings,
+)
+from tasks.shared.config import PartnerTemplate
 
 FINANCIAL_QUARTER = re.compile(r"^(\d{4})/(\d{2}) Q([1-4])$")
 

@@ -21,9 +21,9 @@ from urllib.parse import urljoin
 import pandas as pd
 import requests
 
-from tasks.http import RETRY_STATUSES, ApiSession, build_session
-from tasks.settings import Settings
-from tasks.sources.police_archive import STREET_COLUMNS
+from tasks.collect.sources.police_archive import STREET_COLUMNS
+from tasks.shared.http import RETRY_STATUSES, ApiSession, build_session
+from tasks.shared.settings import Settings
 
 LatLng = tuple[float, float]
 Ring = tuple[LatLng, ...]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tasks.sources.common import InputFileError, read_csv_strings
+from tasks.collect.sources.common import InputFileError, read_csv_strings
 
 STREET_COLUMNS = [
     "Crime ID",

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from tasks.sources.common import InputFileError, read_csv_strings
+from tasks.collect.sources.common import InputFileError, read_csv_strings
 
 AGE_COLUMNS = [str(age) for age in range(90)] + ["90+"]
 MYE2_COLUMNS = ["Code", "Name", "Geography", "All ages", *AGE_COLUMNS]

@@ -22,6 +22,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The canonical long format every source is normalised into (see ../shared/architecture.md).
+OBSERVATION_KEY = [
+    "partnership",
+    "dataset",
+    "measure",
+    "area_type",
+    "area_code",
+    "period_start",
+    "period_type",
+    "age_band",
+    "sex",
+]
+OBSERVATION_COLUMNS = [*OBSERVATION_KEY, "value", "raw_file_id"]
+
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

@@ -9,8 +9,9 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tasks.sources.common import OBSERVATION_COLUMNS, OBSERVATION_KEY
-from tasks.storage.models import (
+from tasks.shared.storage.models import (
+    OBSERVATION_COLUMNS,
+    OBSERVATION_KEY,
     DeadlineRow,
     MetricValue,
     Observation,
@@ -22,7 +23,7 @@ from tasks.storage.models import (
     ValidationResult,
     utc_now,
 )
-from tasks.storage.session import upsert
+from tasks.shared.storage.session import upsert
 
 
 def record_run(

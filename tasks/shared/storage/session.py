@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tasks.storage.models import Base
+from tasks.shared.storage.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

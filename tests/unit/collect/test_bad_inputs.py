@@ -18,11 +18,11 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from tasks.collection import collect_source
-from tasks.context import open_cycle
-from tasks.settings import PROJECT_ROOT, reset_settings_cache
-from tasks.storage.models import Observation, QuarantineEntry, RawFile
-from tasks.storage.session import session_scope
+from tasks.collect.steps import collect_source
+from tasks.shared.context import open_cycle
+from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
+from tasks.shared.storage.models import Observation, QuarantineEntry, RawFile
+from tasks.shared.storage.session import session_scope
 
 DEMO = "castle-point-rochford"
 CORPUS = PROJECT_ROOT / "tests" / "bad_inputs"

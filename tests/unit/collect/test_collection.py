@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tasks.context import open_cycle
-from tasks.collection import collect_source
-from tasks.settings import PROJECT_ROOT, reset_settings_cache
-from tasks.storage.models import Observation, QuarantineEntry, RawFile
-from tasks.storage.session import session_scope, table_row_counts
-from tasks.validation import blocked_datasets
+from tasks.collect.steps import collect_source
+from tasks.shared.checks import blocked_datasets
+from tasks.shared.context import open_cycle
+from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
+from tasks.shared.storage.models import Observation, QuarantineEntry, RawFile
+from tasks.shared.storage.session import session_scope, table_row_counts
 
 DEMO = "castle-point-rochford"
 DEMO_INPUTS = PROJECT_ROOT / "config" / "partnerships" / DEMO / "inputs"
@@ -92,7 +92,7 @@ def test_missing_column_names_the_column(inbox: Path) -> None:
 
 
 def _upload(name: str, text_or_bytes, tmp_path: Path):
-    from tasks.collection import upload_file
+    from tasks.collect.steps import upload_file
 
     path = tmp_path / "sent" / name
     path.parent.mkdir(exist_ok=True)
@@ -155,7 +155,7 @@ def test_excel_return_loads_with_date_cells_as_months(inbox: Path, tmp_path: Pat
 
 
 def test_upload_refuses_a_file_named_for_another_source(inbox: Path, tmp_path: Path) -> None:
-    from tasks.sources.common import InputFileError
+    from tasks.collect.sources.common import InputFileError
 
     with pytest.raises(InputFileError, match="takes files named knife-crime-"):
         _upload("homicides-FY2022-23.csv", HEADER, tmp_path)

@@ -12,13 +12,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from tasks.collection import collect_source
-from tasks.context import open_cycle
-from tasks.settings import PROJECT_ROOT, reset_settings_cache
-from tasks.sources import police_archive
-from tasks.sources.police_api import CRIME_TYPES
-from tasks.storage.models import Observation, RawFile
-from tasks.storage.session import session_scope, table_row_counts
+from tasks.collect.sources import police_archive
+from tasks.collect.sources.police_api import CRIME_TYPES
+from tasks.collect.steps import collect_source
+from tasks.shared.context import open_cycle
+from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
+from tasks.shared.storage.models import Observation, RawFile
+from tasks.shared.storage.session import session_scope, table_row_counts
 from tests.servers.fingertips import FingertipsFake
 from tests.servers.nomis import NomisFake
 from tests.servers.police_api import PoliceApiFake, synthetic_street_crimes

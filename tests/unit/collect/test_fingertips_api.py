@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tasks.http import build_session
-from tasks.settings import Settings
-from tasks.sources import fingertips
-from tasks.sources.fingertips_api import FingertipsApiError, fetch_indicator_csv
+from tasks.collect.sources import fingertips
+from tasks.collect.sources.fingertips_api import FingertipsApiError, fetch_indicator_csv
+from tasks.shared.http import build_session
+from tasks.shared.settings import Settings
 from tests.servers.fingertips import EXPORT_FILE, FingertipsFake
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tasks.http import build_session
-from tasks.settings import PROJECT_ROOT, Settings
-from tasks.sources import nomis, population
-from tasks.sources.common import OBSERVATION_COLUMNS, InputFileError
+from tasks.collect.sources import nomis, population
+from tasks.collect.sources.common import InputFileError
+from tasks.shared.http import build_session
+from tasks.shared.settings import PROJECT_ROOT, Settings
+from tasks.shared.storage.models import OBSERVATION_COLUMNS
 from tests.servers.nomis import NomisFake
 from tests.servers.nomis import population as expected_population
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.personal_data import (
+from tasks.collect.personal_data import (
     KINDS,
     MAX_ROWS_PER_COLUMN,
     PersonalDataFinding,
@@ -22,8 +22,8 @@ from tasks.personal_data import (
     nhs_check_digit_ok,
     scan_for_personal_data,
 )
-from tasks.settings import PROJECT_ROOT
-from tasks.sources.common import read_csv_strings
+from tasks.collect.sources.common import read_csv_strings
+from tasks.shared.settings import PROJECT_ROOT
 
 INPUTS = PROJECT_ROOT / "config" / "partnerships" / "castle-point-rochford" / "inputs"
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"

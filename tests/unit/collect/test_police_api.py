@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.http import build_session
-from tasks.settings import Settings
-from tasks.sources import police_archive
-from tasks.sources.police_api import (
+from tasks.collect.sources import police_archive
+from tasks.collect.sources.police_api import (
     MAX_URL_LENGTH,
     PoliceApiClient,
     PoliceApiError,
@@ -28,6 +26,8 @@ from tasks.sources.police_api import (
     split_ring,
     street_crimes_to_archive_frame,
 )
+from tasks.shared.http import build_session
+from tasks.shared.settings import Settings
 from tests.servers.police_api import (
     MOZFEST_FILE,
     PoliceApiFake,

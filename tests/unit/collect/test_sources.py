@@ -9,10 +9,15 @@ import zipfile
 import pandas as pd
 import pytest
 
-from tasks.config import load_partnership_config
-from tasks.settings import PROJECT_ROOT
-from tasks.sources import fingertips, partner_returns, police_archive, population
-from tasks.sources.common import InputFileError, read_csv_strings
+from tasks.collect.sources import (
+    fingertips,
+    partner_returns,
+    police_archive,
+    population,
+)
+from tasks.collect.sources.common import InputFileError, read_csv_strings
+from tasks.shared.config import load_partnership_config
+from tasks.shared.settings import PROJECT_ROOT
 
 CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford")
 INPUTS = CONFIG.folder / "inputs"
@@ -143,7 +148,7 @@ def test_period_label_of_a_quarterly_return_runs_to_the_end_of_its_last_quarter(
 
 
 def test_markdown_table_blanks_missing_values() -> None:
-    from tasks.reporting import markdown_table
+    from tasks.shared.markdown import markdown_table
 
     table = markdown_table(pd.DataFrame({"month": ["2019-07"], "same_month_last_year": [None], "change": [float("nan")]}))
     assert table.splitlines()[-1] == "| 2019-07 |  |  |"

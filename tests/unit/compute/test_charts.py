@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.metrics.charts import funnel_chart, trend_chart
-from tasks.metrics.comparisons import funnel_limits_for_rates
+from tasks.compute.charts import funnel_chart, trend_chart
+from tasks.compute.comparisons import funnel_limits_for_rates
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

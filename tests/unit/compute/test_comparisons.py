@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import beta, binom, chi2, gamma
 
-from tasks.metrics.comparisons import (
+from tasks.compute.comparisons import (
     CANNOT_BE_CALCULATED,
     TREND_CHI2_THRESHOLD,
     baseline_comparison,
@@ -25,7 +25,7 @@ from tasks.metrics.comparisons import (
     trend_marker_for_rates,
     year_on_year_change,
 )
-from tasks.metrics.statistics import StatisticsInputError, crude_rate
+from tasks.compute.statistics import StatisticsInputError, crude_rate
 
 # --- year on year ------------------------------------------------------------------------------------------
 

@@ -7,15 +7,11 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from tasks.config import load_partnership_config
-from tasks.metrics.compute import (
-    age_range,
-    compute_metric_values,
-    financial_year_label,
-    parse_financial_year,
-)
-from tasks.metrics.statistics import crude_rate
-from tasks.settings import PROJECT_ROOT
+from tasks.compute.metric_values import age_range, compute_metric_values
+from tasks.compute.statistics import crude_rate
+from tasks.shared.config import load_partnership_config
+from tasks.shared.periods import financial_year_label, parse_financial_year
+from tasks.shared.settings import PROJECT_ROOT
 
 CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford")
 CP, RO = "E07000069", "E07000075"
@@ -124,7 +120,7 @@ def test_financial_year_labels() -> None:
 
 
 def test_five_years_give_baseline_trend_and_wide_intervals() -> None:
-    from tasks.metrics.comparisons import baseline_comparison, trend_marker_for_rates
+    from tasks.compute.comparisons import baseline_comparison, trend_marker_for_rates
 
     rows = []
     yearly = {2018: 20, 2019: 24, 2020: 29, 2021: 35, 2022: 48}  # a steady rise

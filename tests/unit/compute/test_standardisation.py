@@ -7,14 +7,14 @@ import math
 import pytest
 from scipy.stats import norm
 
-from tasks.metrics.standard_populations import (
+from tasks.compute.standard_populations import (
     ESP2013,
     ESP2013_BANDS,
     ESP2013_WEIGHTS,
     esp2013_band,
     to_esp2013_bands,
 )
-from tasks.metrics.statistics import StatisticsInputError, directly_standardised_rate
+from tasks.compute.statistics import StatisticsInputError, directly_standardised_rate
 
 # PHEindicatormethods' esp2013 vector (ukhsa-collaboration/PHEindicatormethods, data-raw/LoadTestdata.R)
 PACKAGE_ESP2013 = [5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000,

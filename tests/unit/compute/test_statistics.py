@@ -8,8 +8,8 @@ import math
 import pytest
 from scipy.stats import chi2, gamma, norm
 
-from tasks.metrics.standard_populations import ESP2013_BANDS
-from tasks.metrics.statistics import (
+from tasks.compute.standard_populations import ESP2013_BANDS
+from tasks.compute.statistics import (
     StatisticsInputError,
     byar_interval,
     change_on_previous,

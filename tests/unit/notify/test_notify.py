@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 
-from tasks.config import load_partnership_config
-from tasks.context import open_cycle
 from tasks.notify.messages import data_quality_messages
-from tasks.notify.outbox import deliver_outbox, queue_messages
-from tasks.settings import PROJECT_ROOT, reset_settings_cache
-from tasks.storage.session import table_row_counts
+from tasks.shared.config import load_partnership_config
+from tasks.shared.context import open_cycle
+from tasks.shared.outbox import deliver_outbox, queue_messages
+from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
+from tasks.shared.storage.session import table_row_counts
 
 CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tasks.config import load_partnership_config
-from tasks.settings import PROJECT_ROOT
-from tasks.submission.deadlines import adjust_to_working_day, deadline_rows, is_working_day
+from tasks.shared.calendar import adjust_to_working_day, deadline_rows, is_working_day
+from tasks.shared.config import load_partnership_config
+from tasks.shared.settings import PROJECT_ROOT
 
 CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford")
 

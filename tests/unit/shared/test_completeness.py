@@ -6,10 +6,15 @@ import datetime as dt
 
 import pandas as pd
 
-from tasks.completeness import completeness_table, expected_periods, months_of_file, needs_chasing
-from tasks.config import load_partnership_config
 from tasks.notify.messages import data_request_messages
-from tasks.settings import PROJECT_ROOT
+from tasks.shared.completeness import (
+    completeness_table,
+    expected_periods,
+    months_of_file,
+    needs_chasing,
+)
+from tasks.shared.config import load_partnership_config
+from tasks.shared.settings import PROJECT_ROOT
 
 CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford")
 YEAR = dt.date(2022, 4, 1)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks.config import ConfigError, load_partnership_config, partnership_ids
-from tasks.settings import PROJECT_ROOT
+from tasks.shared.config import ConfigError, load_partnership_config, partnership_ids
+from tasks.shared.settings import PROJECT_ROOT
 
 CONFIG = PROJECT_ROOT / "config"
 DEMO = "castle-point-rochford"

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.config import DisclosurePolicy, load_partnership_config
-from tasks.metrics.disclosure import (
+from tasks.shared.config import DisclosurePolicy, load_partnership_config
+from tasks.shared.disclosure import (
     PRIMARY,
     SECONDARY,
     SECONDARY_NOTE,
@@ -17,7 +17,7 @@ from tasks.metrics.disclosure import (
     suppress_below,
     suppression_pattern,
 )
-from tasks.settings import PROJECT_ROOT
+from tasks.shared.settings import PROJECT_ROOT
 
 NHS = DisclosurePolicy(name="NHS", suppress_from=1, suppress_to=7, suppressed_symbol="*", round_to=5,
                        min_count_for_rate=10)
@@ -227,7 +227,7 @@ def test_property_groups_of_any_size_never_keep_a_lone_hidden_cell(policy: Discl
 def test_published_count_pattern_follows_the_policy(round_to: int, good: list[str], bad: list[str]) -> None:
     import re
 
-    from tasks.metrics.disclosure import published_count_pattern
+    from tasks.shared.disclosure import published_count_pattern
 
     policy = DisclosurePolicy(name="p", round_to=round_to)
     pattern = re.compile(published_count_pattern(policy))
@@ -235,8 +235,8 @@ def test_published_count_pattern_follows_the_policy(round_to: int, good: list[st
 
 
 def test_each_metric_is_published_under_its_own_policy() -> None:
-    from tasks.config import MetricsFile
-    from tasks.metrics.disclosure import published_table_by_policy
+    from tasks.shared.config import MetricsFile
+    from tasks.shared.disclosure import published_table_by_policy
 
     data = CONFIG.metrics.model_dump()
     data["disclosure_policies"] = {"police-below-5": {"name": "Police (1-4 suppressed)", "suppress_from": 1,
@@ -265,7 +265,7 @@ def test_each_metric_is_published_under_its_own_policy() -> None:
 def test_an_unknown_policy_name_is_a_configuration_error() -> None:
     from pydantic import ValidationError
 
-    from tasks.config import MetricsFile
+    from tasks.shared.config import MetricsFile
 
     data = CONFIG.metrics.model_dump()
     data["metrics"][0]["disclosure_policy"] = "nowhere"

@@ -11,8 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tasks.http import USER_AGENT, RateLimiter, RetryPolicy, build_session, rate_limiter_for, retry_after_seconds
-from tasks.settings import Settings
+from tasks.shared.http import (
+    USER_AGENT,
+    RateLimiter,
+    RetryPolicy,
+    build_session,
+    rate_limiter_for,
+    retry_after_seconds,
+)
+from tasks.shared.settings import Settings
 from tests.servers.police_api import PoliceApiFake
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import inspect
 
-from tasks.raw_store import read_stored, store_bytes
-from tasks.storage import repository
-from tasks.storage.session import get_engine, session_scope, table_row_counts
+from tasks.shared.raw_store import read_stored, store_bytes
+from tasks.shared.storage import repository
+from tasks.shared.storage.session import get_engine, session_scope, table_row_counts
 
 
 def _url(tmp_path: Path) -> str:
@@ -62,7 +62,7 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from tasks.storage.models import Base
+    from tasks.shared.storage.models import Base
 
     engine = get_engine(_url(tmp_path))
     with engine.connect() as connection:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.quality import (
+from tasks.shared.suites import (
     ExpectationOutcome,
     SuiteDefinitionError,
     SuiteOutcome,
@@ -21,7 +21,7 @@ from tasks.quality import (
     validate_frame,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXPECTATIONS = ROOT / "expectations"
 DEMO_INPUTS = ROOT / "config" / "partnerships" / "castle-point-rochford" / "inputs"
 
@@ -531,13 +531,13 @@ def test_real_format_demo_files_pass():
 
 
 def test_importing_the_module_does_not_import_great_expectations():
-    code = "import sys, tasks.quality; print('great_expectations' in sys.modules)"
+    code = "import sys, tasks.shared.suites; print('great_expectations' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
 
 def test_data_docs_site_shows_suites_and_validation_results(tmp_path):
-    from tasks.quality import build_data_docs
+    from tasks.shared.suites import build_data_docs
 
     frame = CASES["police_knife_crime.raw"][0]()
     run(_set(frame, 1, "Knife or Sharp Instrument Offences", "-3"), "police_knife_crime.raw",

@@ -1,4 +1,4 @@
-"""Months that collapse, and sources whose year-on-year changes disagree."""
+"""Months that collapse against the same month last year."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from tasks.config import PlausibilityRule
-from tasks.plausibility import divergences, month_collapses, monthly_totals
+from tasks.validate.plausibility import month_collapses, monthly_totals
 
 MONTHS = [dt.date(2018 + (3 + i) // 12, (3 + i) % 12 + 1, 1) for i in range(24)]  # Apr 2018 .. Mar 2020
 
@@ -35,26 +34,3 @@ def test_a_collapse_against_the_same_month_last_year_is_flagged() -> None:
         "month": "2019-11", "records": 300, "same_month_last_year": 1000, "change_percent": -70.0,
         "finding": "records fell by more than 50% against the same month last year",
     }]
-
-
-def _values(rows) -> pd.DataFrame:
-    return pd.DataFrame([{"metric_id": m, "period": p, "numerator": n, "area_code": "csp", "age_band": "all"}
-                         for m, p, n in rows])
-
-
-RULE = PlausibilityRule(id="knife", metrics=["police", "hospital"], max_factor=3, description="should agree")
-
-
-def test_diverging_sources_are_flagged_and_agreeing_ones_pass() -> None:
-    agree = _values([("police", "2022/23", 110), ("police", "2021/22", 100),
-                     ("hospital", "2022/23", 14), ("hospital", "2021/22", 12)])
-    assert set(divergences(agree, [RULE], "csp", "2022/23", "2021/22")["finding"]) == {""}
-    differ = _values([("police", "2022/23", 100), ("police", "2021/22", 100),
-                      ("hospital", "2022/23", 60), ("hospital", "2021/22", 12)])
-    table = divergences(differ, [RULE], "csp", "2022/23", "2021/22")
-    assert all("differ by a factor of 4.7" in f for f in table["finding"])
-
-
-def test_a_measure_without_last_year_is_not_compared() -> None:
-    partial = _values([("police", "2022/23", 100), ("hospital", "2022/23", 60), ("hospital", "2021/22", 12)])
-    assert set(divergences(partial, [RULE], "csp", "2022/23", "2021/22")["finding"]) == {""}

@@ -1,9 +1,9 @@
-"""Alembic environment: migrations run in code from tasks.storage.session.upgrade_schema."""
+"""Alembic environment: migrations run in code from tasks.shared.storage.session.upgrade_schema."""
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from tasks.storage.models import Base
+from tasks.shared.storage.models import Base
 
 target_metadata = Base.metadata
 

@@ -1,0 +1,1 @@
+"""Stage 1, collect: fetch, store, parse, guard, check and load every input file of a partnership."""

@@ -1,0 +1,53 @@
+"""What the compute stage tells the analyst: the headline figures, what was not computed, plausibility, charts (pure)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tasks.compute.metric_values import ComputeResult
+from tasks.shared.artifacts import StageReport
+from tasks.shared.context import CycleContext
+from tasks.shared.markdown import markdown_table
+from tasks.shared.published import PublishedOutputs
+from tasks.shared.suites import SuiteOutcome
+
+
+def measures_report(
+    ctx: CycleContext,
+    result: ComputeResult,
+    checks: SuiteOutcome,
+    plausibility: pd.DataFrame,
+    stored: int,
+    outputs: PublishedOutputs,
+) -> StageReport:
+    """The computation's status (warnings when a measure was skipped, a check warned or sources disagree),
+    summary, page and the published table."""
+    implausible = plausibility[plausibility["finding"] != ""]
+    headline = outputs.table[outputs.table["area_code"] == ctx.partnership_id]
+    warnings = result.skipped or checks.status == "warning" or len(implausible)
+    status = "completed with warnings" if warnings else "completed"
+    markdown = "\n".join(
+        [
+            f"# Measures: {ctx.config.partnership.name}, {ctx.year_label}",
+            f"{stored} metric values computed and stored (definition versions recorded). Published figures follow "
+            f"the disclosure policy: {ctx.config.metrics.disclosure.name}.",
+            "",
+            markdown_table(headline.drop(columns=["area_code", "financial_year"])),
+            "",
+            *[f"- Not computed: {s['metric_id']}: {s['reason']}" for s in result.skipped],
+            "",
+            "## Cross-source plausibility (partnership counts, this year against last)",
+            markdown_table(plausibility),
+            f"Published files: `{outputs.measures_csv}`, `{outputs.summary_html}`",
+            "",
+            "## Charts (published values only)",
+            *[f"- [{measure}]({path.as_uri()})" for measure, path in sorted(outputs.charts.items())],
+        ]
+    )
+    return StageReport(
+        status=status,
+        summary={"metric_values": stored, "published_rows": len(outputs.table), "skipped": result.skipped},
+        markdown=markdown,
+        table=outputs.table,
+        description="Published measures of the year",
+    )

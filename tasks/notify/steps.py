@@ -1,0 +1,57 @@
+"""Notify's steps: gather the year's messages from the registers and the publication, ready for the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tasks.notify.messages import (
+    data_quality_messages,
+    data_request_messages,
+    metric_pack_messages,
+)
+from tasks.notify.reminders import deadline_reminders
+from tasks.shared.checks import completeness
+from tasks.shared.completeness import needs_chasing
+from tasks.shared.context import CycleContext
+from tasks.shared.outbox import Message
+from tasks.shared.published import (
+    NothingPublishedError,
+    PublishedOutputs,
+    read_published,
+)
+from tasks.shared.storage import repository
+from tasks.shared.storage.session import session_scope
+
+
+def quality_reports(ctx: CycleContext) -> list[Message]:
+    """Each data owner's data-quality report of their own files."""
+    with session_scope(ctx.database_url) as session:
+        files = repository.file_register(session, ctx.partnership_id)
+        failures = repository.failure_register(session, ctx.partnership_id)
+    return data_quality_messages(ctx.config, ctx.year_label, files, failures)
+
+
+def data_requests(ctx: CycleContext) -> list[Message]:
+    """Requests to data owners for their overdue, partial or quarantined periods."""
+    return data_request_messages(ctx.config, ctx.year_label, needs_chasing(completeness(ctx)))
+
+
+def published_measures(ctx: CycleContext) -> PublishedOutputs | None:
+    """The year's publication if compute has written it, else None (the metric pack then waits)."""
+    try:
+        return read_published(ctx)
+    except NothingPublishedError:
+        return None
+
+
+def metric_pack(ctx: CycleContext, published: PublishedOutputs | None) -> list[Message]:
+    """The board's and analysts' metric pack, with the published measures and summary attached."""
+    if published is None:
+        return []
+    attachments = [str(published.measures_csv), str(published.summary_html)]
+    return metric_pack_messages(ctx.config, ctx.year_label, published.table, attachments)
+
+
+def reminders(ctx: CycleContext, today: dt.date | None = None) -> list[Message]:
+    """Reminders of the year's deadlines that fall inside their windows today."""
+    return deadline_reminders(ctx, today or dt.date.today())

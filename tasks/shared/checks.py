@@ -1,0 +1,79 @@
+"""The checks register shared by every stage: suite outcomes and other checks stored against the year, what they
+block, and the completeness of each source's expected periods."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import or_, select
+
+from tasks.shared.completeness import completeness_table
+from tasks.shared.context import CycleContext
+from tasks.shared.storage import repository
+from tasks.shared.storage.models import RawFile, ValidationResult
+from tasks.shared.storage.session import session_scope
+from tasks.shared.suites import SuiteOutcome, validate_frame
+
+
+def completeness(ctx: CycleContext, today: dt.date | None = None) -> pd.DataFrame:
+    """Every period each source owes for the year, and whether it arrived, is partial, quarantined or overdue."""
+    with session_scope(ctx.database_url) as session:
+        files = repository.file_register(session, ctx.partnership_id)
+    return completeness_table(ctx.config, ctx.year_start, files, today or dt.date.today())
+
+
+def check_and_record(
+    ctx: CycleContext,
+    frame: pd.DataFrame,
+    suite: str,
+    *,
+    stage: str,
+    dataset: str,
+    subject: str,
+    parameters: dict | None = None,
+) -> SuiteOutcome:
+    """Run a suite on a frame and store the outcome of every rule against the year and stage."""
+    outcome = validate_frame(frame, suite, expectations_dir=ctx.settings.expectations_dir, parameters=parameters)
+    with session_scope(ctx.database_url) as session:
+        repository.save_validation_results(
+            session,
+            partnership=ctx.partnership_id,
+            financial_year=ctx.year_label,
+            stage=stage,
+            dataset=dataset,
+            suite=suite,
+            subject=subject,
+            raw_file_id=None,
+            records=outcome.as_records(),
+            flow_run_id=ctx.flow_run_id,
+        )
+    return outcome
+
+
+def blocked_datasets(ctx: CycleContext) -> frozenset[str]:
+    """Datasets with a failed critical check in the reviewed year: compute leaves them out."""
+    with session_scope(ctx.database_url) as session:
+        names = session.scalars(
+            select(ValidationResult.dataset)
+            .outerjoin(RawFile, RawFile.id == ValidationResult.raw_file_id)
+            .where(
+                ValidationResult.partnership == ctx.partnership_id,
+                ValidationResult.financial_year == ctx.year_label,
+                ValidationResult.severity == "critical",
+                ValidationResult.success.is_(False),
+                # a file replaced by a corrected one no longer blocks its dataset
+                or_(RawFile.id.is_(None), RawFile.status != "superseded"),
+            )
+            .distinct()
+        ).all()
+    return frozenset(names)
+
+
+def record_check(ctx: CycleContext, *, stage: str, dataset: str, suite: str, subject: str, record: dict) -> None:
+    """Store the outcome of one check that is not a suite rule (collapses, plausibility) beside the suites'."""
+    with session_scope(ctx.database_url) as session:
+        repository.save_validation_results(
+            session, partnership=ctx.partnership_id, financial_year=ctx.year_label, stage=stage, dataset=dataset,
+            suite=suite, subject=subject, raw_file_id=None, records=[record], flow_run_id=ctx.flow_run_id,
+        )

@@ -1,0 +1,65 @@
+"""The year's published outputs as compute leaves them on disk, for the stages that send or submit them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tasks.shared.context import CycleContext
+
+INDEX_NAME = "published.json"  # which files make up the year's publication (charts included)
+MEASURES_CSV = "measures-published.csv"
+SUMMARY_HTML = "summary.html"
+
+
+@dataclass(frozen=True)
+class PublishedOutputs:
+    """The measures under disclosure control, the HTML summary and the charts it shows."""
+
+    table: pd.DataFrame
+    measures_csv: Path
+    summary_html: Path
+    charts: dict[str, Path]  # "measure" (its trend) or "measure:kind" -> PNG
+
+
+class NothingPublishedError(FileNotFoundError):
+    """Compute has not published the year's measures yet."""
+
+
+def outputs_folder(ctx: CycleContext) -> Path:
+    """Where the year's published files are written: outputs/<partnership>/<year>/."""
+    return ctx.settings.outputs_dir / ctx.partnership_id / ctx.year_label.replace("/", "-")
+
+
+def write_index(outputs: PublishedOutputs) -> Path:
+    """Record which files make up the publication, so a later stage reads exactly these (not stale charts)."""
+    folder = outputs.measures_csv.parent
+    index = {
+        "measures_csv": outputs.measures_csv.name,
+        "summary_html": outputs.summary_html.name,
+        "charts": {key: str(path.relative_to(folder)) for key, path in sorted(outputs.charts.items())},
+    }
+    path = folder / INDEX_NAME
+    path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_published(ctx: CycleContext) -> PublishedOutputs:
+    """The publication compute wrote for the year, with the measures table as the published text."""
+    folder = outputs_folder(ctx)
+    path = folder / INDEX_NAME
+    if not path.is_file():
+        raise NothingPublishedError(
+            f"no published measures for {ctx.partnership_id} {ctx.year_label} in {folder}: run the compute stage first"
+        )
+    index = json.loads(path.read_text(encoding="utf-8"))
+    measures_csv = folder / index["measures_csv"]
+    return PublishedOutputs(
+        table=pd.read_csv(measures_csv, dtype=str, keep_default_na=False),
+        measures_csv=measures_csv,
+        summary_html=folder / index["summary_html"],
+        charts={key: folder / name for key, name in index["charts"].items()},
+    )

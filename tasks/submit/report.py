@@ -1,0 +1,40 @@
+"""What the submit stage tells the analyst: the package, its checks and the deadline it is recorded against (pure)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tasks.shared.artifacts import StageReport
+from tasks.shared.context import CycleContext
+from tasks.submit.steps import SubmissionRecord
+
+DEADLINE_COLUMNS = ["deadline_id", "period", "title", "due_date", "recipient", "confirmed"]
+
+
+def submission_report(
+    ctx: CycleContext, record: SubmissionRecord, deadlines: list[dict], receipts_delivered: list[dict]
+) -> StageReport:
+    """The submission's summary, page and the year's deadlines table."""
+    markdown = "\n".join(
+        [
+            f"# Submission: {ctx.config.partnership.name}, {ctx.year_label}",
+            f"Package `{record.package_path}` (sha256 `{record.package_sha256}`), checks: {record.validation.status}.",
+            f"Recorded against **{record.deadline_title}**, due **{record.due_date}**"
+            + ("" if record.created else " (same package as already recorded: nothing new)."),
+            "Status: awaiting sign-off before it is sent.",
+        ]
+    )
+    summary = {
+        "package_sha256": record.package_sha256,
+        "deadline": record.deadline_id,
+        "due": record.due_date,
+        "new_package": record.created,
+        "receipts_delivered": len(receipts_delivered),
+    }
+    return StageReport(
+        status="completed",
+        summary=summary,
+        markdown=markdown,
+        table=pd.DataFrame(deadlines)[DEADLINE_COLUMNS],
+        description="Deadlines of the year",
+    )

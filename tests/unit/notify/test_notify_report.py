@@ -1,0 +1,23 @@
+"""The notification report: a failed delivery warns (it is retried next run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tasks.notify.report import notification_report
+from tests.unit.report_helpers import demo_context
+
+
+def test_a_failed_delivery_warns_and_counts(data_dir: Path) -> None:
+    delivered = [{"to": "a", "status": "sent"}, {"to": "b", "status": "failed"}]
+    report = notification_report(demo_context(), prepared=3, queued=2, delivered=delivered, measures_published=True)
+    assert report.status == "completed with warnings"
+    assert report.summary == {"prepared": 3, "queued": 2, "delivered": 1, "failed": 1}
+    assert "3 messages prepared, 2 new in the outbox" in report.markdown and "1 failed" in report.markdown
+
+
+def test_nothing_to_deliver_and_no_measures_yet_are_said(data_dir: Path) -> None:
+    report = notification_report(demo_context(), prepared=0, queued=0, delivered=[], measures_published=False)
+    assert report.status == "completed"
+    assert "Nothing new to deliver." in report.markdown
+    assert "No published measures yet: run compute first" in report.markdown
