@@ -42,7 +42,8 @@ def main() -> None:
 
     def ours():
         [month] = police_archive.parse_archive(data, "2022-12.zip", ["essex"])
-        in_area, without, _ = police_archive.filter_to_area(month.frame, lsoas)
+        split = police_archive.split_by_area(month.frame, lsoas, {})
+        in_area, without = split.listed, split.no_location
         return month, in_area, without, police_archive.to_observations(in_area, "p", 1)
 
     baseline_s, expected = best_of(baseline)

@@ -38,6 +38,9 @@ def collection_report(ctx: CycleContext, outcomes: list[FileOutcome], coverage: 
         "quarantined": len(quarantined),
         "observations": int(sum(o.observations for o in outcomes)),
         "crimes_without_location": int(sum(o.rows_without_location for o in outcomes)),
+        "crimes_repeating_a_crime_id": int(sum(o.rows_repeating_crime_id for o in outcomes)),
+        "crimes_in_lsoas_recognised_by_name": int(sum(o.rows_in_unlisted_lsoas for o in outcomes)),
+        "crimes_not_attributable": int(sum(o.rows_unattributable for o in outcomes)),
     }
     markdown = "\n".join(
         [
@@ -46,6 +49,12 @@ def collection_report(ctx: CycleContext, outcomes: list[FileOutcome], coverage: 
             f"**{summary['quarantined']}** held in quarantine, {summary['superseded']} replaced by a corrected file.",
             f"{summary['observations']} observations written. {summary['crimes_without_location']} police records "
             "had no location (kept in the raw file, reported, not counted in any area).",
+            f"{summary['crimes_repeating_a_crime_id']} police records repeat a Crime ID already listed (data.police.uk "
+            "lists some crimes twice, with two outcomes or locations): each row is counted, as data.police.uk counts.",
+            f"{summary['crimes_in_lsoas_recognised_by_name']} police records are in LSOAs of the 2021 set that the "
+            "partnership's 2011 list lacks, recognised by their LSOA name and counted for their authority; "
+            f"{summary['crimes_not_attributable']} are in such LSOAs of a district several members share and are "
+            "not counted.",
             "",
             *[f"- Quarantined: `{o.original_name}` ({o.source_id}): {o.reason}" for o in quarantined],
             "",

@@ -67,6 +67,9 @@ class FileOutcome:
     observations: int = 0
     rows_without_location: int = 0
     rows_outside_area: int = 0
+    rows_repeating_crime_id: int = 0  # counted, as data.police.uk counts them, and reported
+    rows_in_unlisted_lsoas: int = 0  # 2021 LSOA codes recognised by name, counted at authority level
+    rows_unattributable: int = 0  # 2021 LSOA codes of a district several members share: reported, not counted
     validation_status: str = "not run"
     failures: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
@@ -81,6 +84,9 @@ class FileOutcome:
             "rows loaded": self.rows_loaded,
             "no location": self.rows_without_location,
             "outside area": self.rows_outside_area,
+            "repeated crime IDs": self.rows_repeating_crime_id,
+            "LSOAs by name (2021 codes)": self.rows_in_unlisted_lsoas,
+            "not attributable": self.rows_unattributable,
             "observations": self.observations,
             "reason": self.reason or "",
         }
@@ -111,8 +117,14 @@ class ParsedFile:
     period: str | None
     financial_year: int | None
     rows_read: int
+    rows_in_area: int | None = None  # street files: crimes in the partnership's area, counted from the parsed rows
     rows_without_location: int = 0
     rows_outside_area: int = 0
+    rows_repeating_crime_id: int = 0
+    rows_in_unlisted_lsoas: int = 0
+    rows_unattributable: int = 0
+    # street files: LSOAs of the 2021 set the partnership's 2011 list lacks, recognised by name -> member authority
+    authority_of_unlisted_lsoa: dict[str, str] = field(default_factory=dict)
     raw_bytes: bytes | None = None  # for parsers that read the file again themselves (Nomis)
 
 
@@ -133,28 +145,7 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
     """Parse a raw file with its source's parser into the frame its raw suite checks."""
     parameters = suite_parameters(ctx)
     if source.kind == "police_archive":
-        force_ids = [force.id for force in ctx.config.partnership.police_forces]
-        months = police_archive.parse_archive(data, name, force_ids)
-        kept, read, no_location, outside = [], 0, 0, 0
-        for month in months:
-            guard_frame(month.frame, month.member)  # the whole force file: it is all kept in the raw store
-            in_area, without, elsewhere = police_archive.filter_to_area(month.frame, set(parameters["lsoa_codes"]))
-            kept += [in_area, without]
-            read += len(month.frame)
-            no_location += len(without)
-            outside += elsewhere
-        frame = pd.concat(kept, ignore_index=True)
-        period = months[0].month
-        parameters["expected_months"] = sorted({m.month for m in months})
-        return ParsedFile(
-            frame=frame.assign(raw_file_id=raw_file_id),
-            suite_parameters=parameters,
-            period=period,
-            financial_year=ctx.financial_year_of(dt.date.fromisoformat(f"{period}-01")),
-            rows_read=read,
-            rows_without_location=no_location,
-            rows_outside_area=outside,
-        )
+        return parse_police_archive(ctx, data, name, raw_file_id, parameters)
     if source.kind == "ons_mye2":
         mid_year = population.mid_year_of(name)
         frame = population.parse_mye2(data, name)
@@ -214,6 +205,46 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
     )
 
 
+def parse_police_archive(ctx: CycleContext, data: bytes, name: str, raw_file_id: int, parameters: dict) -> ParsedFile:
+    """A data.police.uk archive zip or street CSV: the partnership's forces' rows in its area (by its LSOA list, or
+    by LSOA name for 2021 codes the list lacks) and those without a location; the whole force file is guarded."""
+    partnership = ctx.config.partnership
+    months = police_archive.parse_archive(data, name, [force.id for force in partnership.police_forces])
+    kept, read, no_location, outside, in_area, repeats, unlisted, unattributable = [], 0, 0, 0, 0, 0, 0, 0
+    by_name: dict[str, str] = {}
+    for month in months:
+        guard_frame(month.frame, month.member)  # the whole force file: it is all kept in the raw store
+        split = police_archive.split_by_area(
+            month.frame, set(partnership.lsoa_codes), partnership.authority_of_lsoa_name, partnership.shared_lsoa_names
+        )
+        kept += [split.listed, split.by_name.drop(columns="local_authority"), split.no_location]
+        by_name.update(zip(split.by_name["LSOA code"], split.by_name["local_authority"], strict=True))
+        read += len(month.frame)
+        no_location += len(split.no_location)
+        outside += split.outside
+        in_area += split.in_area
+        repeats += police_archive.repeated_crime_ids(month.frame)
+        unlisted += len(split.by_name)
+        unattributable += split.unattributable
+    period = months[0].month
+    parameters["expected_months"] = sorted({m.month for m in months})
+    parameters["lsoa_codes"] = [*parameters["lsoa_codes"], *sorted(by_name)]
+    return ParsedFile(
+        frame=pd.concat(kept, ignore_index=True).assign(raw_file_id=raw_file_id),
+        suite_parameters=parameters,
+        period=period,
+        financial_year=ctx.financial_year_of(dt.date.fromisoformat(f"{period}-01")),
+        rows_read=read,
+        rows_in_area=in_area,
+        rows_without_location=no_location,
+        rows_outside_area=outside,
+        rows_repeating_crime_id=repeats,
+        rows_in_unlisted_lsoas=unlisted,
+        rows_unattributable=unattributable,
+        authority_of_unlisted_lsoa=by_name,
+    )
+
+
 def parse_police_api_manifest(
     ctx: CycleContext, source: Source, data: bytes, name: str, raw_file_id: int, parameters: dict
 ) -> ParsedFile:
@@ -259,8 +290,18 @@ def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, na
     """The canonical observations of a file that passed its checks."""
     partnership = ctx.config.partnership
     if source.kind == "police_archive":
-        in_area = parsed.frame[parsed.frame["LSOA code"].str.strip() != ""]
-        return police_archive.to_observations(in_area, partnership.id, raw_file_id)
+        lsoa = parsed.frame["LSOA code"].str.strip()
+        listed = parsed.frame[lsoa.isin(partnership.lsoa_codes)]
+        by_name = parsed.frame[lsoa.isin(parsed.authority_of_unlisted_lsoa.keys())]
+        by_name = by_name.assign(local_authority=by_name["LSOA code"].map(parsed.authority_of_unlisted_lsoa))
+        return pd.concat(
+            [
+                police_archive.to_observations(listed, partnership.id, raw_file_id),
+                # an LSOA the 2011 list lacks has no LSOA population: it counts towards its authority
+                police_archive.to_observations(by_name, partnership.id, raw_file_id, "local_authority", "lad"),
+            ],
+            ignore_index=True,
+        )
     if source.kind == "ons_mye2":
         return population.to_observations(
             parsed.frame, partnership.local_authority_codes, partnership.id, parsed.financial_year, raw_file_id
@@ -354,6 +395,9 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         parsed = parse_file(ctx, source, found.data, found.name, raw_file_id)
         outcome.period, outcome.rows_read = parsed.period, parsed.rows_read
         outcome.rows_without_location, outcome.rows_outside_area = parsed.rows_without_location, parsed.rows_outside_area
+        outcome.rows_repeating_crime_id = parsed.rows_repeating_crime_id
+        outcome.rows_in_unlisted_lsoas = parsed.rows_in_unlisted_lsoas
+        outcome.rows_unattributable = parsed.rows_unattributable
         if parsed.financial_year is not None:
             outcome.financial_year = financial_year_label(parsed.financial_year)
         suite_outcome = validate_frame(
@@ -408,7 +452,8 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
             if replaced:
                 outcome.reason = f"supersedes raw file(s) {', '.join(map(str, replaced))} for the same period"
             outcome.observations = repository.load_observations(session, observations)
-            outcome.rows_loaded = int(observations["value"].sum()) if source.kind == "police_archive" else outcome.rows_read
+            # street files: the crimes in the area as parsed, so reconciliation compares them with the observations
+            outcome.rows_loaded = parsed.rows_in_area if parsed.rows_in_area is not None else outcome.rows_read
             outcome.status = "loaded"
         repository.set_raw_file_status(
             session,

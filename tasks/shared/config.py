@@ -55,6 +55,11 @@ class Strict(BaseModel):
 class LocalAuthority(Strict):
     code: Annotated[str, Field(pattern=LAD_CODE)]
     name: str
+    lsoa_name_prefixes: list[str] = Field(
+        default_factory=list,
+        description="Other names the authority's LSOAs carry in data.police.uk's 'LSOA name' (a renamed district, "
+        "e.g. Shepway -> Folkestone and Hythe); its own name always counts",
+    )
     boundary: Path | list[tuple[float, float]] | None = Field(
         default=None,
         description="Area for data.police.uk queries: a GeoJSON file (relative to the partnership folder) or "
@@ -108,6 +113,23 @@ class Partnership(Strict):
     @property
     def local_authority_codes(self) -> list[str]:
         return [la.code for la in self.local_authorities]
+
+    @property
+    def authority_of_lsoa_name(self) -> dict[str, str]:
+        """Member authority code by the name its LSOAs carry ('Castle Point 003A' -> 'Castle Point'): how LSOAs
+        of the 2021 set, which the partnership's 2011 list lacks, are recognised as the partnership's. A name that
+        several members carry (a district merged from several of them) names no single authority: left out."""
+        claims: dict[str, set[str]] = {}
+        for la in self.local_authorities:
+            for name in [la.name, *la.lsoa_name_prefixes]:
+                claims.setdefault(name, set()).add(la.code)
+        return {name: codes.pop() for name, codes in claims.items() if len(codes) == 1}
+
+    @property
+    def shared_lsoa_names(self) -> frozenset[str]:
+        """LSOA district names that several member authorities carry: such LSOAs cannot be attributed to one."""
+        names = [name for la in self.local_authorities for name in {la.name, *la.lsoa_name_prefixes}]
+        return frozenset(name for name in names if names.count(name) > 1)
 
     def area_name(self, code: str) -> str:
         """Human name of a member authority, LSOA or the partnership itself."""

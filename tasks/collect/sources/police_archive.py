@@ -76,13 +76,58 @@ def parse_archive(data: bytes, name: str, forces: list[str]) -> list[ForceMonth]
     return found
 
 
-def filter_to_area(frame: pd.DataFrame, lsoa_codes: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Split a force file into the partnership's rows, rows with no location (kept, reported) and a count of others."""
+LSOA_NAME_NUMBER = re.compile(r"\s+\d{3}[A-Z]$")  # 'Castle Point 003A' -> 'Castle Point'
+
+
+def district_of_lsoa_name(name: str) -> str:
+    """The district an LSOA's name gives: ONS names every LSOA '<district> NNNX'."""
+    return LSOA_NAME_NUMBER.sub("", name.strip())
+
+
+@dataclass(frozen=True)
+class AreaSplit:
+    """A force file's rows by where they fall for the partnership."""
+
+    listed: pd.DataFrame  # in one of the partnership's listed (2011) LSOAs
+    by_name: pd.DataFrame  # in an LSOA the list lacks whose name is a member authority's (2021 codes), + local_authority
+    no_location: pd.DataFrame  # no LSOA at all (data.police.uk's 'No Location'): kept, reported, counted nowhere
+    outside: int  # rows in other districts of the force
+    unattributable: int = 0  # rows in an unlisted LSOA whose district several members share: reported, not counted
+
+    @property
+    def in_area(self) -> int:
+        return len(self.listed) + len(self.by_name)
+
+
+def split_by_area(
+    frame: pd.DataFrame,
+    lsoa_codes: set[str],
+    authority_by_lsoa_name: dict[str, str],
+    shared_lsoa_names: frozenset[str] = frozenset(),
+) -> AreaSplit:
+    """Split a force file into the partnership's rows (by its LSOA list, or by the LSOA's name for codes of the
+    2021 set that the 2011 list lacks), rows with no location, and a count of rows elsewhere."""
     lsoa = frame["LSOA code"].str.strip()
-    in_area = frame[lsoa.isin(lsoa_codes)]
-    no_location = frame[lsoa == ""]
-    outside = len(frame) - len(in_area) - len(no_location)
-    return in_area, no_location, outside
+    listed = lsoa.isin(lsoa_codes)
+    districts = frame["LSOA name"].map(district_of_lsoa_name)
+    authority = districts.map(authority_by_lsoa_name)
+    by_name = (lsoa != "") & ~listed & authority.notna()
+    shared = (lsoa != "") & ~listed & districts.isin(shared_lsoa_names)
+    no_location = lsoa == ""
+    return AreaSplit(
+        listed=frame[listed],
+        by_name=frame[by_name].assign(local_authority=authority[by_name]),
+        no_location=frame[no_location],
+        outside=int((~listed & ~by_name & ~shared & ~no_location).sum()),
+        unattributable=int(shared.sum()),
+    )
+
+
+def repeated_crime_ids(frame: pd.DataFrame) -> int:
+    """Rows whose Crime ID an earlier row of the file already carries: data.police.uk lists some crimes twice
+    (two outcomes or two locations); every row counts, as in data.police.uk's own figures. ASB rows have no ID."""
+    ids = frame["Crime ID"].str.strip()
+    return int(ids[ids != ""].duplicated().sum())
 
 
 def to_observations(

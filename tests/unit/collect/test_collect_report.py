@@ -28,14 +28,17 @@ def outcome(name: str, status: str, *, checks: str = "passed", failures: pd.Data
 def test_a_quarantined_file_fails_the_collection_and_is_named(data_dir: Path) -> None:
     bad_rows = pd.DataFrame([{"source_row": 7, "column": "count", "value": "x", "rule": "a number", "severity": "critical"}])
     outcomes = [
-        outcome("good.csv", "loaded", observations=12, rows_read=12, rows_loaded=12, rows_without_location=3),
+        outcome("good.csv", "loaded", observations=12, rows_read=12, rows_loaded=12, rows_without_location=3,
+                rows_repeating_crime_id=2, rows_in_unlisted_lsoas=4, rows_unattributable=1),
         outcome("bad.csv", "quarantined", checks="failed", failures=bad_rows),
         outcome("old.csv", "superseded"),
     ]
     report = collection_report(demo_context(), outcomes, COVERAGE)
     assert report.status == "failed"
     assert report.summary == {"files": 3, "loaded": 1, "superseded": 1, "quarantined": 1, "observations": 12,
-                              "crimes_without_location": 3}
+                              "crimes_without_location": 3, "crimes_repeating_a_crime_id": 2,
+                              "crimes_in_lsoas_recognised_by_name": 4, "crimes_not_attributable": 1}
+    assert "2 police records repeat a Crime ID" in report.markdown and "each row is counted" in report.markdown
     assert "- Quarantined: `bad.csv` (police-knife-crime): rule broken" in report.markdown
     assert "**3** files found" in report.markdown and "1 replaced by a corrected file" in report.markdown
     assert "2022-23 Q1 (overdue)" in report.markdown  # the completeness summary

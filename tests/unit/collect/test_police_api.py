@@ -101,8 +101,8 @@ def test_real_answer_becomes_archive_rows(mozfest: PoliceApiFake) -> None:
     assert (first["Longitude"], first["Latitude"], first["Location"]) == ("0.017994", "51.511663", "On or near Gorse Close")
     assert (frame["Last outcome category"] != "").sum() == 282
     # same columns as an archive force file, so the archive's no-location accounting reads it
-    _, no_location, _ = police_archive.filter_to_area(frame, set())
-    assert len(no_location) == 376
+    split = police_archive.split_by_area(frame, set(), {})
+    assert len(split.no_location) == 376
 
 
 def test_unknown_category_is_refused_by_name() -> None:

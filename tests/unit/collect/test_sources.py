@@ -29,7 +29,9 @@ def test_real_essex_month_counts_match_a_plain_pandas_filter() -> None:
     [month] = police_archive.parse_archive(data, "2022-12.zip", ["essex"])
     assert (month.month, month.force, len(month.frame)) == ("2022-12", "essex", 13_139)
     lsoas = set(CONFIG.partnership.lsoa_codes)
-    in_area, no_location, outside = police_archive.filter_to_area(month.frame, lsoas)
+    split = police_archive.split_by_area(month.frame, lsoas, CONFIG.partnership.authority_of_lsoa_name)
+    in_area, no_location, outside = split.listed, split.no_location, split.outside
+    assert split.by_name.empty  # a 2022 file: every LSOA of the area is in the 2011 list
     observations = police_archive.to_observations(in_area, "p", raw_file_id=1)
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
