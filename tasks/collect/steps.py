@@ -40,6 +40,7 @@ from tasks.collect.sources.common import (
     refuse_formulas,
 )
 from tasks.shared.artifacts import Progress
+from tasks.shared.completeness import covers
 from tasks.shared.config import Source
 from tasks.shared.context import CycleContext
 from tasks.shared.periods import financial_year_label
@@ -446,8 +447,16 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         if observations is not None:
             # API manifests are one per member authority and month (several share a period) and are fetched once:
             # supersession is for a partner's corrected return, not for them
-            replaced = [] if source.kind == "police_api" else repository.supersede_earlier_files(
-                session, ctx.partnership_id, source.id, outcome.period, raw_file_id
+            replaced = [] if source.kind == "police_api" else repository.supersede_files(
+                session,
+                [
+                    earlier
+                    for earlier in repository.earlier_files_of_source(session, ctx.partnership_id, source.id, raw_file_id)
+                    # a correction replaces the files whose months it covers; where it covers only part of an
+                    # earlier file, its rows replace that file's rows for the shared months (upsert on the key)
+                    if covers(outcome.period, earlier.period, ctx.year_start)
+                ],
+                raw_file_id,
             )
             if replaced:
                 outcome.reason = f"supersedes raw file(s) {', '.join(map(str, replaced))} for the same period"
@@ -520,7 +529,44 @@ def collect_source(ctx: CycleContext, source: Source) -> list[FileOutcome]:
         for problem in report.problems:
             _logger().warning("fetching %s: %s", source.id, problem)
     folder = ctx.config.source_folder(source)
-    return [collect_file(ctx, source, found) for found in discover_files(folder, source.patterns)]
+    return [
+        collect_file(ctx, source, unit)
+        for found in discover_files(folder, source.patterns)
+        for unit in months_of_archive(ctx, source, found)
+    ]
+
+
+def months_of_archive(ctx: CycleContext, source: Source, found: DiscoveredFile) -> list[DiscoveredFile]:
+    """A data.police.uk archive that holds many months for the partnership's forces (the real monthly archive
+    holds three years of every force) is kept unchanged and registered as expanded; then each month is collected
+    on its own, as a zip of that month's members (bytes unchanged), so each month is checked, loaded, superseded
+    and counted complete by itself. Any other file is collected as it is."""
+    if source.kind != "police_archive" or found.name.lower().endswith(".csv"):
+        return [found]
+    forces = [force.id for force in ctx.config.partnership.police_forces]
+    try:
+        months = police_archive.months_in_archive(found.data, found.name, forces)
+    except InputFileError:
+        return [found]  # unreadable: collect_file quarantines it with the reason
+    if len(months) <= 1:
+        return [found]
+    stored = store_bytes(ctx.settings.raw_store_dir, found.data, found.path.suffix)
+    span = f"{min(months)}/{max(months)}"
+    with session_scope(ctx.database_url) as session:
+        raw, _ = repository.register_raw_file(
+            session, partnership=ctx.partnership_id, source_id=source.id, dataset=source.dataset,
+            original_name=found.name, sha256=stored.sha256, size_bytes=stored.size_bytes,
+            stored_path=str(stored.path), synthetic=source.synthetic,
+        )
+        repository.set_raw_file_status(
+            session, raw.id, "expanded",
+            f"an archive of {len(months)} months ({span}): each month is collected on its own as '{found.name}:<month>'",
+            period=span,
+        )
+    return [
+        DiscoveredFile(path=found.path, name=f"{found.name}:{month}", data=police_archive.month_archive(found.data, members))
+        for month, members in sorted(months.items())
+    ]
 
 
 def collect_every_source(ctx: CycleContext) -> list[FileOutcome]:

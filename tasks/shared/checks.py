@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import or_, select
 
-from tasks.shared.completeness import completeness_table
+from tasks.shared.completeness import completeness_table, covers
 from tasks.shared.context import CycleContext
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import RawFile, ValidationResult
@@ -52,22 +52,35 @@ def check_and_record(
 
 
 def blocked_datasets(ctx: CycleContext) -> frozenset[str]:
-    """Datasets with a failed critical check in the reviewed year: compute leaves them out."""
+    """Datasets with a failed critical check in the reviewed year: compute leaves them out. A file replaced by a
+    corrected one no longer blocks, and neither does a refused correction: a quarantined file whose months a loaded
+    file of the same source covers (the good file stays in force)."""
     with session_scope(ctx.database_url) as session:
-        names = session.scalars(
-            select(ValidationResult.dataset)
+        failed = session.execute(
+            select(ValidationResult.dataset, RawFile.id, RawFile.source_id, RawFile.period)
             .outerjoin(RawFile, RawFile.id == ValidationResult.raw_file_id)
             .where(
                 ValidationResult.partnership == ctx.partnership_id,
                 ValidationResult.financial_year == ctx.year_label,
                 ValidationResult.severity == "critical",
                 ValidationResult.success.is_(False),
-                # a file replaced by a corrected one no longer blocks its dataset
-                or_(RawFile.id.is_(None), RawFile.status != "superseded"),
+                or_(RawFile.id.is_(None), RawFile.status.not_in(["superseded", "expanded"])),
             )
             .distinct()
         ).all()
-    return frozenset(names)
+        loaded = session.execute(
+            select(RawFile.source_id, RawFile.period).where(
+                RawFile.partnership == ctx.partnership_id, RawFile.status == "loaded"
+            )
+        ).all()
+    blocked = set()
+    for dataset, file_id, source_id, period in failed:
+        covered = file_id is not None and any(
+            source == source_id and covers(good, period, ctx.year_start) for source, good in loaded
+        )
+        if not covered:
+            blocked.add(dataset)
+    return frozenset(blocked)
 
 
 def record_check(ctx: CycleContext, *, stage: str, dataset: str, suite: str, subject: str, record: dict) -> None:

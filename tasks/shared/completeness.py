@@ -74,6 +74,14 @@ def months_of_file(period: str | None, year_start: dt.date) -> frozenset[str] | 
     return frozenset()
 
 
+def covers(period: str | None, other: str | None, year_start: dt.date) -> bool:
+    """Whether a file's period covers every month of another file's (two exports without a period cover the same
+    thing): a correction replaces the files it covers, and a refused correction that a loaded file covers is moot."""
+    if period is None or other is None:
+        return period is None and other is None
+    return months_of_file(other, year_start) <= months_of_file(period, year_start)
+
+
 def completeness_table(
     config: PartnershipConfig, year_start: dt.date, files: pd.DataFrame, today: dt.date
 ) -> pd.DataFrame:
@@ -91,7 +99,7 @@ def completeness_table(
             for file in own.itertuples(index=False):
                 covered = months_of_file(file.period, year_start)
                 overlap = expected.months if covered is None else expected.months & covered
-                if not overlap or file.status == "superseded":
+                if not overlap or file.status in ("superseded", "expanded"):
                     continue
                 names.append(file.original_name)
                 if file.status == "loaded":

@@ -28,6 +28,8 @@ STREET_COLUMNS = [
 ]
 STREET_MEMBER = re.compile(r"(?:^|/)(\d{4}-\d{2})-([a-z0-9-]+)-street\.csv$")
 ARCHIVE_NAME = re.compile(r"^(\d{4}-\d{2})(?:\.zip|-[a-z0-9-]+-street\.csv)$")
+MONTH_OF_ARCHIVE = re.compile(r":(\d{4}-\d{2})$")  # one month taken out of a many-month archive: 'latest.zip:2019-01'
+MAX_MEMBER_BYTES = 512 * 1024 * 1024  # a force-month is tens of MB at most: more is a zip bomb or not an archive
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,34 @@ class ForceMonth:
 
 
 def period_of_archive(name: str) -> str | None:
-    """The YYYY-MM an archive zip or street CSV is for, from its file name."""
-    match = ARCHIVE_NAME.match(name)
+    """The YYYY-MM an archive zip or street CSV is for, from its file name (None: the name gives no month)."""
+    match = ARCHIVE_NAME.match(name) or MONTH_OF_ARCHIVE.search(name)
     return match.group(1) if match else None
+
+
+def months_in_archive(data: bytes, name: str, forces: list[str]) -> dict[str, list[str]]:
+    """The months a zip holds for the partnership's forces, each with its street members (from member names)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.namelist()
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(name, "not a readable zip archive") from exc
+    months: dict[str, list[str]] = {}
+    for member in sorted(members):
+        match = STREET_MEMBER.search(member)
+        if match and match.group(2) in forces:
+            months.setdefault(match.group(1), []).append(member)
+    return months
+
+
+def month_archive(data: bytes, members: list[str]) -> bytes:
+    """One month taken out of a many-month archive: a zip of that month's members, their bytes unchanged, with
+    fixed timestamps so the same month always gives the same bytes (and so the same checksum)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in members:
+            target.writestr(zipfile.ZipInfo(member, date_time=(2000, 1, 1, 0, 0, 0)), source.read(member))
+    return buffer.getvalue()
 
 
 def crime_type_measure(crime_type: str) -> str:
@@ -52,7 +79,9 @@ def crime_type_measure(crime_type: str) -> str:
 
 
 def parse_archive(data: bytes, name: str, forces: list[str]) -> list[ForceMonth]:
-    """Read the street CSVs of the partnership's forces from an archive zip, or a single street CSV."""
+    """Read the street CSVs of the partnership's forces from an archive zip, or a single street CSV. The month in
+    the file's name and in its members' names must agree: a file that says one month and holds another is refused."""
+    named = period_of_archive(name)
     if name.lower().endswith(".csv"):
         match = STREET_MEMBER.search(name)
         if not match:
@@ -65,12 +94,23 @@ def parse_archive(data: bytes, name: str, forces: list[str]) -> list[ForceMonth]
         raise InputFileError(name, "not a readable zip archive") from exc
     found = []
     with archive:
-        for member in sorted(archive.namelist()):
-            match = STREET_MEMBER.search(member)
-            if match and match.group(2) in forces:
-                label = f"{name}:{member}"
-                frame = read_csv_strings(archive.read(member), label, STREET_COLUMNS)
-                found.append(ForceMonth(member=label, month=match.group(1), force=match.group(2), frame=frame))
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            match = STREET_MEMBER.search(info.filename)
+            if not (match and match.group(2) in forces):
+                continue
+            if named and match.group(1) != named:
+                raise InputFileError(
+                    name, f"the file is named for {named} but holds {info.filename} ({match.group(1)}): rename it "
+                    "or send the month it says"
+                )
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise InputFileError(
+                    name, f"{info.filename} would expand to {info.file_size:,} bytes, over the "
+                    f"{MAX_MEMBER_BYTES:,}-byte limit of one force-month"
+                )
+            label = f"{name}:{info.filename}"
+            frame = read_csv_strings(archive.read(info), label, STREET_COLUMNS)
+            found.append(ForceMonth(member=label, month=match.group(1), force=match.group(2), frame=frame))
     if not found:
         raise InputFileError(name, f"no street CSV for force(s) {', '.join(forces)} in the archive")
     return found

@@ -193,26 +193,31 @@ def set_raw_file_status(
         setattr(row, name, value)
 
 
-def supersede_earlier_files(session: Session, partnership: str, source_id: str, period: str | None, new_id: int) -> list[int]:
-    """A corrected file replaces every earlier file of the same source and period, loaded or quarantined: their
-    observations are deleted (the new file's are loaded next, so nothing is left over from the old version) and
-    they are marked superseded, keeping the files, their checks and their history."""
-    earlier = session.scalars(
-        select(RawFile).where(
-            RawFile.partnership == partnership,
-            RawFile.source_id == source_id,
-            RawFile.period.is_(None) if period is None else RawFile.period == period,
-            RawFile.status.in_(["loaded", "quarantined"]),
-            RawFile.id < new_id,
-        )
-    ).all()
+def earlier_files_of_source(session: Session, partnership: str, source_id: str, before_id: int) -> list[RawFile]:
+    """The source's files stored before a new one that are in force: loaded, or held in quarantine."""
+    return list(
+        session.scalars(
+            select(RawFile).where(
+                RawFile.partnership == partnership,
+                RawFile.source_id == source_id,
+                RawFile.status.in_(["loaded", "quarantined"]),
+                RawFile.id < before_id,
+            )
+        ).all()
+    )
+
+
+def supersede_files(session: Session, earlier: list[RawFile], new_id: int) -> list[int]:
+    """A corrected file replaces earlier files for overlapping periods, loaded or quarantined: their observations
+    are deleted (the new file's are loaded next, so nothing is left over from the old version) and they are marked
+    superseded, keeping the files, their checks and their history."""
     ids = [row.id for row in earlier]
     if ids:
         session.execute(delete(Observation).where(Observation.raw_file_id.in_(ids)))
         for row in earlier:
             row.status = "superseded"
             row.superseded_by = new_id
-            row.status_reason = f"replaced by a later file for the same period (raw file {new_id})"
+            row.status_reason = f"replaced by a later file for an overlapping period (raw file {new_id})"
     return ids
 
 

@@ -171,3 +171,31 @@ def test_a_good_correction_retires_a_quarantined_file_and_unblocks_its_dataset(i
     with session_scope(ctx.database_url) as session:
         assert session.get(RawFile, first.raw_file_id).status == "superseded"
     assert "police_knife_crime" not in blocked_datasets(ctx)
+
+
+def test_a_failing_correction_never_displaces_the_good_file_nor_blocks_the_year(inbox: Path, tmp_path: Path) -> None:
+    good = HEADER + "2022-10,E07000069,Castle Point,Under 25,4\r\n"
+    bad = HEADER + "2022-10,E07000069,Castle Point,Under 25,-4\r\n"
+    ctx, [first] = _upload("knife-crime-FY2022-23-Q3.csv", good, tmp_path)
+    ctx, [kept, refused] = _upload("knife-crime-FY2022-23-Q3.csv", bad, tmp_path)
+    assert (kept.status, refused.status) == ("loaded", "quarantined")
+    with session_scope(ctx.database_url) as session:
+        assert session.get(RawFile, first.raw_file_id).status == "loaded"
+        values = session.execute(select(Observation.value, Observation.raw_file_id)).all()
+    assert (4.0, first.raw_file_id) in values and all(v >= 0 for v, _ in values)
+    # the refused correction is reported to its owner, but the good file stays in force: nothing is blocked
+    assert "police_knife_crime" not in blocked_datasets(ctx)
+
+
+def test_a_correction_for_one_month_does_not_retire_a_file_for_more_months(inbox: Path, tmp_path: Path) -> None:
+    quarter = HEADER + "".join(f"2022-{m},E07000069,Castle Point,Under 25,{n}\r\n" for m, n in [(10, 1), (11, 2), (12, 3)])
+    november = HEADER + "2022-11,E07000069,Castle Point,Under 25,7\r\n"
+    ctx, [first] = _upload("knife-crime-FY2022-23-Q3.csv", quarter, tmp_path)
+    ctx, [_, second] = _upload("knife-crime-FY2022-23-Q3.csv", november, tmp_path)
+    assert second.status == "loaded"
+    with session_scope(ctx.database_url) as session:
+        assert session.get(RawFile, first.raw_file_id).status == "loaded"  # October and December stay
+        values = sorted((str(p), v) for p, v in session.execute(select(Observation.period_start, Observation.value))
+                        if str(p) >= "2022-10-01")
+    # November replaced by the correction (upsert on the natural key), nothing counted twice
+    assert values == [("2022-10-01", 1.0), ("2022-11-01", 7.0), ("2022-12-01", 3.0)]
