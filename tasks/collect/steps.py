@@ -210,7 +210,9 @@ def parse_police_archive(ctx: CycleContext, data: bytes, name: str, raw_file_id:
     """A data.police.uk archive zip or street CSV: the partnership's forces' rows in its area (by its LSOA list, or
     by LSOA name for 2021 codes the list lacks) and those without a location; the whole force file is guarded."""
     partnership = ctx.config.partnership
-    months = police_archive.parse_archive(data, name, [force.id for force in partnership.police_forces])
+    months = police_archive.parse_archive(
+        data, name, [force.id for force in partnership.police_forces], ctx.settings.max_zip_member_bytes
+    )
     kept, read, no_location, outside, in_area, repeats, unlisted, unattributable = [], 0, 0, 0, 0, 0, 0, 0
     by_name: dict[str, str] = {}
     for month in months:
@@ -344,6 +346,48 @@ def table_level_failures(outcome: SuiteOutcome, frame: pd.DataFrame, ctx: CycleC
     return pd.DataFrame(entries, columns=["source_row", "column", "value", "rule", "severity"])
 
 
+def partner_row_refusals(ctx: CycleContext, source: Source, parsed: ParsedFile) -> pd.DataFrame:
+    """A partner return's rows that must never load, whatever its suite says (periods out of range or not yet
+    over, areas outside the partnership, implausible counts); nothing for other sources."""
+    if source.kind != "partner_return":
+        return pd.DataFrame(columns=partner_returns.REFUSAL_COLUMNS)
+    return partner_returns.row_refusals(
+        parsed.frame,
+        source.template,
+        first_month=dt.date.fromisoformat(f"{source.first_month}-01") if source.first_month else None,
+        today=dt.date.today(),
+        member_codes=set(ctx.config.partnership.local_authority_codes),
+        max_count=source.max_count,
+    )
+
+
+REFUSAL_RULES = [  # the start of each rule of partner_returns.row_refusals
+    "the period is before the source's first possible month",
+    "the period is in the future or not yet over",
+    "the area is not one of the partnership's member authorities",
+    "the count is beyond the plausible ceiling",
+]
+
+
+def refusal_records(refusals: pd.DataFrame) -> list[dict]:
+    """The outcome of each of a partner return's row refusals, stored beside its suite's rules (so a refused
+    file blocks its dataset as a failed critical rule does)."""
+    records = []
+    for prefix in REFUSAL_RULES:
+        hits = refusals[refusals["rule"].str.startswith(prefix)]
+        records.append({
+            "expectation_type": "partner_return_rows_acceptable",
+            "column": hits["column"].iloc[0] if len(hits) else None,
+            "severity": "critical",
+            "success": hits.empty,
+            "unexpected_count": len(hits),
+            "description": hits["rule"].iloc[0] if len(hits) else f"No row where {prefix}",
+            "observed": ", ".join(sorted({str(v) for v in hits["value"]})[:20]) or None,
+            "error": None,
+        })
+    return records
+
+
 def _unreadable(error: InputFileError) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -392,8 +436,16 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         reason=None,
     )
     suite_outcome: SuiteOutcome | None = None
+    extra_records: list[dict] = []
     try:
+        if found.refusal:
+            raise InputFileError(found.name, found.refusal)
         parsed = parse_file(ctx, source, found.data, found.name, raw_file_id)
+        if len(parsed.frame) > ctx.settings.max_rows_per_file:
+            raise InputFileError(
+                found.name, f"{len(parsed.frame):,} rows, over the limit of {ctx.settings.max_rows_per_file:,} "
+                "(DUTYCYCLE_MAX_ROWS_PER_FILE)"
+            )
         outcome.period, outcome.rows_read = parsed.period, parsed.rows_read
         outcome.rows_without_location, outcome.rows_outside_area = parsed.rows_without_location, parsed.rows_outside_area
         outcome.rows_repeating_crime_id = parsed.rows_repeating_crime_id
@@ -407,14 +459,20 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
             expectations_dir=ctx.settings.expectations_dir,
             parameters=parsed.suite_parameters,
         )
-        outcome.validation_status = suite_outcome.status
+        refusals = partner_row_refusals(ctx, source, parsed)
+        outcome.validation_status = "failed" if len(refusals) else suite_outcome.status
         outcome.failures = pd.concat(
-            [suite_outcome.row_failures(parsed.frame), table_level_failures(suite_outcome, parsed.frame, ctx, source)],
+            [
+                suite_outcome.row_failures(parsed.frame),
+                table_level_failures(suite_outcome, parsed.frame, ctx, source),
+                refusals.assign(raw_file_id=raw_file_id),
+            ],
             ignore_index=True,
         )
-        if suite_outcome.blocking:
-            rules = "; ".join(o.description for o in suite_outcome.failed_critical)
-            outcome.reason = f"failed critical checks: {rules}"
+        extra_records = refusal_records(refusals) if source.kind == "partner_return" else []
+        if suite_outcome.blocking or len(refusals):
+            rules = [o.description for o in suite_outcome.failed_critical] + list(dict.fromkeys(refusals["rule"]))
+            outcome.reason = f"failed critical checks: {'; '.join(rules)}"
             observations = None
         else:
             observations = build_observations(ctx, source, parsed, found.name, raw_file_id)
@@ -430,7 +488,9 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         observations = None
 
     with session_scope(ctx.database_url) as session:
-        records = suite_outcome.as_records() if suite_outcome is not None else [_unreadable_record(outcome)]
+        records = (
+            suite_outcome.as_records() + extra_records if suite_outcome is not None else [_unreadable_record(outcome)]
+        )
         repository.save_validation_results(
             session,
             partnership=ctx.partnership_id,
@@ -531,7 +591,7 @@ def collect_source(ctx: CycleContext, source: Source) -> list[FileOutcome]:
     folder = ctx.config.source_folder(source)
     return [
         collect_file(ctx, source, unit)
-        for found in discover_files(folder, source.patterns)
+        for found in discover_files(folder, source.patterns, ctx.settings.max_file_bytes)
         for unit in months_of_archive(ctx, source, found)
     ]
 
@@ -541,7 +601,7 @@ def months_of_archive(ctx: CycleContext, source: Source, found: DiscoveredFile) 
     holds three years of every force) is kept unchanged and registered as expanded; then each month is collected
     on its own, as a zip of that month's members (bytes unchanged), so each month is checked, loaded, superseded
     and counted complete by itself. Any other file is collected as it is."""
-    if source.kind != "police_archive" or found.name.lower().endswith(".csv"):
+    if source.kind != "police_archive" or found.refusal or found.name.lower().endswith(".csv"):
         return [found]
     forces = [force.id for force in ctx.config.partnership.police_forces]
     try:

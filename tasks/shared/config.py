@@ -203,6 +203,12 @@ class Source(Strict):
         default=0.5, description="Flag a month whose records fall by more than this fraction against a year earlier"
     )
     synthetic: bool = False
+    first_month: Annotated[str | None, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = Field(
+        default=None, description="The first month this source can hold (YYYY-MM); earlier periods are refused"
+    )
+    max_count: Annotated[float, Field(gt=0)] = Field(
+        default=100_000, description="The plausible ceiling of one count in a partner return; a larger one is refused"
+    )
     template: PartnerTemplate | None = None
     indicator_ids: list[int] = Field(default_factory=list)
     suite: str | None = Field(default=None, description="GX suite name; default <dataset>.raw")

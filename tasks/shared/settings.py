@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=30, gt=0, description="Connect and read timeout of every API call")
     http_max_attempts: int = Field(default=6, ge=1, description="Tries per API call before giving up (429, 5xx, timeouts)")
 
+    max_file_bytes: int = Field(default=2 * 1024**3, gt=0, description="An input file larger than this is refused")
+    max_rows_per_file: int = Field(default=10_000_000, gt=0, description="An input file with more rows is refused")
+    max_zip_member_bytes: int = Field(
+        default=512 * 1024**2, gt=0, description="A zip member expanding past this is refused (zip bombs)"
+    )
+
     @field_validator("webhook_urls", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

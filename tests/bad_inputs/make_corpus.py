@@ -140,6 +140,47 @@ def xlsx_bytes(extra: tuple[str, dict[int, str]] | None = None, month_as_date: b
     return _restamp_zip(buffer.getvalue())
 
 
+def xlsx_variant(*, formula_at: tuple[int, str] | None = None, second_sheet: bool = False,
+                 repeated_column: str | None = None) -> bytes:
+    """The base return as a workbook with one defect: a formula saved with its cached value at (row, formula)
+    in the count column, a second sheet holding data, or a header naming a column twice."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Knife crime"
+    sheet.append(HEADER + ([repeated_column] if repeated_column else []))
+    for row in BASE:
+        sheet.append([*row[:4], int(row[4])] + ([row[HEADER.index(repeated_column)]] if repeated_column else []))
+    if second_sheet:
+        notes = workbook.create_sheet("Notes")
+        notes.append(["Month", "Comment"])
+        notes.append(["2022-05", "two offences reclassified"])
+    fixed = dt.datetime(2023, 7, 14, 9, 30)
+    workbook.properties.created = workbook.properties.modified = fixed
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    data = buffer.getvalue()
+    if formula_at:
+        # openpyxl cannot save a formula with its cached value as Excel does: write the cell's XML by hand
+        row, formula = formula_at
+        column = chr(ord("A") + HEADER.index(COUNT))
+        out = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                content = source.read(info.filename)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    value = BASE[row - 2][HEADER.index(COUNT)]
+                    old = f'<c r="{column}{row}" t="n"><v>{value}</v></c>'.encode()
+                    assert old in content, "openpyxl changed how it writes a number cell"
+                    content = content.replace(old, f'<c r="{column}{row}"><f>{formula}</f><v>{value}</v></c>'.encode())
+                target.writestr(info, content)
+        data = out.getvalue()
+    return _restamp_zip(data)
+
+
 def _restamp_zip(data: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
@@ -288,6 +329,23 @@ def cases() -> list[Case]:
         Case("knife-crime-future-month.csv", "a month in the future, 2099-01 (row 19)",
              csv_bytes(with_cell(19, "Month", "2099-01")), row=19, column="Month",
              reason="Month is not later than the latest month"),
+        Case("knife-crime-before-first-month.csv", "a month before the source's first possible month (first_month "
+             "2018-04 in sources.yaml), 2017-03 (row 5)", csv_bytes(with_cell(5, "Month", "2017-03")), row=5,
+             column="Month", reason="before the source's first possible month, 2018-04"),
+        Case("knife-crime-implausible-count.csv", "a count of 250000 offences for one authority and month (row 8), "
+             "beyond the source's plausible ceiling", csv_bytes(with_cell(8, COUNT, "250000")), row=8, column=COUNT,
+             reason="beyond the plausible ceiling of 100,000"),
+        Case("knife-crime-repeated-column.csv", "the header names 'Victim Age Group' twice",
+             csv_bytes([row + [row[3]] for row in base()], [*HEADER, "Victim Age Group"]), row=1,
+             column="Victim Age Group", reason="appears twice in the header"),
+        Case("knife-crime-excel-formula-cached.xlsx", "a formula saved with its value, =2+3 shown as 5 (row 12)",
+             xlsx_variant(formula_at=(12, "2+3")), row=12, column=COUNT, reason="formulas are not accepted, even with a "
+             "saved value", byte_stable=False),
+        Case("knife-crime-excel-two-sheets.xlsx", "a second sheet with data ('Notes')", xlsx_variant(second_sheet=True),
+             row=0, column="", reason="data on 2 sheets", byte_stable=False),
+        Case("knife-crime-excel-repeated-column.xlsx", "the header names 'Victim Age Group' twice",
+             xlsx_variant(repeated_column="Victim Age Group"), row=1, column="Victim Age Group",
+             reason="appears twice in the header", byte_stable=False),
         Case("knife-crime-month-wrong-format.csv", "month written 01/2023 instead of YYYY-MM (row 2)",
              csv_bytes(with_cell(2, "Month", "01/2023")), row=2, column="Month", reason="Month is written as YYYY-MM"),
         Case("knife-crime-la-code-outside-area.csv", "a local authority outside the partnership, Chelmsford (row 12)",

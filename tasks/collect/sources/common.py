@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -31,16 +33,36 @@ class DiscoveredFile:
     path: Path
     name: str
     data: bytes = field(repr=False)
+    refusal: str | None = None  # refused before reading (a link, too large): ``data`` then says what was found
 
 
-def discover_files(folder: Path, patterns: list[str]) -> list[DiscoveredFile]:
+def discover_files(folder: Path, patterns: list[str], max_bytes: int | None = None) -> list[DiscoveredFile]:
     """Every file in a source folder matching its patterns, oldest first (so a later correction of a return
-    is processed after, and supersedes, the file it corrects); hidden files are ignored."""
+    is processed after, and supersedes, the file it corrects); hidden files are ignored. A symbolic link is never
+    followed (it could point anywhere on the machine) and a file over ``max_bytes`` is not read: both are
+    returned with a refusal, to be quarantined with the reason."""
     if not folder.is_dir():
         return []
-    paths = {path for pattern in patterns for path in folder.glob(pattern) if path.is_file()}
-    ordered = sorted((p for p in paths if not p.name.startswith(".")), key=lambda p: (p.stat().st_mtime_ns, p.name))
-    return [DiscoveredFile(path=path, name=path.name, data=path.read_bytes()) for path in ordered]
+    paths = {
+        path for pattern in patterns for path in folder.glob(pattern) if path.is_symlink() or path.is_file()
+    }
+    ordered = sorted(
+        (p for p in paths if not p.name.startswith(".")), key=lambda p: (p.lstat().st_mtime_ns, p.name)
+    )
+    return [_discovered(path, max_bytes) for path in ordered]
+
+
+def _discovered(path: Path, max_bytes: int | None) -> DiscoveredFile:
+    if path.is_symlink():
+        target = os.readlink(path)
+        reason = f"a symbolic link (to {target}): links are refused, never followed; put the file itself in the inbox"
+        return DiscoveredFile(path=path, name=path.name, data=f"symbolic link to {target}\n".encode(), refusal=reason)
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        reason = f"the file is {size:,} bytes, over the {max_bytes:,}-byte limit (DUTYCYCLE_MAX_FILE_BYTES)"
+        return DiscoveredFile(path=path, name=path.name, data=f"{path.name}: {size} bytes, not read\n".encode(),
+                              refusal=reason)
+    return DiscoveredFile(path=path, name=path.name, data=path.read_bytes())
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # .xlsx workbooks are zip files
@@ -115,6 +137,15 @@ def require_columns(frame: pd.DataFrame, file: str, required: list[str] | None) 
         )
 
 
+def refuse_repeated_columns(header: list[str], file: str) -> None:
+    """Refuse a header that names a column twice: which of the two a rule or a template reads would be a guess."""
+    seen: set[str] = set()
+    for name in (str(cell).strip() for cell in header):
+        if name and name in seen:
+            raise InputFileError(file, f"the column {name!r} appears twice in the header; keep one", row=1, column=name)
+        seen.add(name)
+
+
 def read_csv_strings(data: bytes, file: str, required_columns: list[str] | None = None) -> pd.DataFrame:
     """A CSV read with every cell as text (so checks see exactly what the partner sent) plus ``source_row``,
     the row a spreadsheet shows for each record (the header is row 1; blank lines count, as they do there)."""
@@ -128,6 +159,7 @@ def read_csv_strings(data: bytes, file: str, required_columns: list[str] | None 
         raise InputFileError(file, f"not a readable CSV: {message}", row=_parser_error_row(message)) from exc
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(file, "the file has no header row") from exc
+    refuse_repeated_columns(next(csv.reader(io.StringIO(text.split("\n", 1)[0]))), file)
     frame.columns = [str(c).strip() for c in frame.columns]
     require_columns(frame, file, required_columns)
     frame.insert(0, "source_row", range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame)))
@@ -155,6 +187,46 @@ def refuse_formulas(frame: pd.DataFrame, file: str) -> None:
             )
 
 
+def refuse_workbook_formulas_and_extra_sheets(data: bytes, file: str) -> None:
+    """Refuse a workbook with a formula anywhere (even one Excel saved with its value: the value is not what the
+    partner typed, and the formula can run code when the file is opened) or with data on more than one sheet
+    (which sheet is the return would be a guess)."""
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:  # openpyxl raises several unrelated types for a damaged workbook
+        raise InputFileError(file, f"not a readable Excel workbook: {exc}") from exc
+    try:
+        with_data = []
+        for sheet in workbook.worksheets:
+            header: tuple = ()
+            has_data = False
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if number == 1:
+                    header = row
+                if any(cell is not None for cell in row):
+                    has_data = True
+                for index, cell in enumerate(row):
+                    if isinstance(cell, str) and cell.startswith("=") and len(cell) > 1:
+                        column = str(header[index]) if index < len(header) and header[index] is not None else ""
+                        raise InputFileError(
+                            file,
+                            f"sheet {sheet.title!r} holds the formula {cell!r}; formulas are not accepted, even "
+                            "with a saved value: paste the values only",
+                            row=number,
+                            column=column or f"column {index + 1}",
+                        )
+            if has_data:
+                with_data.append(sheet.title)
+    finally:
+        workbook.close()
+    if len(with_data) > 1:
+        raise InputFileError(
+            file, f"data on {len(with_data)} sheets ({', '.join(with_data)}); send the return on one sheet only"
+        )
+
+
 def read_excel_strings(
     data: bytes, file: str, required_columns: list[str] | None = None, date_formats: dict[str, str] | None = None
 ) -> pd.DataFrame:
@@ -162,6 +234,7 @@ def read_excel_strings(
     their column (a Month column holding 1 April 2022 becomes '2022-04'), other dates as ISO dates."""
     import openpyxl  # imported here: only Excel returns need it
 
+    refuse_workbook_formulas_and_extra_sheets(data, file)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for a damaged workbook
@@ -171,6 +244,7 @@ def read_excel_strings(
     workbook.close()
     if not rows or all(cell is None for cell in rows[0]):
         raise InputFileError(file, "the first sheet has no header row", row=1)
+    refuse_repeated_columns(["" if cell is None else str(cell) for cell in rows[0]], file)
     header = ["" if cell is None else str(cell).strip() for cell in rows[0]]
     formats = date_formats or {}
     records = []

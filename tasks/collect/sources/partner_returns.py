@@ -125,3 +125,59 @@ def to_observations(
     summed["sex"] = "all"
     summed["raw_file_id"] = raw_file_id
     return summed
+
+
+REFUSAL_COLUMNS = ["source_row", "column", "value", "rule", "severity"]
+
+
+def _last_month_of(start: dt.date, kind: str) -> dt.date:
+    months = 3 if kind == "quarter" else 1
+    index = start.month - 1 + months - 1
+    return dt.date(start.year + index // 12, index % 12 + 1, 1)
+
+
+def row_refusals(
+    frame: pd.DataFrame,
+    template: PartnerTemplate,
+    *,
+    first_month: dt.date | None,
+    today: dt.date,
+    member_codes: set[str],
+    max_count: float,
+) -> pd.DataFrame:
+    """Rows a partner return must never load, whatever its own suite says: a period before the source's first
+    possible month, in the future or not yet over (the current month, or a quarter still running), an area outside
+    the partnership, or a count beyond the source's plausible ceiling. One entry per failing cell, critical."""
+    refusals = []
+    current_month = today.replace(day=1)
+    kept = frame
+    for column, wanted in template.where.items():
+        kept = kept[kept[column].str.strip() == wanted]
+
+    def refuse(row: int, column: str, value: str, rule: str) -> None:
+        refusals.append({"source_row": row, "column": column, "value": value, "rule": rule, "severity": "critical"})
+
+    for record in kept.to_dict("records"):
+        row, text = int(record["source_row"]), record[template.period.column]
+        try:
+            start, kind = parse_period(text, template.period.format)
+        except ValueError:
+            pass  # an unreadable period is the suite's and the template's to report
+        else:
+            if first_month is not None and start < first_month:
+                refuse(row, template.period.column, text,
+                       f"the period is before the source's first possible month, {first_month:%Y-%m}")
+            elif _last_month_of(start, kind) >= current_month:
+                refuse(row, template.period.column, text,
+                       "the period is in the future or not yet over: only complete periods can be sent")
+        area = record[template.area.column].strip()
+        code = template.area.map.get(area, area) if template.area.map else area
+        if code not in member_codes:
+            refuse(row, template.area.column, area, "the area is not one of the partnership's member authorities")
+        for value in template.values:
+            number = pd.to_numeric(record[value.column].strip(), errors="coerce")
+            if pd.notna(number) and number > max_count:
+                refuse(row, value.column, record[value.column],
+                       f"the count is beyond the plausible ceiling of {max_count:,.0f} for one row of this source "
+                       "(max_count in sources.yaml)")
+    return pd.DataFrame(refusals, columns=REFUSAL_COLUMNS)

@@ -78,7 +78,7 @@ def crime_type_measure(crime_type: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", crime_type.lower()).strip("_")
 
 
-def parse_archive(data: bytes, name: str, forces: list[str]) -> list[ForceMonth]:
+def parse_archive(data: bytes, name: str, forces: list[str], max_member_bytes: int = MAX_MEMBER_BYTES) -> list[ForceMonth]:
     """Read the street CSVs of the partnership's forces from an archive zip, or a single street CSV. The month in
     the file's name and in its members' names must agree: a file that says one month and holds another is refused."""
     named = period_of_archive(name)
@@ -103,10 +103,10 @@ def parse_archive(data: bytes, name: str, forces: list[str]) -> list[ForceMonth]
                     name, f"the file is named for {named} but holds {info.filename} ({match.group(1)}): rename it "
                     "or send the month it says"
                 )
-            if info.file_size > MAX_MEMBER_BYTES:
+            if info.file_size > max_member_bytes:
                 raise InputFileError(
                     name, f"{info.filename} would expand to {info.file_size:,} bytes, over the "
-                    f"{MAX_MEMBER_BYTES:,}-byte limit of one force-month"
+                    f"{max_member_bytes:,}-byte limit of one force-month (DUTYCYCLE_MAX_ZIP_MEMBER_BYTES)"
                 )
             label = f"{name}:{info.filename}"
             frame = read_csv_strings(archive.read(info), label, STREET_COLUMNS)

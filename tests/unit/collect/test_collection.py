@@ -199,3 +199,45 @@ def test_a_correction_for_one_month_does_not_retire_a_file_for_more_months(inbox
                         if str(p) >= "2022-10-01")
     # November replaced by the correction (upsert on the natural key), nothing counted twice
     assert values == [("2022-10-01", 1.0), ("2022-11-01", 7.0), ("2022-12-01", 3.0)]
+
+
+def _quarantined_at(ctx, outcome) -> set[tuple[int, str]]:
+    with session_scope(ctx.database_url) as session:
+        assert session.scalars(select(Observation).where(Observation.raw_file_id == outcome.raw_file_id)).all() == []
+        return {(q.source_row, q.column) for q in
+                session.scalars(select(QuarantineEntry).where(QuarantineEntry.raw_file_id == outcome.raw_file_id))}
+
+
+def test_the_unfinished_current_month_and_a_running_quarter_are_refused(inbox: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    this_month = dt.date.today().strftime("%Y-%m")
+    text = HEADER + f"{this_month},E07000069,Castle Point,Under 25,4\r\n"
+    ctx, [outcome] = _upload("knife-crime-FY2030-31-Q1.csv", text, tmp_path)
+    assert outcome.status == "quarantined" and "not yet over" in outcome.reason
+    assert (2, "Month") in _quarantined_at(ctx, outcome)
+
+
+def test_a_symbolic_link_in_an_inbox_is_refused_never_followed(inbox: Path) -> None:
+    secret = inbox.parent / "elsewhere.csv"
+    secret.write_text("not for the partnership\n")
+    (inbox / "knife-crime-FY2022-23-Q2.csv").symlink_to(secret)
+    ctx, outcomes = _collect()
+    link = next(o for o in outcomes if o.original_name == "knife-crime-FY2022-23-Q2.csv")
+    assert link.status == "quarantined" and "symbolic link" in link.reason and str(secret) in link.reason
+    with session_scope(ctx.database_url) as session:
+        stored = Path(session.get(RawFile, link.raw_file_id).stored_path).read_bytes()
+    assert b"not for the partnership" not in stored  # the target was never read
+    assert next(o for o in outcomes if o.original_name == "knife-crime-FY2022-23-Q1.csv").status == "loaded"
+
+
+def test_files_over_the_size_and_row_limits_are_refused_with_the_limit(inbox: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DUTYCYCLE_MAX_ROWS_PER_FILE", "10")  # the good Q1 file has 18 rows
+    reset_settings_cache()
+    ctx, [outcome] = _collect()
+    assert outcome.status == "quarantined" and "18 rows, over the limit of 10" in outcome.reason
+    monkeypatch.setenv("DUTYCYCLE_MAX_FILE_BYTES", "100")
+    reset_settings_cache()
+    ctx, outcomes = _collect()
+    assert all(o.status == "quarantined" for o in outcomes)
+    assert any("over the 100-byte limit" in o.reason for o in outcomes)
