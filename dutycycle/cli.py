@@ -166,11 +166,73 @@ def db_counts() -> None:
 
 @app.command()
 def serve() -> None:
-    """Serve the deployments (annual review, stage flows, deadline schedules) to a Prefect server."""
+    """Serve the deployments and their calendar schedules (annual review, daily deadlines, stage flows) to a
+    Prefect server; keeps running until stopped."""
     _quiet_prefect_defaults()
     from deployments.serve import serve_all
 
     serve_all()
+
+
+@app.command("deployments-yaml")
+def deployments_yaml(
+    output: Annotated[Path, typer.Option(help="Where to write it")] = Path("deployments/prefect.yaml"),
+) -> None:
+    """Write deployments/prefect.yaml (for workers) from the declaration that `serve` uses; rerun after changing
+    config/deadlines.yaml, a partnership's board meetings or the partnerships."""
+    from deployments.declaration import all_deployment_specs, prefect_yaml
+
+    output.write_text(prefect_yaml(all_deployment_specs()), encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def deadlines(
+    partnership: Annotated[str, typer.Option(help="Partnership id")] = DEMO,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day to look from, YYYY-MM-DD (default: today in London)")] = None,
+) -> None:
+    """The calendar of the coming twelve months with each deadline's status (what the daily deadlines run
+    publishes); nothing is sent."""
+    import datetime as dt
+
+    from tasks.deadlines.report import calendar_table
+    from tasks.deadlines.steps import calendar_of, inputs_at_risk, met_deadlines, statuses_on, year_on
+    from tasks.shared.calendar import london_today
+    from tasks.shared.config import ConfigError
+    from tasks.shared.context import open_cycle
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else london_today()
+        ctx = open_cycle(partnership, year_on(partnership, day))
+    except (ConfigError, ValueError) as exc:
+        _fail(f"error: {exc}")
+    occurrences = calendar_of(ctx, day)
+    table = calendar_table(statuses_on(occurrences, day, met_deadlines(ctx), inputs_at_risk(ctx, occurrences, day)), day)
+    typer.echo(f"Deadlines of {ctx.config.partnership.name} as of {day:%A %d %B %Y} (Europe/London)")
+    typer.echo(table.drop(columns=["submitted to"]).to_string(index=False))
+
+
+@app.command("deadline-met")
+def deadline_met(
+    deadline: Annotated[str, typer.Argument(help="Deadline id, e.g. annual-review")],
+    period: Annotated[str, typer.Argument(help="Its period, as the calendar shows it, e.g. 2022/23 or 2023-Q1")],
+    partnership: Annotated[str, typer.Option(help="Partnership id")] = DEMO,
+    on: Annotated[str | None, typer.Option(help="Day it was met, YYYY-MM-DD (default: today)")] = None,
+    note: Annotated[str, typer.Option(help="What was delivered, e.g. a reference")] = "",
+) -> None:
+    """Record a deadline as met: it is no longer reminded or escalated."""
+    import datetime as dt
+
+    from tasks.deadlines.steps import mark_met
+    from tasks.shared.calendar import london_today
+    from tasks.shared.context import open_cycle
+
+    day = dt.date.fromisoformat(on) if on else london_today()
+    ctx = open_cycle(partnership, "current")
+    if not mark_met(ctx, deadline, period, day, note):
+        _fail(f"{deadline} {period} is not on the recorded calendar: run the deadlines flow first "
+              f"(`dutycycle deadlines` lists the periods)")
+    typer.echo(f"{deadline} {period}: met on {day.isoformat()}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

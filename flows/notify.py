@@ -1,4 +1,6 @@
-"""Stage 4, notify: data-quality reports to data owners, the measures to the board, deadline reminders."""
+"""Stage 4, notify: data-quality reports and requests to data owners, the measures to the board.
+
+Deadline reminders and escalations are the daily deadlines flow's (flows/deadlines.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from tasks.notify.steps import (
     metric_pack,
     published_measures,
     quality_reports,
-    reminders,
 )
 from tasks.shared.outbox import deliver_outbox, queue_messages
 from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
@@ -20,10 +21,10 @@ from tasks.shared.runs import finish_stage, start_stage
 @flow(name="notify", log_prints=True)
 def notify(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = "2022/23") -> dict:
     """Write the year's messages to the outbox and deliver them (SMTP if configured, else .eml files):
-    data-quality reports and requests for overdue data to data owners, the measures to the board, reminders."""
+    data-quality reports and requests for overdue data to data owners, the measures to the board."""
     ctx = start_stage("notify", partnership, financial_year)
     published = published_measures(ctx)
-    messages = quality_reports(ctx) + data_requests(ctx) + metric_pack(ctx, published) + reminders(ctx)
+    messages = quality_reports(ctx) + data_requests(ctx) + metric_pack(ctx, published)
     queued = queue_messages(ctx, messages)
     delivered = deliver_outbox(ctx)
     report = notification_report(ctx, len(messages), queued, delivered, measures_published=published is not None)

@@ -1,1 +1,1 @@
-"""Stage 4, notify: the messages of the year (quality reports, data requests, metric pack, reminders)."""
+"""Stage 4, notify: the messages of the year (quality reports, data requests, metric pack)."""

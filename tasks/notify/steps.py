@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from tasks.notify.messages import (
     data_quality_messages,
     data_request_messages,
     metric_pack_messages,
 )
-from tasks.notify.reminders import deadline_reminders
 from tasks.shared.checks import completeness
 from tasks.shared.completeness import needs_chasing
 from tasks.shared.context import CycleContext
@@ -51,7 +48,3 @@ def metric_pack(ctx: CycleContext, published: PublishedOutputs | None) -> list[M
     attachments = [str(published.measures_csv), str(published.summary_html)]
     return metric_pack_messages(ctx.config, ctx.year_label, published.table, attachments)
 
-
-def reminders(ctx: CycleContext, today: dt.date | None = None) -> list[Message]:
-    """Reminders of the year's deadlines that fall inside their windows today."""
-    return deadline_reminders(ctx, today or dt.date.today())

@@ -367,37 +367,136 @@ class MetricsFile(Strict):
 # ---------------------------------------------------------------- deadlines.yaml
 
 
+Role = Literal["board", "partner_lead", "data_owner", "analyst", "pcc"]
+StageName = Literal["collect", "validate", "compute", "notify", "submit"]
+QuarterName = Literal["Q1", "Q2", "Q3", "Q4"]
+
+
 class AnnualRule(Strict):
+    """Once a year: the first <month>/<day> after the end of the financial year the deadline is about."""
+
     kind: Literal["annual_after_year_end"]
     month: Annotated[int, Field(ge=1, le=12)]
     day: Annotated[int, Field(ge=1, le=31)]
 
 
 class QuarterlyRule(Strict):
+    """One per quarter of the year, due at the end of the following quarter (s.17A information periods)."""
+
     kind: Literal["end_of_following_quarter"]
+
+
+class AfterQuarterRule(Strict):
+    """One per quarter of the year, due a number of days after the quarter ends (e.g. PCC grant returns)."""
+
+    kind: Literal["after_each_quarter"]
+    days: Annotated[int, Field(ge=0, le=90)]
+
+
+class BoardMeetingsRule(Strict):
+    """One per board meeting (the partnership's board_meetings), due N working days before the meeting."""
+
+    kind: Literal["before_board_meetings"]
+    working_days_before: Annotated[int, Field(ge=0, le=30)]
+
+
+class ScheduledRun(Strict):
+    """A run of the cycle that the calendar schedules ahead of each occurrence of a deadline."""
+
+    slug: Annotated[str, Field(pattern=SLUG)]
+    days_before: Annotated[int, Field(ge=0, le=300)] = Field(
+        description="Days before the rule's due date (before it is moved off a weekend or bank holiday)"
+    )
+    hour: Annotated[int, Field(ge=0, le=23)] = 7
+    financial_year: Literal["latest", "current"] = "current"
+    stages: list[StageName] | None = Field(default=None, description="Stages to run; default the whole cycle")
 
 
 class Deadline(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     title: str
-    delivers: Literal["annual_review", "information_sharing", "grant_monitoring", "strategy"]
-    rule: Annotated[AnnualRule | QuarterlyRule, Field(discriminator="kind")]
-    recipient: str
+    delivers: Literal[
+        "annual_review", "information_sharing", "grant_monitoring", "strategy", "needs_assessment", "board_pack"
+    ]
+    rule: Annotated[
+        AnnualRule | QuarterlyRule | AfterQuarterRule | BoardMeetingsRule, Field(discriminator="kind")
+    ]
+    submitted_to: str = Field(description="Who receives what the deadline delivers, e.g. the Home Office")
+    owner: Role = Field(description="The stakeholder role accountable for meeting the deadline (always reminded)")
+    recipients: list[Role] = Field(default_factory=list, description="Further roles reminded of the deadline")
+    artefacts: Annotated[list[str], Field(min_length=1)] = Field(description="What must be delivered")
+    inputs: list[Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]] = Field(
+        default_factory=list,
+        description="Datasets the deadline needs: missing, late or failing quality makes the deadline 'at risk'",
+    )
     legal_basis: str
     source: str
     confirmed: bool = Field(description="False where no public source fixes the date: it is local agreement")
     if_not_working_day: Literal["previous", "next", "keep"] = "previous"
     remind_days_before: list[Annotated[int, Field(ge=0)]] = [28, 7]
+    quarter_notes: dict[QuarterName, str] = Field(
+        default_factory=dict, description="A note for one quarter's return, e.g. the Q3 underspend check"
+    )
+    runs: list[ScheduledRun] = Field(default_factory=list, description="Cycle runs scheduled ahead of the deadline")
+
+
+class MonthlyCollection(Strict):
+    """The monthly run that collects what has arrived (after data.police.uk's monthly release) and chases the rest."""
+
+    day_of_month: Annotated[int, Field(ge=1, le=28)] = 8
+    hour: Annotated[int, Field(ge=0, le=23)] = 6
+    stages: list[StageName] = ["collect", "validate", "notify"]
+
+
+class DueDateOverride(Strict):
+    """A partnership's agreed date for one occurrence of a deadline, replacing the rule's date."""
+
+    deadline: Annotated[str, Field(pattern=SLUG)]
+    period: str
+    due_date: dt.date
+    reason: str
 
 
 class DeadlinesFile(Strict):
-    timezone: str = "Europe/London"
+    timezone: Literal["Europe/London"] = "Europe/London"
+    overdue_window_days: Annotated[int, Field(ge=0)] = Field(
+        default=45, description="How long an unmet deadline stays on the calendar as overdue (and can be escalated)"
+    )
+    deadline_watch_hour: Annotated[int, Field(ge=0, le=23)] = 6
+    monthly_collection: MonthlyCollection = MonthlyCollection()
     deadlines: Annotated[list[Deadline], Field(min_length=1)]
+    board_meetings: list[dt.date] = Field(default_factory=list, description="The partnership board's meetings")
+    overrides: list[DueDateOverride] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> DeadlinesFile:
+        ids = [d.id for d in self.deadlines]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"deadline ids must be unique, repeated: {', '.join(repeated)}")
+        for index, override in enumerate(self.overrides):
+            if override.deadline not in ids:
+                raise ValueError(f"overrides[{index}] names unknown deadline '{override.deadline}'")
+        return self
+
+    def deadline(self, deadline_id: str) -> Deadline:
+        return next(d for d in self.deadlines if d.id == deadline_id)
+
+
+class PartnershipDeadlinesFile(Strict):
+    """A partnership's own calendar (config/partnerships/<id>/deadlines.yaml): its board meetings, its own
+    deadlines (one with the id of a shared deadline replaces it) and agreed dates for single occurrences."""
+
+    board_meetings: list[dt.date] = Field(default_factory=list)
+    deadlines: list[Deadline] = Field(default_factory=list)
+    overrides: list[DueDateOverride] = Field(default_factory=list)
 
 
 # ---------------------------------------------------------------- stakeholders.yaml
 
-MessageKind = Literal["data_quality_report", "data_request", "metric_pack", "deadline_reminder", "submission_receipt"]
+MessageKind = Literal[
+    "data_quality_report", "data_request", "metric_pack", "deadline_reminder", "deadline_escalation", "submission_receipt"
+]
 
 
 class Stakeholder(Strict):
@@ -405,7 +504,7 @@ class Stakeholder(Strict):
     name: str
     organisation: str
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    role: Literal["board", "partner_lead", "data_owner", "analyst", "pcc"]
+    role: Role
     receives: Annotated[list[MessageKind], Field(min_length=1)]
 
 
@@ -491,6 +590,27 @@ def partnership_ids(config_dir: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if (p / "partnership.yaml").is_file()) if folder.is_dir() else []
 
 
+def load_deadlines(config_dir: Path, folder: Path) -> DeadlinesFile:
+    """The shared calendar merged with the partnership's own (its board meetings, deadlines and agreed dates)."""
+    shared: DeadlinesFile = load_yaml_model(config_dir / "deadlines.yaml", DeadlinesFile)
+    own_path = folder / "deadlines.yaml"
+    if not own_path.is_file():
+        return shared
+    own: PartnershipDeadlinesFile = load_yaml_model(own_path, PartnershipDeadlinesFile)
+    replaced = {d.id for d in own.deadlines}
+    merged = {
+        **shared.model_dump(),
+        "deadlines": [*(d for d in shared.deadlines if d.id not in replaced), *own.deadlines],
+        "board_meetings": sorted({*shared.board_meetings, *own.board_meetings}),
+        "overrides": [*shared.overrides, *own.overrides],
+    }
+    try:
+        return DeadlinesFile.model_validate(merged)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigError(own_path, _key_path(error["loc"]), _reason(error)) from exc
+
+
 def load_partnership_config(config_dir: Path, partnership_id: str) -> PartnershipConfig:
     """Load and cross-check every file a partnership's cycle needs."""
     if not re.match(SLUG, partnership_id):
@@ -505,7 +625,7 @@ def load_partnership_config(config_dir: Path, partnership_id: str) -> Partnershi
     sources: SourcesFile = load_yaml_model(folder / "sources.yaml", SourcesFile)
     stakeholders: StakeholdersFile = load_yaml_model(folder / "stakeholders.yaml", StakeholdersFile)
     metrics: MetricsFile = load_yaml_model(config_dir / "metrics.yaml", MetricsFile)
-    deadlines: DeadlinesFile = load_yaml_model(config_dir / "deadlines.yaml", DeadlinesFile)
+    deadlines = load_deadlines(config_dir, folder)
 
     people = {s.id for s in stakeholders.stakeholders}
     for index, source in enumerate(sources.sources):

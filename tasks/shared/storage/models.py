@@ -247,6 +247,9 @@ class DeadlineRow(Base):
     legal_basis: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
     confirmed: Mapped[bool] = mapped_column(Boolean)
+    # set by `dutycycle deadline-met`: a met deadline is neither reminded nor escalated any more
+    met_on: Mapped[dt.date | None] = mapped_column(Date)
+    met_note: Mapped[str | None] = mapped_column(Text)
 
 
 class Submission(Base):

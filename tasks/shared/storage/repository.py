@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -308,6 +309,27 @@ def deadline_row(session: Session, partnership: str, deadline_id: str, period: s
             DeadlineRow.partnership == partnership, DeadlineRow.deadline_id == deadline_id, DeadlineRow.period == period
         )
     )
+
+
+def mark_deadline_met(
+    session: Session, partnership: str, deadline_id: str, period: str, met_on: dt.date, note: str
+) -> bool:
+    """Record that an occurrence of a deadline was met (False when the deadlines run has not recorded it yet)."""
+    row = deadline_row(session, partnership, deadline_id, period)
+    if row is None:
+        return False
+    row.met_on, row.met_note = met_on, note
+    return True
+
+
+def met_deadlines(session: Session, partnership: str) -> dict[tuple[str, str], dt.date]:
+    """(deadline id, period) -> the date it was met, for the partnership's met deadlines."""
+    rows = session.execute(
+        select(DeadlineRow.deadline_id, DeadlineRow.period, DeadlineRow.met_on).where(
+            DeadlineRow.partnership == partnership, DeadlineRow.met_on.is_not(None)
+        )
+    ).all()
+    return {(r.deadline_id, r.period): r.met_on for r in rows}
 
 
 def record_submission(session: Session, values: dict[str, Any]) -> tuple[Submission, bool]:
