@@ -16,8 +16,12 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Check the partnership configuration in config/.", no_args_is_help=True)
 db_app = typer.Typer(help="The dutycycle database (SQLite by default, DUTYCYCLE_DATABASE_URL to change).", no_args_is_help=True)
+outbox_app = typer.Typer(
+    help="The outbox: queued, sent and failed messages; retry or cancel one.", invoke_without_command=True
+)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
+app.add_typer(outbox_app, name="outbox")
 
 DEMO = "castle-point-rochford"
 STAGES = ["collect", "validate", "compute", "notify", "submit"]
@@ -162,6 +166,56 @@ def db_counts() -> None:
 
     for table, count in table_row_counts(get_settings().resolved_database_url).items():
         typer.echo(f"{table:20s} {count}")
+
+
+@outbox_app.callback()
+def outbox_list(
+    ctx: typer.Context,
+    partnership: Annotated[str | None, typer.Option(help="Only this partnership's messages")] = None,
+    status: Annotated[list[str] | None, typer.Option(
+        "--status", help="Only these statuses: pending, sending, sent, failed, cancelled (repeatable)")] = None,
+) -> None:
+    """List the outbox's messages with their status, attempts and last error."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from tasks.shared.outbox import STATUSES, outbox_listing
+    from tasks.shared.settings import get_settings
+
+    unknown = [s for s in status or [] if s not in STATUSES]
+    if unknown:
+        _fail(f"unknown status(es): {', '.join(unknown)}; choose from {', '.join(STATUSES)}")
+    listing = outbox_listing(get_settings().resolved_database_url, partnership, status)
+    if listing.empty:
+        typer.echo("no messages")
+        return
+    for row in listing.itertuples(index=False):
+        typer.echo(f"{row.id:>5}  {row.status:9s} attempts {row.attempts}  {row.channel:6s} {row.to}  "
+                   f"{row.kind}: {row.subject}" + (f"\n       last error: {row.last_error}" if row.last_error else ""))
+    counts = listing["status"].value_counts()
+    typer.echo(", ".join(f"{count} {name}" for name, count in counts.items()))
+
+
+def _outbox_act(action: str, message_id: int, done: str) -> None:
+    from tasks.shared import outbox
+    from tasks.shared.settings import get_settings
+
+    try:
+        getattr(outbox, f"{action}_message")(get_settings().resolved_database_url, message_id)
+    except outbox.OutboxActionError as exc:
+        _fail(str(exc))
+    typer.echo(f"message {message_id} {done}")
+
+
+@outbox_app.command("retry")
+def outbox_retry(message_id: Annotated[int, typer.Argument(help="The message's id (see `dutycycle outbox`)")]) -> None:
+    """Queue a failed or cancelled message again; the next notify run sends it (same Message-ID)."""
+    _outbox_act("retry", message_id, "queued again; the next notify run sends it")
+
+
+@outbox_app.command("cancel")
+def outbox_cancel(message_id: Annotated[int, typer.Argument(help="The message's id (see `dutycycle outbox`)")]) -> None:
+    """Withdraw a message that has not been sent (pending or failed)."""
+    _outbox_act("cancel", message_id, "cancelled; it will not be sent")
 
 
 @app.command()

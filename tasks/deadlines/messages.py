@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tasks.deadlines.status import ESCALATION, REMINDER, Action, DeadlineStatus
 from tasks.shared.config import PartnershipConfig, Stakeholder
 from tasks.shared.outbox import Message
+from tasks.shared.rendering import render_parts
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,9 @@ class DeadlineMessage(Message):
 
     action_key: str = ""
 
-    def dedupe_key(self, partnership: str, financial_year: str) -> str:
-        return f"{partnership}:deadline:{self.action_key}:{self.kind}:{self.recipient.id}"
+    def dedupe_key(self, partnership: str, financial_year: str, channel: str = "email") -> str:
+        suffix = "" if channel == "email" else f":{channel}"
+        return f"{partnership}:deadline:{self.action_key}:{self.kind}:{self.recipient.id}{suffix}"
 
 
 def recipients_of(config: PartnershipConfig, action: Action) -> list[Stakeholder]:
@@ -28,7 +30,7 @@ def recipients_of(config: PartnershipConfig, action: Action) -> list[Stakeholder
     return [p for p in config.stakeholders if p.role in roles and action.kind in p.receives]
 
 
-def _text(config: PartnershipConfig, action: Action, status: DeadlineStatus, as_of: dt.date) -> tuple[str, str]:
+def _text(config: PartnershipConfig, action: Action, status: DeadlineStatus, as_of: dt.date) -> tuple[str, list[str]]:
     occurrence, deadline = action.occurrence, action.occurrence.deadline
     due = occurrence.due
     name = config.partnership.name
@@ -55,7 +57,7 @@ def _text(config: PartnershipConfig, action: Action, status: DeadlineStatus, as_
     lines.append(f"Accountable: {deadline.owner}. Legal basis: {deadline.legal_basis}")
     lines.append(f"Source: {deadline.source}")
     lines.append(f"When it is done: dutycycle deadline-met {deadline.id} {occurrence.period}")
-    return subject, "\n".join(lines)
+    return subject, lines
 
 
 def deadline_messages(config: PartnershipConfig, statuses: list[DeadlineStatus], as_of: dt.date) -> list[DeadlineMessage]:
@@ -63,8 +65,10 @@ def deadline_messages(config: PartnershipConfig, statuses: list[DeadlineStatus],
     messages = []
     for status in statuses:
         for action in status.actions:
-            subject, body = _text(config, action, status, as_of)
+            subject, lines = _text(config, action, status, as_of)
             for person in recipients_of(config, action):
+                body, html = render_parts("tasks.deadlines", "deadline_action", config.partnership, person=person,
+                                          lines=lines, title=subject)
                 messages.append(DeadlineMessage(kind=action.kind, recipient=person, subject=subject, body=body,
-                                                action_key=action.key))
+                                                html=html, summary=lines[0], action_key=action.key))
     return messages

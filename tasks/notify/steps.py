@@ -25,7 +25,8 @@ def quality_reports(ctx: CycleContext) -> list[Message]:
     with session_scope(ctx.database_url) as session:
         files = repository.file_register(session, ctx.partnership_id)
         failures = repository.failure_register(session, ctx.partnership_id)
-    return data_quality_messages(ctx.config, ctx.year_label, files, failures)
+        last_reported = repository.last_sent(session, ctx.partnership_id, "data_quality_report")
+    return data_quality_messages(ctx.config, ctx.year_label, files, failures, last_reported)
 
 
 def data_requests(ctx: CycleContext) -> list[Message]:

@@ -49,6 +49,48 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Characters that would let a configured value add or split a mail header (header injection).
+HEADER_BREAKERS = re.compile(r"[\r\n\x00\u2028\u2029\x85]")
+MAIL_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def single_line(value: str) -> str:
+    """Refuse a value that would break a mail header or a message's subject line (CR, LF, NUL...)."""
+    if HEADER_BREAKERS.search(value):
+        raise ValueError("must be a single line: carriage returns, line feeds and NUL characters are refused "
+                         "(they would let the value inject mail headers)")
+    return value
+
+
+def mail_address(value: str) -> str:
+    """A bare e-mail address (local@domain.tld), no display name, no header tricks."""
+    single_line(value)
+    from email.utils import parseaddr
+
+    name, address = parseaddr(value)
+    if name or address != value or not MAIL_ADDRESS.match(value) or len(value) > 254:
+        raise ValueError(f"'{value}' is not a valid e-mail address (expected local@domain, without a display name)")
+    return value
+
+
+class Contact(Strict):
+    """Who partners write back to: the From display name and the Reply-To of every message."""
+
+    name: str
+    email: str
+    phone: str | None = None
+
+    @field_validator("name", "phone")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else single_line(value)
+
+    @field_validator("email")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        return mail_address(value)
+
+
 # ---------------------------------------------------------------- partnership.yaml
 
 
@@ -87,10 +129,18 @@ class Partnership(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: str
     demo: bool = False
+    contact: Contact | None = Field(
+        default=None, description="The partnership's contact: sender name and Reply-To of every message"
+    )
     financial_year_start: MonthDay = MonthDay(month=4, day=1)
     local_authorities: Annotated[list[LocalAuthority], Field(min_length=1)]
     police_forces: Annotated[list[PoliceForce], Field(min_length=1)]
     lsoas: Annotated[list[Lsoa], Field(min_length=1)]
+
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return single_line(value)
 
     @model_validator(mode="after")
     def _lsoas_belong_to_members(self) -> Partnership:
@@ -439,6 +489,11 @@ class Deadline(Strict):
     )
     runs: list[ScheduledRun] = Field(default_factory=list, description="Cycle runs scheduled ahead of the deadline")
 
+    @field_validator("title")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return single_line(value)  # it becomes a reminder's subject line
+
 
 class MonthlyCollection(Strict):
     """The monthly run that collects what has arrived (after data.police.uk's monthly release) and chases the rest."""
@@ -497,15 +552,57 @@ class PartnershipDeadlinesFile(Strict):
 MessageKind = Literal[
     "data_quality_report", "data_request", "metric_pack", "deadline_reminder", "deadline_escalation", "submission_receipt"
 ]
+Channel = Literal["email", "teams", "slack"]
+WEBHOOK_CHANNELS: tuple[str, ...] = ("teams", "slack")
 
 
 class Stakeholder(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: str
     organisation: str
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    email: str
     role: Role
-    receives: Annotated[list[MessageKind], Field(min_length=1)]
+    receives: Annotated[dict[MessageKind, Annotated[list[Channel], Field(min_length=1)]], Field(min_length=1)] = Field(
+        description="Per message kind, the channels it goes to, e.g. {metric_pack: [email, teams]}; "
+        "a plain list of kinds means e-mail only"
+    )
+    webhooks: dict[Literal["teams", "slack"], Annotated[str, Field(pattern=SLUG)]] = Field(
+        default_factory=dict,
+        description="Per webhook channel, the NAME of the secret holding its URL (DUTYCYCLE_WEBHOOK_<NAME> or the "
+        "Prefect Secret block dutycycle-webhook-<name>); URLs are secrets and never sit in config",
+    )
+
+    @field_validator("receives", mode="before")
+    @classmethod
+    def _list_means_email(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {kind: ["email"] for kind in value}
+        return value
+
+    @field_validator("name", "organisation")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return single_line(value)
+
+    @field_validator("email")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        return mail_address(value)
+
+    @model_validator(mode="after")
+    def _webhook_named_for_each_webhook_channel(self) -> Stakeholder:
+        for kind, channels in self.receives.items():
+            for channel in channels:
+                if channel in WEBHOOK_CHANNELS and channel not in self.webhooks:
+                    raise ValueError(
+                        f"receives.{kind} uses {channel} but webhooks.{channel} (the name of the secret holding "
+                        "the webhook URL) is not set"
+                    )
+        return self
+
+    def channels_for(self, kind: str) -> list[str]:
+        """The channels this person receives a kind of message on (none if they do not receive it)."""
+        return list(self.receives.get(kind, []))
 
 
 class StakeholdersFile(Strict):

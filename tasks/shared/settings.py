@@ -7,14 +7,16 @@ environment, never from committed files.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # tasks/shared/settings.py -> the project
+WEBHOOK_PREFIX = "DUTYCYCLE_WEBHOOK_"
 
 
 class Settings(BaseSettings):
@@ -29,13 +31,36 @@ class Settings(BaseSettings):
 
     smtp_host: str | None = Field(default=None, description="SMTP server; unset = write .eml files")
     smtp_port: int = 25
+    smtp_security: Literal["plain", "starttls", "ssl"] | None = Field(
+        default=None, description="plain, starttls (upgrade on the submission port) or ssl (implicit TLS, port 465)"
+    )
+    smtp_starttls: bool = Field(default=False, description="Older spelling of smtp_security=starttls")
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to trust for the SMTP server's certificate")
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_password_block: str | None = Field(
+        default=None, description="Name of a Prefect Secret block holding the SMTP password (when no password is set)"
+    )
     smtp_timeout_seconds: float = 10.0
-    mail_from: str = "dutycycle@localhost"
+    mail_from: str = Field(default="dutycycle@localhost", description="Sender address of every message")
+    mail_from_name: str | None = Field(
+        default=None, description="Sender display name; default: the partnership's contact name"
+    )
 
-    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Comma-separated webhook URLs")
+    webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Webhook URLs by secret name, read from DUTYCYCLE_WEBHOOK_<NAME> (NAME upper-case, '-' as '_')",
+    )
+
+    outbox_lease_seconds: float = Field(
+        default=900, gt=0, description="A claim older than this (its process died mid-send) may be sent again"
+    )
+    outbox_record_timeout_seconds: float = Field(
+        default=120, ge=0, description="How long to keep trying to record a delivery while the database is locked"
+    )
+    outbox_max_attempts: int = Field(default=5, ge=1, description="Deliveries tried per message before it waits for "
+                                     "`dutycycle outbox retry`")
+    database_busy_timeout_seconds: float = Field(default=30, ge=0, description="SQLite: wait this long for a lock")
 
     police_api_url: str = Field(default="https://data.police.uk/api/", description="data.police.uk API base URL")
     fingertips_api_url: str = Field(default="https://fingertips.phe.org.uk/api/", description="OHID Fingertips API base URL")
@@ -51,12 +76,29 @@ class Settings(BaseSettings):
         default=512 * 1024**2, gt=0, description="A zip member expanding past this is refused (zip bombs)"
     )
 
-    @field_validator("webhook_urls", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    def _named_webhooks(cls, values: object) -> object:
+        # one variable per webhook so each URL is a separate secret: DUTYCYCLE_WEBHOOK_CSP_BOARD=https://...
+        if isinstance(values, dict) and "webhooks" not in values:
+            found = {
+                name.removeprefix(WEBHOOK_PREFIX).lower().replace("_", "-"): value
+                for name, value in os.environ.items()
+                if name.startswith(WEBHOOK_PREFIX) and value.strip()
+            }
+            if found:
+                values = {**values, "webhooks": found}
+        return values
+
+    @property
+    def smtp_mode(self) -> str:
+        """How to talk to the SMTP server: plain, starttls or ssl."""
+        return self.smtp_security or ("starttls" if self.smtp_starttls else "plain")
+
+    def webhook_url(self, name: str) -> str | None:
+        """The URL of a named webhook from the environment (None: look for a Prefect Secret block instead)."""
+        secret = self.webhooks.get(name)
+        return secret.get_secret_value() if secret else None
 
     @property
     def resolved_database_url(self) -> str:

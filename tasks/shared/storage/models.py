@@ -207,7 +207,10 @@ class MetricValue(Base):
 
 
 class OutboxMessage(Base):
-    """A message to a stakeholder, written once and delivered exactly once."""
+    """A message to a stakeholder on one channel, written once and delivered exactly once.
+
+    status: pending -> sending (claimed by one process) -> sent | failed (retried) ; cancelled by hand.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),)
@@ -216,13 +219,23 @@ class OutboxMessage(Base):
     partnership: Mapped[str] = mapped_column(String(64))
     dedupe_key: Mapped[str] = mapped_column(String(256))
     kind: Mapped[str] = mapped_column(String(48))
+    channel: Mapped[str] = mapped_column(String(16), default="email")
     recipient_id: Mapped[str] = mapped_column(String(64))
     recipient_email: Mapped[str] = mapped_column(String(256))
+    # the secret's name, never the URL: webhook URLs are credentials
+    webhook: Mapped[str | None] = mapped_column(String(64))
+    sender: Mapped[str | None] = mapped_column(String(512))
+    reply_to: Mapped[str | None] = mapped_column(String(256))
+    # stable across retries, so a copy sent twice is recognisable by mail clients and webhook receivers
+    message_id: Mapped[str | None] = mapped_column(String(256))
     subject: Mapped[str] = mapped_column(String(512))
     body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
     delivered_at: Mapped[dt.datetime | None]
     delivery_channel: Mapped[str | None] = mapped_column(String(16))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tasks.shared.storage.models import (
@@ -222,7 +222,7 @@ def supersede_files(session: Session, earlier: list[RawFile], new_id: int) -> li
     return ids
 
 
-FILE_COLUMNS = ["source_id", "original_name", "period", "status", "reason", "rows_read", "rows_loaded"]
+FILE_COLUMNS = ["source_id", "original_name", "period", "status", "reason", "rows_read", "rows_loaded", "received_at"]
 FAILURE_COLUMNS = ["source_id", "original_name", "source_row", "column", "value", "rule", "severity"]
 
 
@@ -231,7 +231,7 @@ def file_register(session: Session, partnership: str) -> pd.DataFrame:
     rows = session.execute(
         select(
             RawFile.source_id, RawFile.original_name, RawFile.period, RawFile.status, RawFile.status_reason,
-            RawFile.rows_read, RawFile.rows_loaded,
+            RawFile.rows_read, RawFile.rows_loaded, RawFile.received_at,
         ).where(RawFile.partnership == partnership).order_by(RawFile.source_id, RawFile.original_name, RawFile.id)
     ).all()
     return pd.DataFrame(rows, columns=FILE_COLUMNS)
@@ -289,14 +289,14 @@ def enqueue_message(session: Session, message: dict[str, Any]) -> bool:
     return True
 
 
-def pending_messages(session: Session, partnership: str) -> list[OutboxMessage]:
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.partnership == partnership, OutboxMessage.status.in_(["pending", "failed"]))
-            .order_by(OutboxMessage.id)
-        )
-    )
+def last_sent(session: Session, partnership: str, kind: str) -> dict[str, Any]:
+    """When each person was last sent a kind of message (e.g. their data-quality report), by stakeholder id."""
+    rows = session.execute(
+        select(OutboxMessage.recipient_id, func.max(OutboxMessage.delivered_at))
+        .where(OutboxMessage.partnership == partnership, OutboxMessage.kind == kind, OutboxMessage.status == "sent")
+        .group_by(OutboxMessage.recipient_id)
+    ).all()
+    return {recipient: when for recipient, when in rows if when is not None}
 
 
 def upsert_deadlines(session: Session, rows: list[dict[str, Any]]) -> None:

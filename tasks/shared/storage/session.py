@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tasks.shared.settings import get_settings
 from tasks.shared.storage.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -24,7 +25,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (the CLI, reports) see the database while a flow writes to it.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    busy_ms = int(get_settings().database_busy_timeout_seconds * 1000)
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
 
 

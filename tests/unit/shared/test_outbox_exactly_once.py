@@ -1,0 +1,253 @@
+"""Exactly once, tried the way it breaks: a real SMTP server (aiosmtpd) and a real webhook receiver on 127.0.0.1,
+two deliveries at once, a sender SIGKILLed right after the server accepted, a database locked at that moment, SMTP
+refusing, timing out or hanging up after DATA, webhooks answering 429 and 500."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tasks.shared.config import Stakeholder, load_partnership_config
+from tasks.shared.context import open_cycle
+from tasks.shared.outbox import Message, deliver_pending, queue_messages
+from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
+from tasks.shared.storage.models import OutboxMessage
+from tasks.shared.storage.session import dispose_engines, session_scope
+from tests.servers.mail import HANG_UP, REFUSE, SLOW, Inbox, SmtpServer
+from tests.servers.webhook import Step, WebhookReceiver
+
+DEMO = "castle-point-rochford"
+CONFIG = load_partnership_config(PROJECT_ROOT / "config", DEMO)
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, **values: object) -> None:
+    for key, value in values.items():
+        monkeypatch.setenv(f"DUTYCYCLE_{key.upper()}", str(value))
+    reset_settings_cache()
+    dispose_engines()  # SQLite pragmas (busy timeout) are set when a connection opens
+
+
+def _messages(count: int) -> list[Message]:
+    people = [p for p in CONFIG.stakeholders][:count]
+    return [Message(kind="data_request", recipient=p, subject=f"Data needed {i}", body=f"Please send file {i}.",
+                    html=f"<p>Please send file {i}.</p>") for i, p in enumerate(people)]
+
+
+def _queue(messages: list[Message], rows: int | None = None) -> str:
+    """Queue messages; ``rows``: the outbox rows expected (one per message and channel)."""
+    ctx = open_cycle(DEMO, "2022/23")
+    assert queue_messages.fn(ctx, messages) == (len(messages) if rows is None else rows)
+    return ctx.database_url
+
+
+def _deliver() -> list[dict]:
+    settings = get_settings()
+    return deliver_pending(settings.resolved_database_url, settings, DEMO)
+
+
+def _rows(url: str) -> list[OutboxMessage]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def test_two_deliveries_at_once_send_each_message_once(data_dir: Path, monkeypatch) -> None:
+    inbox = Inbox(script=[SLOW] * 0)
+    with SmtpServer(inbox) as server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port)
+        url = _queue(_messages(6))
+        start = threading.Barrier(2)
+        reports: list[list[dict]] = []
+
+        def run() -> None:
+            start.wait()
+            reports.append(_deliver())
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    sent = [r for report in reports for r in report if r["status"] == "sent"]
+    assert len(sent) == 6 and len(inbox.messages) == 6
+    assert len(set(inbox.message_ids())) == 6  # six different messages, none twice
+    assert all(r.status == "sent" and r.attempts == 1 for r in _rows(url))
+
+
+CHILD = """
+import sys
+from tasks.shared.settings import get_settings
+from tasks.shared.outbox import deliver_pending
+settings = get_settings()
+deliver_pending(settings.resolved_database_url, settings, sys.argv[1])
+"""
+
+
+def test_sender_killed_right_after_acceptance_sends_at_most_once_more_with_the_same_message_id(
+    data_dir: Path, monkeypatch
+) -> None:
+    killed = threading.Event()
+    inbox = Inbox()
+    inbox.on_accept = lambda message: killed.wait(60)  # hold the 250 until the sender is dead
+    with SmtpServer(inbox) as server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port)
+        url = _queue(_messages(1))
+        child = subprocess.Popen([sys.executable, "-c", CHILD, DEMO], cwd=PROJECT_ROOT, env=dict(os.environ))
+        try:
+            assert inbox.accepted.wait(60), "the sender never reached the server"
+            child.send_signal(signal.SIGKILL)
+            child.wait(30)
+        finally:
+            killed.set()
+        [row] = _rows(url)
+        assert row.status == "sending" and row.attempts == 1  # claimed, accepted, never recorded
+
+        # a run inside the lease leaves the claim alone: the dead sender may have delivered it
+        inbox.on_accept = None
+        assert _deliver() == [] and len(inbox.messages) == 1
+
+        # once the lease has run out the message is sent again: at most once more, with the same Message-ID
+        _use(monkeypatch, outbox_lease_seconds=0.5)
+        time.sleep(0.6)
+        [again] = _deliver()
+        assert again["status"] == "sent"
+    assert len(inbox.messages) == 2 and len(set(inbox.message_ids())) == 1
+    assert _rows(url)[0].status == "sent" and _deliver() == []
+
+
+def _lock_database(url: str, seconds: float) -> None:
+    """Another connection takes the write lock now and releases it after ``seconds``."""
+    connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False, isolation_level=None)
+    connection.execute("BEGIN EXCLUSIVE")
+
+    def release() -> None:
+        connection.execute("COMMIT")
+        connection.close()
+
+    threading.Timer(seconds, release).start()
+
+
+def test_database_locked_when_the_server_accepts_is_waited_out_and_recorded_once(data_dir: Path, monkeypatch) -> None:
+    inbox = Inbox()
+    with SmtpServer(inbox) as server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port)
+        url = _queue(_messages(1))
+        inbox.on_accept = lambda message: _lock_database(url, 1.5)
+        started = time.monotonic()
+        [report] = _deliver()
+        assert time.monotonic() - started >= 1.4  # it waited for the lock rather than giving up
+        assert report["status"] == "sent" and report["recorded"] == "recorded"
+        assert _deliver() == []
+    assert len(inbox.messages) == 1 and _rows(url)[0].status == "sent"
+
+
+def test_database_locked_longer_than_we_wait_leaves_a_receipt_and_nothing_is_sent_twice(
+    data_dir: Path, monkeypatch
+) -> None:
+    inbox = Inbox()
+    with SmtpServer(inbox) as server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port, database_busy_timeout_seconds=0.1,
+             outbox_record_timeout_seconds=0.3, outbox_lease_seconds=0.5)
+        url = _queue(_messages(1))
+        inbox.on_accept = lambda message: _lock_database(url, 2.0)
+        [report] = _deliver()
+        assert report["status"] == "sent" and report["recorded"] == "receipt"
+        receipts = list((data_dir / "outbox" / DEMO / ".receipts").glob("*.json"))
+        assert len(receipts) == 1
+        time.sleep(2.2)  # the lock is gone and the claim's lease has run out: without the receipt it would resend
+        assert _deliver() == []
+    assert len(inbox.messages) == 1
+    [row] = _rows(url)
+    assert row.status == "sent" and row.delivered_at is not None
+    assert list((data_dir / "outbox" / DEMO / ".receipts").glob("*.json")) == []
+
+
+def test_smtp_refusal_is_not_a_delivery_and_the_retry_arrives_once(data_dir: Path, monkeypatch) -> None:
+    inbox = Inbox(script=[REFUSE])
+    with SmtpServer(inbox) as server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port)
+        url = _queue(_messages(1))
+        [first] = _deliver()
+        assert first["status"] == "failed" and "550" in first["reference"]
+        assert "outcome unknown" not in first["reference"] and inbox.messages == []
+        [second] = _deliver()
+        assert second["status"] == "sent"
+    assert len(inbox.messages) == 1 and _rows(url)[0].attempts == 2
+
+
+@pytest.mark.parametrize("fault", [SLOW, HANG_UP])
+def test_smtp_timeout_or_hang_up_after_data_resends_at_most_once_more_with_the_same_message_id(
+    data_dir: Path, monkeypatch, fault: str
+) -> None:
+    inbox = Inbox(script=[fault], slow_seconds=2.0)
+    with SmtpServer(inbox) as server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port, smtp_timeout_seconds=0.5)
+        url = _queue(_messages(1))
+        [first] = _deliver()
+        # the server kept it but we could not know: the row says so, and the retry carries the same Message-ID
+        assert first["status"] == "failed" and "outcome unknown" in first["reference"]
+        [second] = _deliver()
+        assert second["status"] == "sent"
+        assert _deliver() == []
+    # SMTP cannot tell us whether the first copy was taken: at most once more, same Message-ID (receivers dedupe)
+    assert len(inbox.messages) == 2 and len(set(inbox.message_ids())) == 1
+    assert _rows(url)[0].status == "sent"
+
+
+def _board_on_webhooks() -> Stakeholder:
+    board = CONFIG.stakeholder("csp-board")
+    return board.model_copy(update={"receives": {"metric_pack": ["email", "teams", "slack"]},
+                                    "webhooks": {"teams": "board-teams", "slack": "board-slack"}})
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        [Step(429, {"Retry-After": "0"}), Step(200, acted=True)],  # rate limited, then accepted
+        [Step(500, acted=True), Step(200, acted=True)],  # acted on it but answered 500: the retry carries the same key
+        [Step(503), Step(202, acted=True)],
+    ],
+    ids=["429-then-200", "500-after-acting", "503-then-202"],
+)
+def test_webhooks_arrive_once_through_429_and_500(data_dir: Path, monkeypatch, script: list[Step]) -> None:
+    with WebhookReceiver(script=list(script)) as receiver:
+        _use(monkeypatch, webhook_board_teams=receiver.url("/teams"), webhook_board_slack=receiver.url("/slack"),
+             http_max_attempts=3)
+        message = Message(kind="metric_pack", recipient=_board_on_webhooks(), subject="Measures 2022/23 ready",
+                          body="Long e-mail text.", summary="The 2022/23 measures are published.")
+        url = _queue([message], rows=3)
+        report = _deliver()
+        assert sorted(r["channel"] for r in report) == ["file", "slack", "teams"]  # e-mail as .eml (no SMTP here)
+        assert all(r["status"] == "sent" for r in report)
+        assert _deliver() == []
+    assert len(receiver.posted) == 2  # one Teams post and one Slack post, each acted on once
+    teams = next(p for p in receiver.posted.values() if p["path"] == "/teams")["body"]
+    card = teams["attachments"][0]
+    assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert [b["text"] for b in card["content"]["body"]] == ["Measures 2022/23 ready", "The 2022/23 measures are published."]
+    slack = next(p for p in receiver.posted.values() if p["path"] == "/slack")["body"]
+    assert slack["text"] == "Measures 2022/23 ready" and "published" in slack["blocks"][1]["text"]["text"]
+    keys = {r["key"] for r in receiver.requests}
+    assert len(keys) == 2 and all(k.startswith("<") for k in keys)  # retries reuse the message's key
+    assert {r.channel: r.status for r in _rows(url)} == {"email": "sent", "teams": "sent", "slack": "sent"}
+
+
+def test_a_webhook_without_a_configured_url_fails_and_says_where_to_put_it(data_dir: Path, monkeypatch) -> None:
+    _use(monkeypatch, http_max_attempts=1, webhook_board_slack="http://127.0.0.1:9/never")
+    board = _board_on_webhooks().model_copy(update={"receives": {"metric_pack": ["teams"]}})
+    _queue([Message(kind="metric_pack", recipient=board, subject="s", body="b")])
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    # no Prefect server answers here, so no Secret block can be found either
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES: 0}):
+        [report] = _deliver()
+    assert report["status"] == "failed"
+    assert "DUTYCYCLE_WEBHOOK_BOARD_TEAMS" in report["reference"] and "dutycycle-webhook-board-teams" in report["reference"]
