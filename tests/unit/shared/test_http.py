@@ -25,7 +25,7 @@ from tests.servers.police_api import PoliceApiFake
 
 @pytest.fixture
 def police() -> Iterator[PoliceApiFake]:
-    with PoliceApiFake(stall_seconds=1.0) as fake:
+    with PoliceApiFake(stall_seconds=3.0) as fake:  # well past the tests' 1 s timeouts, even on a loaded machine
         yield fake
 
 
@@ -184,8 +184,8 @@ def test_attempts_are_bounded_by_settings(police: PoliceApiFake) -> None:
 
 
 def test_timeouts_are_retried(police: PoliceApiFake) -> None:
-    police.inject("stall")
-    session = build_session(settings_for(police, http_timeout_seconds=0.3), backoff_base_seconds=0.01)
+    police.inject("stall")  # the fake stalls 3 s: a 1 s timeout fires on it, and not on a loaded machine's answer
+    session = build_session(settings_for(police, http_timeout_seconds=1.0), backoff_base_seconds=0.01)
     response = session.get(police.base_url + "crime-last-updated")
     assert response.status_code == 200
     assert len(police.log) == 2 and police.log[0].info.get("stalled")
@@ -194,7 +194,7 @@ def test_timeouts_are_retried(police: PoliceApiFake) -> None:
 
 def test_a_server_that_never_answers_in_time_raises_the_timeout(police: PoliceApiFake) -> None:
     police.inject("stall", "stall")
-    session = build_session(settings_for(police, http_timeout_seconds=0.2, http_max_attempts=2), backoff_base_seconds=0.01)
+    session = build_session(settings_for(police, http_timeout_seconds=1.0, http_max_attempts=2), backoff_base_seconds=0.01)
     with pytest.raises(requests.exceptions.Timeout):
         session.get(police.base_url + "crime-last-updated")
     assert len(police.log) == 2
