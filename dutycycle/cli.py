@@ -19,17 +19,34 @@ db_app = typer.Typer(help="The dutycycle database (SQLite by default, DUTYCYCLE_
 outbox_app = typer.Typer(
     help="The outbox: queued, sent and failed messages; retry or cancel one.", invoke_without_command=True
 )
+partnership_app = typer.Typer(help="Create a partnership from the ONS lookups.", no_args_is_help=True)
+source_app = typer.Typer(help="Add a data source to a partnership.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(partnership_app, name="partnership")
+app.add_typer(source_app, name="source")
 
 DEMO = "castle-point-rochford"
 STAGES = ["collect", "validate", "compute", "notify", "submit"]
 
 
+# Prefect waits 20 s for the local API it starts when no PREFECT_API_URL is set; a fresh Prefect home on a busy
+# 2-core machine took about 40 s (migrating its database), and the run then failed. The environment still wins.
+EPHEMERAL_STARTUP_TIMEOUT_SECONDS = "180"
+
+
 def _quiet_prefect_defaults() -> None:
+    """Prefect defaults for dutycycle's commands, each kept when the environment already sets it."""
     # the local server's telemetry heartbeat causes "database is locked" noise and reaches for the internet
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
+
+
+@app.callback()
+def _defaults() -> None:
+    """Set the Prefect defaults before any command imports Prefect (its settings are read once, at import)."""
+    _quiet_prefect_defaults()
 
 
 def _fail(message: str) -> None:
@@ -55,7 +72,11 @@ def review(
         ctx = open_cycle(partnership, financial_year)
     except (ConfigError, ValueError) as exc:
         _fail(f"configuration error: {exc}")
-    _quiet_prefect_defaults()
+    from tasks.shared.coverage import year_refusal
+
+    refusal = year_refusal(ctx)
+    if refusal:
+        _fail(f"nothing run: {refusal}")
     from flows.annual_review import Stage, annual_review
 
     state = annual_review(
@@ -112,18 +133,21 @@ def upload(
 def config_check(
     partnership: Annotated[str | None, typer.Option(help="Only this partnership (default: every one)")] = None,
 ) -> None:
-    """Validate config/*.yaml; a problem is reported with its file, key and reason."""
+    """Validate config/*.yaml (a problem is reported with its file, key and reason) and every source's inbox: a
+    missing inbox folder is refused, a file that no source's pattern takes is reported."""
     from tasks.shared.config import (
         ConfigError,
         load_partnership_config,
         partnership_ids,
     )
+    from tasks.shared.inboxes import inbox_problems
     from tasks.shared.settings import get_settings
 
     settings = get_settings()
     ids = [partnership] if partnership else partnership_ids(settings.config_dir)
     if not ids:
         _fail(f"no partnership configured under {settings.config_dir / 'partnerships'}")
+    refused: list[str] = []
     for pid in ids:
         try:
             config = load_partnership_config(settings.config_dir, pid)
@@ -131,10 +155,94 @@ def config_check(
             _fail(f"configuration error: {exc}")
         p = config.partnership
         typer.echo(
-            f"{pid}: OK - {p.name}; {len(p.local_authorities)} authorities, {len(p.lsoas)} LSOAs, "
+            f"{pid}: {p.name}; {len(p.local_authorities)} authorities, {len(p.lsoas)} LSOAs, "
             f"{len(config.sources)} sources, {len(config.metrics.metrics)} metric definitions, "
             f"{len(config.deadlines.deadlines)} deadlines, {len(config.stakeholders)} stakeholders"
         )
+        inboxes = inbox_problems(config)
+        for warning in inboxes.warnings:
+            typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
+        refused += inboxes.errors
+    if refused:
+        _fail("\n".join(f"configuration error: {error}" for error in refused))
+
+
+@partnership_app.command("new")
+def partnership_new(
+    partnership_id: Annotated[str, typer.Argument(help="The new partnership's id, e.g. knowsley (lower case, dashes)")],
+    from_codes: Annotated[list[str], typer.Option("--from", help="LAD (2017 or 2020) or CSP (2017) code(s), e.g. "
+                                                  "E08000011 or E22000181; repeat or separate by commas")],
+    name: Annotated[str | None, typer.Option(help="Partnership name (default: from the CSP or districts)")] = None,
+) -> None:
+    """Write config/partnerships/<id>/ from the ONS lookups: members, force(s), LSOAs, public sources, placeholder
+    stakeholders and empty inboxes."""
+    from tasks.shared.config import ConfigError
+    from tasks.shared.onboarding import OnboardingError, write_partnership
+    from tasks.shared.settings import get_settings
+
+    config_dir = get_settings().config_dir
+    codes = [code for item in from_codes for code in item.split(",") if code.strip()]
+    try:
+        area = write_partnership(config_dir, partnership_id, codes, name)
+    except (OnboardingError, ConfigError) as exc:
+        _fail(str(exc))
+    folder = config_dir / "partnerships" / partnership_id
+    typer.echo(f"{folder}: written and valid")
+    typer.echo(f"  local authorities: {', '.join(f'{code} {la}' for code, la in area.members)}")
+    typer.echo(f"  police forces:     {', '.join(f'{fid} ({force})' for fid, force in area.forces)}")
+    lsoa_counts = ", ".join(f"{sum(1 for lsoa in area.lsoas if lsoa[2] == code)} in {code}" for code, _ in area.members)
+    typer.echo(f"  LSOAs (2011):      {len(area.lsoas)} ({lsoa_counts})")
+    for note in area.notes:
+        typer.echo(f"  note: {note}")
+    typer.echo("Next: put the stakeholders' names and addresses in stakeholders.yaml, drop data.police.uk files in "
+               "inputs/police-archive/ and an ONS MYE2 file in inputs/population/, then `dutycycle config check` and "
+               f"`dutycycle review --partnership {partnership_id} --financial-year <year>`.")
+
+
+@source_app.command("add")
+def source_add(
+    source_id: Annotated[str, typer.Argument(help="Source id, e.g. police-knife-crime")],
+    partnership: Annotated[str, typer.Option(help="Partnership id")],
+    dataset: Annotated[str, typer.Option(help="Dataset its observations feed, e.g. police_knife_crime (metrics.yaml)")],
+    title: Annotated[str, typer.Option(help="What the return is, in plain words")],
+    owner: Annotated[str, typer.Option(help="Stakeholder id of the data owner (stakeholders.yaml)")],
+    pattern: Annotated[list[str], typer.Option(help="File name pattern(s), e.g. 'knife-crime-*.csv'; repeat")],
+    period_column: Annotated[str, typer.Option(help="Column holding the period")],
+    area_column: Annotated[str, typer.Option(help="Column holding the ONS district code")],
+    value: Annotated[list[str], typer.Option(help="COLUMN=measure, e.g. 'Offences=knife_sharp_instrument_offences'; "
+                                              "repeat")],
+    period_format: Annotated[str, typer.Option(help="'%Y-%m', '%b-%y' or 'financial_quarter'")] = "%Y-%m",
+    cadence: Annotated[str, typer.Option(help="month, quarter or financial_year")] = "quarter",
+    age_band_column: Annotated[str | None, typer.Option(help="Column holding the age band, if any")] = None,
+    location: Annotated[str | None, typer.Option(help="Inbox folder (default inputs/<source id>)")] = None,
+) -> None:
+    """Add a partner-return source to sources.yaml (its comments kept) and create its inbox folder."""
+    from tasks.shared.config import ConfigError
+    from tasks.shared.onboarding import OnboardingError, PartnerReturn, add_partner_return
+    from tasks.shared.settings import get_settings
+
+    settings = get_settings()
+    values = []
+    for item in value:
+        column, _, measure = item.rpartition("=")
+        if not column or not measure:
+            _fail(f"--value {item!r}: write COLUMN=measure")
+        values.append((column, measure))
+    source = PartnerReturn(
+        id=source_id, dataset=dataset, title=title, owner=owner, patterns=pattern, cadence=cadence,
+        period_column=period_column, period_format=period_format, area_column=area_column, values=values,
+        age_band_column=age_band_column, location=location,
+    )
+    try:
+        inbox = add_partner_return(settings.config_dir, partnership, source)
+    except (OnboardingError, ConfigError) as exc:
+        _fail(f"source not added: {exc}")
+    typer.echo(f"{source_id}: added to {settings.config_dir / 'partnerships' / partnership / 'sources.yaml'}; "
+               f"inbox {inbox}")
+    suite = settings.expectations_dir / f"{dataset}.raw.json"
+    if not suite.is_file():
+        typer.secho(f"warning: {suite} does not exist: write the suite describing the file before collecting "
+                    "(README: Add a partner return)", fg=typer.colors.YELLOW)
 
 
 @app.command()
@@ -222,7 +330,6 @@ def outbox_cancel(message_id: Annotated[int, typer.Argument(help="The message's 
 def serve() -> None:
     """Serve the deployments and their calendar schedules (annual review, daily deadlines, stage flows) to a
     Prefect server; keeps running until stopped."""
-    _quiet_prefect_defaults()
     from deployments.serve import serve_all
 
     serve_all()

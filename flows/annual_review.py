@@ -13,6 +13,7 @@ from flows.notify import notify
 from flows.submit import submit
 from flows.validate import validate
 from tasks.shared.context import open_cycle
+from tasks.shared.coverage import year_refusal
 from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 
 
@@ -46,7 +47,11 @@ def annual_review(
         stages: Which stages to run, always in cycle order; e.g. only compute and notify to refresh the pack.
     """
     # resolve 'latest' / 'current' once, so every stage works on the same year
-    year = open_cycle(partnership, financial_year).year_label
+    ctx = open_cycle(partnership, financial_year)
+    year = ctx.year_label
+    refusal = year_refusal(ctx)
+    if refusal:
+        return Failed(message=f"nothing run: {refusal}")
     results = {}
     for stage in ALL_STAGES:
         if stage in stages:

@@ -28,6 +28,6 @@ def compute(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: Finan
     refuse_failed_measures(ctx, checks)
     plausibility = check_plausibility(ctx, result.values)
     stored = store_measures(ctx, result.values)
-    outputs = publish_measures(ctx)
+    outputs = publish_measures(ctx, result.skipped)
     report = measures_report(ctx, result, checks, plausibility, stored, outputs)
     return finish_stage(ctx, "compute", report)

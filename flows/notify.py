@@ -27,5 +27,8 @@ def notify(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: Financ
     messages = quality_reports(ctx) + data_requests(ctx) + metric_pack(ctx, published)
     queued = queue_messages(ctx, messages)
     delivered = deliver_outbox(ctx)
-    report = notification_report(ctx, len(messages), queued, delivered, measures_published=published is not None)
+    report = notification_report(
+        ctx, len(messages), queued, delivered, measures_published=published is not None,
+        measures_computed=published is not None and not published.table.empty,
+    )
     return finish_stage(ctx, "notify", report)

@@ -16,6 +16,7 @@ from tasks.compute.comparisons import (
 )
 from tasks.compute.statistics import change_on_previous, crude_rate
 from tasks.shared.config import AgeBand, MetricDefinition, MetricsFile, Partnership
+from tasks.shared.coverage import MONTHS_IN_YEAR, part_year_note
 from tasks.shared.geography import ENGLAND
 from tasks.shared.periods import (
     financial_year_end,
@@ -130,10 +131,18 @@ def compute_metric_values(
     financial_year: int,
     history_years: int = 4,
     blocked_datasets: frozenset[str] = frozenset(),
+    months: dict[tuple[str, int], frozenset[str]] | None = None,
+    supplied_datasets: set[str] | None = None,
 ) -> ComputeResult:
     """Every metric in force for the year, for each member authority and the partnership, for the
     reviewed year and ``history_years`` before it (one definition for the whole series): five years give the
-    trend marker and the three-year baseline of the reviewed year."""
+    trend marker and the three-year baseline of the reviewed year.
+
+    ``months``: the months each (dataset, financial year) covers; a year with fewer than twelve gets counts marked
+    "N of 12 months", never an annual rate. ``supplied_datasets``: the datasets the partnership has a source for,
+    so a measure nobody supplies says so. Every measure not computed for the reviewed year is listed with why."""
+    months = months or {}
+    label = financial_year_label(financial_year)
     start_month = partnership.financial_year_start.month
     definitions = metrics.in_force(financial_year_end(financial_year, start_month))
     years = list(range(financial_year - history_years, financial_year + 1))
@@ -143,27 +152,40 @@ def compute_metric_values(
     records: list[dict] = []
     skipped: list[dict] = []
     for definition in definitions:
-        if definition.numerator.dataset in blocked_datasets:
-            skipped.append(
-                {"metric_id": definition.id, "reason": f"dataset {definition.numerator.dataset} failed validation"}
-            )
+        dataset = definition.numerator.dataset
+        if dataset in blocked_datasets:
+            skipped.append(_not_computed(definition, f"dataset {dataset} failed a critical check in {label}: its "
+                                         "figures (this year's and earlier years') are left out until it is corrected"))
+            continue
+        if supplied_datasets is not None and dataset not in supplied_datasets:
+            skipped.append(_not_computed(definition, f"no source supplies dataset {dataset} (a partner return: "
+                                         "add it with `dutycycle source add`)"))
             continue
         numerator = obs[
-            (obs["dataset"] == definition.numerator.dataset)
+            (obs["dataset"] == dataset)
             & obs["measure"].isin(definition.numerator.measures)
             & obs["fy"].isin(years)
         ]
-        if numerator.empty:
-            skipped.append({"metric_id": definition.id, "reason": "no observations for the years reviewed"})
+        if obs[(obs["dataset"] == dataset) & (obs["fy"] == financial_year)].empty and not any(
+            key == (dataset, financial_year) for key in months
+        ):
+            skipped.append(_not_computed(definition, f"no data of dataset {dataset} for {label}"))
             continue
         if definition.statistic == "published_rate":
-            records += _published_rates(definition, obs, partnership, years)
+            published = _published_rates(definition, obs, partnership, years)
+            if not any(r["period"] == label for r in published):
+                skipped.append(_not_computed(definition, f"no published value for {label}"))
+                continue
+            records += published
             continue
         numerator = _with_lad(numerator, partnership)
         numerator = numerator[numerator["lad"].isin(partnership.local_authority_codes)]
+        covered = {year: len(months[(dataset, year)]) for year in years if (dataset, year) in months}
         for band_id in definition.age_bands:
             band = metrics.age_bands[band_id]
-            records += _counts_and_rates(definition, band_id, band, numerator, population, partnership, years, metrics)
+            records += _counts_and_rates(
+                definition, band_id, band, numerator, population, partnership, years, metrics, covered
+            )
         in_year = numerator[numerator["fy"] == financial_year]
         if "lsoa" in definition.breakdowns:
             records += _lsoa_rates(definition, in_year, obs, partnership, financial_year)
@@ -171,7 +193,16 @@ def compute_metric_values(
             if kind in definition.breakdowns:
                 records += _period_counts(definition, in_year, partnership, financial_year, kind)
     values = pd.DataFrame(records, columns=METRIC_VALUE_COLUMNS)
+    skipped_ids = {s["metric_id"] for s in skipped}
+    for definition in definitions:
+        if definition.id not in skipped_ids and not ((values["metric_id"] == definition.id)
+                                                     & (values["period"] == label)).any():
+            skipped.append(_not_computed(definition, f"no figure of {label} for the partnership's areas"))
     return ComputeResult(values=_add_comparisons(_add_changes(values)), skipped=skipped)
+
+
+def _not_computed(definition: MetricDefinition, reason: str) -> dict:
+    return {"metric_id": definition.id, "title": definition.title, "headline": definition.headline, "reason": reason}
 
 
 def _counts_and_rates(
@@ -183,6 +214,7 @@ def _counts_and_rates(
     partnership: Partnership,
     years: list[int],
     metrics: MetricsFile,
+    months_covered: dict[int, int],
 ) -> list[dict]:
     selected = rows_in_band(numerator, band)
     if band.min_age is not None and selected.empty and not numerator.empty:
@@ -195,8 +227,8 @@ def _counts_and_rates(
     areas = [(la.code, "lad") for la in partnership.local_authorities] + [(partnership.id, "csp")]
     for year in years:
         in_year = selected[selected["fy"] == year]
-        months = in_year["period_start"].nunique() if not in_year.empty else 0
-        if numerator[numerator["fy"] == year].empty:
+        months = months_covered.get(year, MONTHS_IN_YEAR)
+        if numerator[numerator["fy"] == year].empty and year not in months_covered:
             continue  # no data at all for that year: nothing to report rather than a false zero
         for area_code, area_type in areas:
             rows = in_year if area_type == "csp" else in_year[in_year["lad"] == area_code]
@@ -205,7 +237,9 @@ def _counts_and_rates(
             notes = []
             record = _base_record(definition, area_code, area_type, financial_year_label(year))
             record.update(age_band=band_id, numerator=count, value=count)
-            if definition.statistic == "crude_rate":
+            if months < MONTHS_IN_YEAR:
+                notes.append(part_year_note(months))  # a count of the months covered, no annual rate
+            elif definition.statistic == "crude_rate":
                 denominator = denominators.get((area_code, year))
                 if denominator is None or denominator[0] <= 0:
                     notes.append("no population estimate: rate not computed")
@@ -215,9 +249,6 @@ def _counts_and_rates(
                     ids = sorted(set(ids) | set(denominator[2]))
                     if denominator[1]:
                         notes.append(denominator[1])
-            periods_expected = 12 if (selected["period_type"] == "month").any() else None
-            if periods_expected and months < periods_expected:
-                notes.append(f"{months} of {periods_expected} months present")
             record["note"] = "; ".join(notes) or None
             record["raw_file_ids"] = ids
             records.append(record)
@@ -353,9 +384,10 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
     values = values.copy()
     if values.empty:
         return values
-    previous_value = {}
+    previous_value, prior_method = {}, {}
     for row in values.itertuples(index=False):
         previous_value[(row.metric_id, row.area_code, row.age_band, row.period)] = row.value
+        prior_method[(row.metric_id, row.area_code, row.age_band, row.period)] = row.method
     changes, percents = [], []
     for row in values.itertuples(index=False):
         if not is_financial_year_label(row.period):
@@ -365,7 +397,10 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
         start = int(row.period[:4])
         prior = previous_value.get((row.metric_id, row.area_code, row.age_band, financial_year_label(start - 1)))
         current = row.value
-        if is_missing(current) or prior is None:
+        prior_is_count = prior_method.get((row.metric_id, row.area_code, row.age_band,
+                                           financial_year_label(start - 1))) == "count"
+        if is_missing(current) or prior is None or (row.method == "count") != prior_is_count:
+            # a part-year count against a full year's rate (or the reverse) is no change
             changes.append(None)
             percents.append(None)
             continue

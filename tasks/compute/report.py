@@ -7,6 +7,7 @@ import pandas as pd
 from tasks.compute.metric_values import ComputeResult
 from tasks.shared.artifacts import StageReport
 from tasks.shared.context import CycleContext
+from tasks.shared.coverage import part_year_lines
 from tasks.shared.markdown import markdown_table
 from tasks.shared.published import PublishedOutputs
 from tasks.shared.suites import SuiteOutcome
@@ -34,7 +35,10 @@ def measures_report(
             "",
             markdown_table(headline.drop(columns=["area_code", "financial_year"])),
             "",
-            *[f"- Not computed: {s['metric_id']}: {s['reason']}" for s in result.skipped],
+            *(["**No measure could be computed for this year**: no package will be built and no metric pack sent."]
+              if outputs.table.empty else []),
+            *[f"- Part year: {line}" for line in part_year_lines(outputs.table, ctx.year_label)],
+            *[f"- Not computed: {s['title']} ({s['metric_id']}): {s['reason']}" for s in result.skipped],
             "",
             "## Cross-source plausibility (partnership counts, this year against last)",
             markdown_table(plausibility),
@@ -50,4 +54,5 @@ def measures_report(
         markdown=markdown,
         table=outputs.table,
         description="Published measures of the year",
+        tables=[("compute-not-computed", outputs.not_computed, "Measures not computed for the year, and why")],
     )

@@ -18,10 +18,13 @@ from tasks.compute.plausibility import divergences
 from tasks.compute.summary import summary_html
 from tasks.shared.checks import check_and_record, record_check
 from tasks.shared.context import CycleContext
+from tasks.shared.coverage import months_covered, part_year_lines
 from tasks.shared.disclosure import published_table_by_policy
 from tasks.shared.periods import financial_year_label, is_financial_year_label
 from tasks.shared.published import (
     MEASURES_CSV,
+    NOT_COMPUTED_COLUMNS,
+    NOT_COMPUTED_CSV,
     SUMMARY_HTML,
     PublishedOutputs,
     outputs_folder,
@@ -40,8 +43,12 @@ def compute_measures(ctx: CycleContext, blocked: frozenset[str]) -> ComputeResul
     """Every metric in force for the year (and the two years before, for change), from stored observations."""
     with session_scope(ctx.database_url) as session:
         observations = repository.read_observations(session, ctx.partnership_id)
+        files = repository.stored_files(session, ctx.partnership_id)
+    start_month = ctx.config.partnership.financial_year_start.month
     return compute_metric_values(
-        observations, ctx.config.partnership, ctx.config.metrics, ctx.financial_year, blocked_datasets=blocked
+        observations, ctx.config.partnership, ctx.config.metrics, ctx.financial_year, blocked_datasets=blocked,
+        months=months_covered(observations, files, start_month),
+        supplied_datasets={source.dataset for source in ctx.config.sources},
     )
 
 
@@ -115,9 +122,17 @@ def read_year_values(ctx: CycleContext) -> pd.DataFrame:
 
 
 @task(name="publish-measures", cache_policy=NO_CACHE)
-def publish_measures(ctx: CycleContext) -> PublishedOutputs:
-    """Apply the disclosure policy and write the published measures CSV and HTML summary of the year."""
+def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOutputs:
+    """Apply the disclosure policy and write the published measures CSV, the list of measures not computed (with
+    why) and the HTML summary of the year. A measure not computed this year shows no figure at all: its values
+    stored by earlier runs (e.g. before its dataset was blocked) are not carried into the publication."""
     values = read_year_values(ctx)
+    values = values[~values["metric_id"].isin({m["metric_id"] for m in not_computed})]
+    missing = pd.DataFrame(
+        [{"measure": m["metric_id"], "title": m["title"], "headline": "yes" if m["headline"] else "no",
+          "reason": m["reason"]} for m in not_computed],
+        columns=NOT_COMPUTED_COLUMNS,
+    ).sort_values(["headline", "measure"], ascending=[False, True])
     yearly = values["period"].map(is_financial_year_label) & values["area_type"].isin(PUBLISHED_AREA_TYPES)
     every_year = published_table_by_policy(values[yearly], ctx.config.partnership, ctx.config.metrics)
     table = every_year[every_year["financial_year"] == ctx.year_label].sort_values(["measure", "area_code", "age_band"])
@@ -134,6 +149,8 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
     charts.update(draw_funnel_charts(ctx, values, folder / "charts"))
     csv_path = folder / MEASURES_CSV
     table.to_csv(csv_path, index=False, lineterminator="\n")
+    missing_path = folder / NOT_COMPUTED_CSV
+    missing.to_csv(missing_path, index=False, lineterminator="\n")
     html_path = folder / SUMMARY_HTML
     html_path.write_text(
         summary_html(
@@ -149,6 +166,8 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
                 if ctx.config.metrics.policy_for(m.id) is not ctx.config.metrics.disclosure
             },
             headline_ids={m.id for m in ctx.config.metrics.metrics if m.headline},
+            not_computed=missing.to_dict("records"),
+            part_year=part_year_lines(table, ctx.year_label),
             charts={
                 measure: [f"charts/{path.name}" for key, path in sorted(charts.items()) if key.split(":")[0] == measure]
                 for measure in {key.split(":")[0] for key in charts}
@@ -157,7 +176,8 @@ def publish_measures(ctx: CycleContext) -> PublishedOutputs:
         encoding="utf-8",
     )
     outputs = PublishedOutputs(
-        table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path, charts=charts
+        table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path, charts=charts,
+        not_computed=missing.reset_index(drop=True), not_computed_csv=missing_path,
     )
     write_index(outputs)
     return outputs

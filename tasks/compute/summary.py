@@ -16,6 +16,10 @@ td,th{border:1px solid #999;padding:.25em .5em;text-align:right}td:first-child,t
 <body>
 <h1>{{ title }}</h1>
 <p>{{ partnership }} &middot; financial year {{ financial_year }}{% if demo %} &middot; <strong>DEMO: built on synthetic data</strong>{% endif %}</p>
+{% if part_year %}<p><strong>Part year.</strong> These figures cover only part of {{ financial_year }}; they are counts of
+the months covered, not annual rates:</p>
+<ul>{% for line in part_year %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
+{% if not sections %}<p><strong>No measure could be computed for {{ financial_year }}.</strong></p>{% endif %}
 <p>Disclosure control: {{ policy }}. Counts of {{ suppress_from }} to {{ suppress_to }} are shown as
 &ldquo;{{ symbol }}&rdquo;, other counts are rounded to the nearest {{ round_to }}, and no rate is shown where the
 count is under {{ min_count }}. Rates are per 100,000 population with 95% confidence intervals.</p>
@@ -35,6 +39,12 @@ count is under {{ min_count }}. Rates are per 100,000 population with 95% confid
 {% endfor %}
 </tbody></table>
 {% endfor %}
+{% if not_computed %}
+<h2>Measures not computed</h2>
+<table><thead><tr><th>Measure</th><th>Why</th></tr></thead><tbody>
+{% for row in not_computed %}<tr><td>{{ row.title }}{% if row.headline == "yes" %} <small>(national headline measure)</small>{% endif %}</td><td style="text-align:left">{{ row.reason }}</td></tr>
+{% endfor %}</tbody></table>
+{% endif %}
 <p class="note">Against the baseline: this year's rate against the mean of the previous three years (exact
 test for two Poisson rates, 95%). Trend: chi-squared test for linear trend over the last five years, as OHID
 Fingertips marks trends. Against England: whether England's value lies outside the area's 95% interval.</p>
@@ -49,8 +59,10 @@ metric definition versions listed there.</p>
 def summary_html(
     published: pd.DataFrame, *, title: str, partnership: str, financial_year: str, demo: bool, policy: object,
     headline_ids: set[str], charts: dict[str, list[str]] | None = None, policies: dict[str, str] | None = None,
+    not_computed: list[dict] | None = None, part_year: list[str] | None = None,
 ) -> str:
-    """The year's measures as a self-contained HTML page (published values only)."""
+    """The year's measures as a self-contained HTML page (published values only), with the measures that could not
+    be computed and why, and a warning when the figures cover part of the year."""
     year = published[published["financial_year"] == financial_year]
     sections = []
     for measure, rows in year.groupby("measure", sort=False):
@@ -70,6 +82,8 @@ def summary_html(
         financial_year=financial_year,
         demo=demo,
         sections=sections,
+        not_computed=not_computed or [],
+        part_year=part_year or [],
         policy=policy.name,
         suppress_from=policy.suppress_from,
         suppress_to=policy.suppress_to,

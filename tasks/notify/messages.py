@@ -175,17 +175,21 @@ def _quality_message(
 
 
 def metric_pack_messages(
-    config: PartnershipConfig, financial_year: str, published: pd.DataFrame, attachments: list[str]
+    config: PartnershipConfig, financial_year: str, published: pd.DataFrame, attachments: list[str],
+    not_computed: pd.DataFrame | None = None, part_year: list[str] | None = None,
 ) -> list[Message]:
     """The board and partner leads receive the year's published measures (never exact small counts): a short
-    summary of the partnership's figures as the disclosure policy publishes them, the full report attached."""
+    summary of the partnership's figures as the disclosure policy publishes them, what covers only part of the year,
+    the measures that could not be computed with why, and the full report attached."""
     columns = ["title", "age_band", "count", "rate_per_100000", "lower_ci_95", "upper_ci_95",
-               "change_on_previous_year_percent"]
+               "change_on_previous_year_percent", "note"]
     headline = published[
         (published["financial_year"] == financial_year) & (published["area_code"] == config.partnership.id)
-    ][columns]
+    ][[c for c in columns if c in published.columns]]
+    missing = not_computed if not_computed is not None else pd.DataFrame(columns=["title", "reason"])
     values = {"financial_year": financial_year, "rows": headline.fillna("").to_dict("records"),
-              "attachments": [a.rsplit("/", 1)[-1] for a in attachments]}
+              "attachments": [a.rsplit("/", 1)[-1] for a in attachments], "part_year": part_year or [],
+              "not_computed": missing[["title", "reason"]].fillna("").to_dict("records")}
     messages = []
     for person in config.stakeholders:
         if "metric_pack" not in person.receives:

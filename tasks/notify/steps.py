@@ -10,6 +10,7 @@ from tasks.notify.messages import (
 from tasks.shared.checks import completeness
 from tasks.shared.completeness import needs_chasing
 from tasks.shared.context import CycleContext
+from tasks.shared.coverage import part_year_lines
 from tasks.shared.outbox import Message
 from tasks.shared.published import (
     NothingPublishedError,
@@ -43,9 +44,11 @@ def published_measures(ctx: CycleContext) -> PublishedOutputs | None:
 
 
 def metric_pack(ctx: CycleContext, published: PublishedOutputs | None) -> list[Message]:
-    """The board's and analysts' metric pack, with the published measures and summary attached."""
-    if published is None:
+    """The board's and analysts' metric pack, with the published measures, the measures not computed and the summary
+    attached; nothing when no measure could be computed (an empty pack would read as 'no violence')."""
+    if published is None or published.table.empty:
         return []
-    attachments = [str(published.measures_csv), str(published.summary_html)]
-    return metric_pack_messages(ctx.config, ctx.year_label, published.table, attachments)
+    attachments = [str(published.measures_csv), str(published.not_computed_csv), str(published.summary_html)]
+    return metric_pack_messages(ctx.config, ctx.year_label, published.table, attachments, published.not_computed,
+                                part_year_lines(published.table, ctx.year_label))
 

@@ -10,6 +10,7 @@ Layout::
     config/partnerships/<id>/partnership.yaml
     config/partnerships/<id>/sources.yaml
     config/partnerships/<id>/stakeholders.yaml
+    config/lookups/*.csv                     ONS geography lookups (see config/lookups/SOURCES.md)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import (
     BaseModel,
@@ -738,3 +740,33 @@ def load_partnership_config(config_dir: Path, partnership_id: str) -> Partnershi
         deadlines=deadlines,
         stakeholders=stakeholders.stakeholders,
     )
+
+
+# ---------------------------------------------------------------- lookups (config/lookups, ONS files unchanged)
+
+LOOKUP_FILES = {
+    # LAD17CD, LAD17NM, CSP17CD, CSP17NM, PFA17CD, PFA17NM
+    "lad17_csp17_pfa17": "Local_Authority_District_to_Community_Safety_Partnerships_to_Police_Force_Areas__"
+    "January_2017__Lookup_in_England_and_Wales_Version_2.csv",
+    # LSOA11CD, LSOA11NM, WD20CD, WD20NM, LAD20CD, LAD20NM
+    "lsoa11_lad20": "Lower_Layer_Super_Output_Area__2011__to_Ward__2020__Lookup_in_England_and_Wales.csv",
+    # Code (LSOA11), Name ("<LAD17 name> NNNX"), then population columns we do not need
+    "lsoa11_names_2017": "Mid-2017 Population Density.csv",
+}
+LOOKUP_COLUMNS = {
+    "lad17_csp17_pfa17": ["LAD17CD", "LAD17NM", "CSP17CD", "CSP17NM", "PFA17CD", "PFA17NM"],
+    "lsoa11_lad20": ["LSOA11CD", "LSOA11NM", "LAD20CD", "LAD20NM"],
+    "lsoa11_names_2017": ["Code", "Name"],
+}
+
+
+def read_lookup(config_dir: Path, name: str) -> pd.DataFrame:
+    """One ONS lookup of config/lookups as text columns (the portal files start with a UTF-8 BOM)."""
+    path = config_dir / "lookups" / LOOKUP_FILES[name]
+    if not path.is_file():
+        raise ConfigError(path, "", "lookup file not found (config/lookups/SOURCES.md says where it comes from)")
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    missing = [c for c in LOOKUP_COLUMNS[name] if c not in frame.columns]
+    if missing:
+        raise ConfigError(path, "", f"lookup lacks column(s) {', '.join(missing)}")
+    return frame[LOOKUP_COLUMNS[name]]

@@ -13,6 +13,8 @@ from tasks.shared.context import CycleContext
 INDEX_NAME = "published.json"  # which files make up the year's publication (charts included)
 MEASURES_CSV = "measures-published.csv"
 SUMMARY_HTML = "summary.html"
+NOT_COMPUTED_CSV = "measures-not-computed.csv"  # a row per measure of the year that could not be computed, and why
+NOT_COMPUTED_COLUMNS = ["measure", "title", "headline", "reason"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class PublishedOutputs:
     measures_csv: Path
     summary_html: Path
     charts: dict[str, Path]  # "measure" (its trend) or "measure:kind" -> PNG
+    not_computed: pd.DataFrame  # NOT_COMPUTED_COLUMNS
+    not_computed_csv: Path
 
 
 class NothingPublishedError(FileNotFoundError):
@@ -40,6 +44,7 @@ def write_index(outputs: PublishedOutputs) -> Path:
     index = {
         "measures_csv": outputs.measures_csv.name,
         "summary_html": outputs.summary_html.name,
+        "not_computed_csv": outputs.not_computed_csv.name,
         "charts": {key: str(path.relative_to(folder)) for key, path in sorted(outputs.charts.items())},
     }
     path = folder / INDEX_NAME
@@ -57,9 +62,14 @@ def read_published(ctx: CycleContext) -> PublishedOutputs:
         )
     index = json.loads(path.read_text(encoding="utf-8"))
     measures_csv = folder / index["measures_csv"]
+    not_computed_csv = folder / index.get("not_computed_csv", NOT_COMPUTED_CSV)
+    not_computed = (pd.read_csv(not_computed_csv, dtype=str, keep_default_na=False) if not_computed_csv.is_file()
+                    else pd.DataFrame(columns=NOT_COMPUTED_COLUMNS))
     return PublishedOutputs(
         table=pd.read_csv(measures_csv, dtype=str, keep_default_na=False),
         measures_csv=measures_csv,
         summary_html=folder / index["summary_html"],
         charts={key: folder / name for key, name in index["charts"].items()},
+        not_computed=not_computed,
+        not_computed_csv=not_computed_csv,
     )

@@ -12,9 +12,22 @@ DEADLINE_COLUMNS = ["deadline_id", "period", "title", "due_date", "recipient", "
 
 
 def submission_report(
-    ctx: CycleContext, record: SubmissionRecord, deadlines: list[dict], receipts_delivered: list[dict]
+    ctx: CycleContext, record: SubmissionRecord | None, deadlines: list[dict], receipts_delivered: list[dict]
 ) -> StageReport:
-    """The submission's summary, page and the year's deadlines table."""
+    """The submission's summary, page and the year's deadlines table (or why no package was built)."""
+    if record is None:
+        return StageReport(
+            status="completed with warnings",
+            summary={"package_sha256": None, "new_package": False, "receipts_delivered": 0,
+                     "package": "not built: no measure could be computed"},
+            markdown="\n".join([
+                f"# Submission: {ctx.config.partnership.name}, {ctx.year_label}",
+                f"**No package built**: no measure could be computed for {ctx.year_label} (the compute stage and "
+                "measures-not-computed.csv say why). Nothing was recorded against the deadline.",
+            ]),
+            table=pd.DataFrame(deadlines, columns=DEADLINE_COLUMNS),
+            description="Deadlines of the year",
+        )
     markdown = "\n".join(
         [
             f"# Submission: {ctx.config.partnership.name}, {ctx.year_label}",

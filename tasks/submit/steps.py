@@ -17,7 +17,7 @@ from tasks.shared.context import CycleContext
 from tasks.shared.disclosure import published_count_pattern
 from tasks.shared.geography import ENGLAND
 from tasks.shared.outbox import queue_messages
-from tasks.shared.published import PublishedOutputs
+from tasks.shared.published import NOT_COMPUTED_CSV, PublishedOutputs
 from tasks.shared.raw_store import store_bytes
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import MetricValue, RawFile
@@ -105,9 +105,14 @@ def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
 
 
 @task(name="build-submission", cache_policy=NO_CACHE)
-def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> SubmissionRecord:
-    """Build the annual-review package, check it, store it by checksum and record it once against its deadline."""
+def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> SubmissionRecord | None:
+    """Build the annual-review package, check it, store it by checksum and record it once against its deadline;
+    None (no package) when no measure could be computed for the year: an empty return would read as 'no violence'."""
+    if outputs.table.empty:
+        return None
     charts = {f"charts/{path.name}": path.read_bytes() for path in sorted(outputs.charts.values())}
+    if outputs.not_computed_csv.is_file():
+        charts[NOT_COMPUTED_CSV] = outputs.not_computed_csv.read_bytes()
     package = build_package(
         outputs.table, outputs.summary_html.read_text(encoding="utf-8"), provenance(ctx), extra_files=charts
     )
@@ -149,9 +154,9 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
     )
 
 
-def announce_submission(ctx: CycleContext, record: SubmissionRecord) -> int:
-    """Queue the receipt of a newly recorded package for the board and analysts (a known package: nothing)."""
-    if not record.created:
+def announce_submission(ctx: CycleContext, record: SubmissionRecord | None) -> int:
+    """Queue the receipt of a newly recorded package for the board and analysts (a known package, or none: nothing)."""
+    if record is None or not record.created:
         return 0
     return queue_messages(
         ctx,

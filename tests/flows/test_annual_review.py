@@ -72,7 +72,11 @@ def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, da
     # the package holds the published (disclosure-controlled) measures, an HTML summary and a manifest
     with zipfile.ZipFile(submission.package_path) as package:
         names = sorted(package.namelist())
-        assert [n for n in names if not n.startswith("charts/")] == ["manifest.json", "measures.csv", "summary.html"]
+        assert [n for n in names if not n.startswith("charts/")] == [
+            "manifest.json", "measures-not-computed.csv", "measures.csv", "summary.html"
+        ]
+        # every measure of the demo is computed: the list of measures not computed is packaged, and empty
+        assert package.read("measures-not-computed.csv").decode() == "measure,title,headline,reason\n"
         charts = [n for n in names if n.startswith("charts/")]
         assert "charts/police_knife_crime.png" in charts
         assert all(f'src="{n}"' in package.read("summary.html").decode() for n in charts)

@@ -237,6 +237,27 @@ def file_register(session: Session, partnership: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FILE_COLUMNS)
 
 
+def stored_files(session: Session, partnership: str) -> pd.DataFrame:
+    """Every stored file of a partnership: its dataset, name, size, period and status."""
+    columns = ["dataset", "original_name", "size_bytes", "period", "status"]
+    rows = session.execute(
+        select(*[getattr(RawFile, c) for c in columns]).where(RawFile.partnership == partnership)
+    ).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def has_observations(
+    session: Session, partnership: str, datasets: Sequence[str], first: dt.date, last: dt.date
+) -> bool:
+    """True when some observation of these datasets starts between two days (inclusive)."""
+    return session.execute(
+        select(Observation.id).where(
+            Observation.partnership == partnership, Observation.dataset.in_(list(datasets)),
+            Observation.period_start >= first, Observation.period_start <= last,
+        ).limit(1)
+    ).first() is not None
+
+
 def failure_register(session: Session, partnership: str) -> pd.DataFrame:
     """Every failing row or file of a partnership's stored files, with the rule it broke."""
     rows = session.execute(

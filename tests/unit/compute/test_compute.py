@@ -10,6 +10,7 @@ import pytest
 from tasks.compute.metric_values import age_range, compute_metric_values
 from tasks.compute.statistics import crude_rate
 from tasks.shared.config import load_partnership_config
+from tasks.shared.coverage import months_covered
 from tasks.shared.periods import financial_year_label, parse_financial_year
 from tasks.shared.settings import PROJECT_ROOT
 
@@ -74,13 +75,53 @@ def test_year_on_year_change_uses_the_previous_year(observations: pd.DataFrame) 
     assert current["change_on_previous_percent"] == pytest.approx(100 * (current["value"] / previous["value"] - 1))
 
 
+NO_FILES = pd.DataFrame(columns=["dataset", "period", "status"])
+
+
 def test_lsoa_observations_roll_up_to_their_authority(observations: pd.DataFrame) -> None:
-    values = compute_metric_values(observations, CONFIG.partnership, CONFIG.metrics, 2022).values
+    months = months_covered(observations, NO_FILES)
+    values = compute_metric_values(observations, CONFIG.partnership, CONFIG.metrics, 2022, months=months).values
     robbery = values[(values.metric_id == "police_robbery") & (values.period == "2022/23")].set_index("area_code")
     owner = CONFIG.partnership.lsoas[0].local_authority
     assert robbery.loc[owner, "numerator"] == 4
     assert robbery.loc["castle-point-rochford", "numerator"] == 4
-    assert "1 of 12 months present" in robbery.loc[owner, "note"]
+    # one month of police data: a part-year count, never presented as an annual rate
+    assert robbery.loc[owner, "note"] == "1 of 12 months: part-year count, not an annual rate"
+    assert robbery.loc[owner, "method"] == "count" and robbery.loc[owner, "value"] == 4
+    assert pd.isna(robbery.loc[owner, "lower_ci_95"]) and pd.isna(robbery.loc[owner, "denominator"])
+
+
+def test_a_month_whose_file_was_loaded_counts_even_with_zero_events(observations: pd.DataFrame) -> None:
+    # police_street files for all twelve months of 2022/23 were loaded; only May had a robbery in the area
+    files = pd.DataFrame({"dataset": "police_street", "period": [f"{y}-{m:02d}" for y, m in
+                          [(2022, m) for m in range(4, 13)] + [(2023, m) for m in range(1, 4)]], "status": "loaded"})
+    # a file without a period of its own (an export of every year; NaN as read from the database) covers no month
+    files = pd.concat([files, pd.DataFrame([{"dataset": "fingertips", "period": float("nan"), "status": "loaded"}])])
+    months = months_covered(observations, files)
+    assert len(months[("police_street", 2022)]) == 12
+    values = compute_metric_values(observations, CONFIG.partnership, CONFIG.metrics, 2022, months=months).values
+    robbery = values[(values.metric_id == "police_robbery") & (values.period == "2022/23")].set_index("area_code")
+    total = robbery.loc["castle-point-rochford"]
+    assert total["note"] is None and total["method"].startswith("crude rate")
+    assert total["numerator"] == 4 and total["denominator"] == 2 * 91 * 110
+    # an authority with no robbery at all in a covered year is a zero, not a gap
+    other = next(la.code for la in CONFIG.partnership.local_authorities if la.code != CONFIG.partnership.lsoas[0].local_authority)
+    assert robbery.loc[other, "numerator"] == 0
+
+
+def test_every_measure_not_computed_is_listed_with_its_reason(observations: pd.DataFrame) -> None:
+    result = compute_metric_values(
+        observations, CONFIG.partnership, CONFIG.metrics, 2022, months=months_covered(observations, NO_FILES),
+        supplied_datasets={"hospital_sharp_object_admissions", "police_street", "population", "fingertips"},
+    )
+    reasons = {s["metric_id"]: s["reason"] for s in result.skipped}
+    assert reasons["police_knife_crime"] == ("no source supplies dataset police_knife_crime (a partner return: add it "
+                                             "with `dutycycle source add`)")
+    assert reasons["hospital_admissions_violence_fingertips"] == "no data of dataset fingertips for 2022/23"
+    computed = set(result.values.loc[result.values["period"] == "2022/23", "metric_id"])
+    in_force = {m.id for m in CONFIG.metrics.in_force(dt.date(2023, 3, 31))}
+    assert computed | set(reasons) == in_force and not computed & set(reasons)
+    assert next(s for s in result.skipped if s["metric_id"] == "police_knife_crime")["headline"] is True
 
 
 def test_blocked_dataset_is_skipped_with_reason(observations: pd.DataFrame) -> None:
@@ -89,8 +130,9 @@ def test_blocked_dataset_is_skipped_with_reason(observations: pd.DataFrame) -> N
         blocked_datasets=frozenset({"hospital_sharp_object_admissions"}),
     )
     assert "hospital_admissions_sharp_object" not in set(result.values["metric_id"])
-    assert {"metric_id": "hospital_admissions_sharp_object",
-            "reason": "dataset hospital_sharp_object_admissions failed validation"} in result.skipped
+    [skipped] = [s for s in result.skipped if s["metric_id"] == "hospital_admissions_sharp_object"]
+    assert skipped["reason"] == ("dataset hospital_sharp_object_admissions failed a critical check in 2022/23: its "
+                                 "figures (this year's and earlier years') are left out until it is corrected")
 
 
 def test_missing_population_year_uses_latest_with_a_note(observations: pd.DataFrame) -> None:

@@ -20,16 +20,18 @@ def outputs(tmp_path: Path) -> PublishedOutputs:
         {"measure": "m", "area_code": "E07000069", "financial_year": "2022/23", "count": "10"},
     ])
     return PublishedOutputs(table=table, measures_csv=tmp_path / "m.csv", summary_html=tmp_path / "s.html",
-                            charts={"m": tmp_path / "charts" / "m.png"})
+                            charts={"m": tmp_path / "charts" / "m.png"}, not_computed=pd.DataFrame(),
+                            not_computed_csv=tmp_path / "n.csv")
 
 
 def test_a_skipped_measure_warns_and_says_why(data_dir: Path, tmp_path: Path) -> None:
-    result = ComputeResult(values=pd.DataFrame(), skipped=[{"metric_id": "homicides", "reason": "dataset blocked"}])
+    skipped = [{"metric_id": "homicides", "title": "Homicides", "headline": True, "reason": "dataset blocked"}]
+    result = ComputeResult(values=pd.DataFrame(), skipped=skipped)
     report = measures_report(demo_context(), result, suite(), PLAUSIBLE, 42, outputs(tmp_path))
     assert report.status == "completed with warnings"
     assert report.summary == {"metric_values": 42, "published_rows": 2,
-                              "skipped": [{"metric_id": "homicides", "reason": "dataset blocked"}]}
-    assert "- Not computed: homicides: dataset blocked" in report.markdown
+                              "skipped": skipped}
+    assert "- Not computed: Homicides (homicides): dataset blocked" in report.markdown
     assert f"- [m]({(tmp_path / 'charts' / 'm.png').as_uri()})" in report.markdown
     assert "| m | 15 |" in report.markdown  # the partnership's own rows, without area code and year
     assert "| m | 10 |" not in report.markdown

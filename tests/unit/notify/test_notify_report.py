@@ -12,7 +12,7 @@ def test_a_failed_delivery_warns_and_counts(data_dir: Path) -> None:
     delivered = [{"to": "a", "status": "sent"}, {"to": "b", "status": "failed"}]
     report = notification_report(demo_context(), prepared=3, queued=2, delivered=delivered, measures_published=True)
     assert report.status == "completed with warnings"
-    assert report.summary == {"prepared": 3, "queued": 2, "delivered": 1, "failed": 1}
+    assert report.summary == {"prepared": 3, "queued": 2, "delivered": 1, "failed": 1, "metric_pack": "sent"}
     assert "3 messages prepared, 2 new in the outbox" in report.markdown and "1 failed" in report.markdown
 
 
@@ -21,3 +21,11 @@ def test_nothing_to_deliver_and_no_measures_yet_are_said(data_dir: Path) -> None
     assert report.status == "completed"
     assert "Nothing new to deliver." in report.markdown
     assert "No published measures yet: run compute first" in report.markdown
+
+
+def test_no_metric_pack_when_nothing_was_computed_warns_and_says_so(data_dir) -> None:
+    report = notification_report(demo_context(), prepared=1, queued=1, delivered=[{"to": "a", "status": "sent"}],
+                                 measures_published=True, measures_computed=False)
+    assert report.status == "completed with warnings"
+    assert report.summary["metric_pack"] == "not sent: no measure computed"
+    assert "No metric pack sent: no measure could be computed for the year" in report.markdown
