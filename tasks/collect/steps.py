@@ -361,19 +361,11 @@ def partner_row_refusals(ctx: CycleContext, source: Source, parsed: ParsedFile) 
     )
 
 
-REFUSAL_RULES = [  # the start of each rule of partner_returns.row_refusals
-    "the period is before the source's first possible month",
-    "the period is in the future or not yet over",
-    "the area is not one of the partnership's member authorities",
-    "the count is beyond the plausible ceiling",
-]
-
-
 def refusal_records(refusals: pd.DataFrame) -> list[dict]:
     """The outcome of each of a partner return's row refusals, stored beside its suite's rules (so a refused
     file blocks its dataset as a failed critical rule does)."""
     records = []
-    for prefix in REFUSAL_RULES:
+    for prefix in partner_returns.REFUSAL_RULES:
         hits = refusals[refusals["rule"].str.startswith(prefix)]
         records.append({
             "expectation_type": "partner_return_rows_acceptable",

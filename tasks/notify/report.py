@@ -8,7 +8,6 @@ from tasks.shared.artifacts import StageReport
 from tasks.shared.context import CycleContext
 from tasks.shared.markdown import markdown_table
 
-
 NO_MEASURES = "No metric pack sent: no measure could be computed for the year (the compute stage lists why)."
 NOT_PUBLISHED = "No published measures yet: run compute first to send the metric pack."
 

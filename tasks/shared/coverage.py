@@ -126,7 +126,7 @@ def year_refusal(ctx: CycleContext, today: dt.date | None = None) -> str | None:
     known = set(zip(stored["original_name"], stored["size_bytes"], strict=True))
     for source in sources:
         for path in inbox_files(ctx.config.source_folder(source), source.patterns):
-            if (path.name, path.stat().st_size) in known:
+            if (path.name, path.lstat().st_size) in known:
                 continue  # already stored: its period is known above
             month = MONTH_PREFIX.match(path.name)
             if month is None or month.group(1) in months:

@@ -11,10 +11,11 @@ INBOX_NOTES = {"README.md", "README.txt"}  # the note onboarding leaves in each 
 
 
 def inbox_files(folder: Path, patterns: list[str]) -> list[Path]:
-    """The files of a folder that the patterns take, as collection finds them (hidden files aside), unread."""
+    """The files of a folder that the patterns take (hidden files aside; symbolic links included, unfollowed, so
+    collection can refuse them), unread: the one selection collection and the year checks both use."""
     if not folder.is_dir():
         return []
-    found = {path for pattern in patterns for path in folder.glob(pattern) if path.is_file()}
+    found = {path for pattern in patterns for path in folder.glob(pattern) if path.is_symlink() or path.is_file()}
     return sorted(path for path in found if not path.name.startswith("."))
 
 

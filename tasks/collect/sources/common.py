@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.shared.inboxes import inbox_files
+
 # Row numbers in reports count CSV records the way a spreadsheet shows them: the header is row 1.
 FIRST_DATA_ROW = 2
 
@@ -41,14 +43,7 @@ def discover_files(folder: Path, patterns: list[str], max_bytes: int | None = No
     is processed after, and supersedes, the file it corrects); hidden files are ignored. A symbolic link is never
     followed (it could point anywhere on the machine) and a file over ``max_bytes`` is not read: both are
     returned with a refusal, to be quarantined with the reason."""
-    if not folder.is_dir():
-        return []
-    paths = {
-        path for pattern in patterns for path in folder.glob(pattern) if path.is_symlink() or path.is_file()
-    }
-    ordered = sorted(
-        (p for p in paths if not p.name.startswith(".")), key=lambda p: (p.lstat().st_mtime_ns, p.name)
-    )
+    ordered = sorted(inbox_files(folder, patterns), key=lambda p: (p.lstat().st_mtime_ns, p.name))
     return [_discovered(path, max_bytes) for path in ordered]
 
 

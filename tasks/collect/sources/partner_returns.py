@@ -128,6 +128,11 @@ def to_observations(
 
 
 REFUSAL_COLUMNS = ["source_row", "column", "value", "rule", "severity"]
+BEFORE_FIRST_MONTH = "the period is before the source's first possible month"
+NOT_YET_OVER = "the period is in the future or not yet over"
+OUTSIDE_PARTNERSHIP = "the area is not one of the partnership's member authorities"
+BEYOND_CEILING = "the count is beyond the plausible ceiling"
+REFUSAL_RULES = [BEFORE_FIRST_MONTH, NOT_YET_OVER, OUTSIDE_PARTNERSHIP, BEYOND_CEILING]  # each refusal starts so
 
 
 def _last_month_of(start: dt.date, kind: str) -> dt.date:
@@ -166,18 +171,18 @@ def row_refusals(
         else:
             if first_month is not None and start < first_month:
                 refuse(row, template.period.column, text,
-                       f"the period is before the source's first possible month, {first_month:%Y-%m}")
+                       f"{BEFORE_FIRST_MONTH}, {first_month:%Y-%m}")
             elif _last_month_of(start, kind) >= current_month:
                 refuse(row, template.period.column, text,
-                       "the period is in the future or not yet over: only complete periods can be sent")
+                       f"{NOT_YET_OVER}: only complete periods can be sent")
         area = record[template.area.column].strip()
         code = template.area.map.get(area, area) if template.area.map else area
         if code not in member_codes:
-            refuse(row, template.area.column, area, "the area is not one of the partnership's member authorities")
+            refuse(row, template.area.column, area, OUTSIDE_PARTNERSHIP)
         for value in template.values:
             number = pd.to_numeric(record[value.column].strip(), errors="coerce")
             if pd.notna(number) and number > max_count:
                 refuse(row, value.column, record[value.column],
-                       f"the count is beyond the plausible ceiling of {max_count:,.0f} for one row of this source "
+                       f"{BEYOND_CEILING} of {max_count:,.0f} for one row of this source "
                        "(max_count in sources.yaml)")
     return pd.DataFrame(refusals, columns=REFUSAL_COLUMNS)
