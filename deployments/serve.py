@@ -12,6 +12,7 @@ from prefect import serve
 from prefect.schedules import Cron, RRule, Schedule
 
 from deployments.declaration import DeploymentSpec, all_deployment_specs
+from tasks.shared.parameters import FORM_TITLES
 from tasks.shared.schedules import ScheduleSpec
 
 
@@ -28,7 +29,7 @@ def flow_of(entrypoint: str):
 
 
 def build_deployment(spec: DeploymentSpec):
-    return flow_of(spec.entrypoint).to_deployment(
+    deployment = flow_of(spec.entrypoint).to_deployment(
         name=spec.name,
         description=spec.description,
         tags=spec.tags,
@@ -36,6 +37,11 @@ def build_deployment(spec: DeploymentSpec):
         schedules=[prefect_schedule(s) for s in spec.schedules],
         enforce_parameter_schema=True,
     )
+    # Prefect titles each form field with the parameter's name; the analyst reads "Financial year", not
+    # "financial_year" (the choices and help come from the parameter types: tasks/shared/parameters.py)
+    for name, field in deployment._parameter_openapi_schema.properties.items():
+        field["title"] = FORM_TITLES.get(name, field.get("title", name))
+    return deployment
 
 
 def all_deployments() -> list:

@@ -61,27 +61,16 @@ def review(
     stage: Annotated[list[str] | None, typer.Option("--stage", "-s", help=f"Run only these stages: {', '.join(STAGES)}")] = None,
 ) -> None:
     """Run the annual review cycle (all five stages by default) for a partnership and financial year."""
-    from tasks.shared.config import ConfigError
-    from tasks.shared.context import open_cycle
+    from tasks.shared.parameters import ParameterProblem, check_run, check_stages
 
-    chosen = stage or STAGES
-    unknown = [s for s in chosen if s not in STAGES]
-    if unknown:
-        _fail(f"unknown stage(s): {', '.join(unknown)}; choose from {', '.join(STAGES)}")
-    try:
-        ctx = open_cycle(partnership, financial_year)
-    except (ConfigError, ValueError) as exc:
-        _fail(f"configuration error: {exc}")
-    from tasks.shared.coverage import year_refusal
+    try:  # the flow checks the same again; checking here first answers without starting Prefect at all
+        chosen = check_stages(stage)
+        ctx = check_run(partnership, financial_year)
+    except ParameterProblem as problem:
+        _fail(f"refused: {problem}")
+    from flows.annual_review import annual_review
 
-    refusal = year_refusal(ctx)
-    if refusal:
-        _fail(f"nothing run: {refusal}")
-    from flows.annual_review import Stage, annual_review
-
-    state = annual_review(
-        partnership=partnership, financial_year=ctx.year_label, stages=[Stage(s) for s in chosen], return_state=True
-    )
+    state = annual_review(partnership=partnership, financial_year=ctx.year_label, stages=chosen, return_state=True)
     settings = ctx.settings
     typer.echo("")
     typer.echo(f"Annual review {ctx.config.partnership.name} {ctx.year_label}: {state.name} ({state.message})")

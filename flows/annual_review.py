@@ -2,65 +2,50 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 from prefect import flow
-from prefect.states import Completed, Failed
+from prefect.artifacts import create_markdown_artifact
 
 from flows.collect import collect
 from flows.compute import compute
 from flows.notify import notify
 from flows.submit import submit
 from flows.validate import validate
-from tasks.shared.context import open_cycle
-from tasks.shared.coverage import year_refusal
-from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
+from tasks.shared.artifacts import artifact_key, artifact_scope
+from tasks.shared.cycle import cycle_markdown, cycle_state, run_stages, ui_url
+from tasks.shared.exclusive import one_run_at_a_time
+from tasks.shared.parameters import (
+    DEFAULT_YEAR,
+    DEMO_PARTNERSHIP,
+    STAGES,
+    FinancialYear,
+    PartnershipId,
+    Stages,
+    check_run,
+    check_stages,
+)
+from tasks.shared.runs import current_flow_run_id, cycle_run_name, plain_failures
+
+STAGE_FLOWS = {"collect": collect, "validate": validate, "compute": compute, "notify": notify, "submit": submit}
 
 
-class Stage(str, Enum):
-    collect = "collect"
-    validate = "validate"
-    compute = "compute"
-    notify = "notify"
-    submit = "submit"
-
-
-ALL_STAGES = list(Stage)
-STAGE_FLOWS = {
-    Stage.collect: collect,
-    Stage.validate: validate,
-    Stage.compute: compute,
-    Stage.notify: notify,
-    Stage.submit: submit,
-}
-
-
-@flow(name="annual-review", log_prints=True)
+@flow(name="annual-review", flow_run_name=cycle_run_name, log_prints=True)
+@plain_failures
 def annual_review(
     partnership: PartnershipId = DEMO_PARTNERSHIP,
-    financial_year: FinancialYear = "2022/23",
-    stages: list[Stage] = ALL_STAGES,
+    financial_year: FinancialYear = DEFAULT_YEAR,
+    stages: Stages = list(STAGES),
 ):
-    """Run the Serious Violence Duty's yearly cycle for a partnership, stage by stage.
-
-    Args:
-        stages: Which stages to run, always in cycle order; e.g. only compute and notify to refresh the pack.
-    """
-    # resolve 'latest' / 'current' once, so every stage works on the same year
-    ctx = open_cycle(partnership, financial_year)
-    year = ctx.year_label
-    refusal = year_refusal(ctx)
-    if refusal:
-        return Failed(message=f"nothing run: {refusal}")
-    results = {}
-    for stage in ALL_STAGES:
-        if stage in stages:
-            results[stage.value] = STAGE_FLOWS[stage](partnership=partnership, financial_year=year)
-    statuses = {name: result["status"] for name, result in results.items()}
-    print(f"annual review {partnership} {year}: {statuses}")
-    failed = [name for name, status in statuses.items() if status == "failed"]
-    if failed:
-        return Failed(message=f"finished, but these stages failed their checks: {', '.join(failed)}", data=results)
-    warned = [name for name, status in statuses.items() if status != "completed"]
-    message = f"completed with warnings in: {', '.join(warned)}" if warned else "completed"
-    return Completed(message=message, data=results)
+    """Run the Serious Violence Duty's yearly cycle for a partnership, stage by stage."""
+    chosen = check_stages(stages)
+    # 'latest' / 'current' are resolved once here: every stage works on the same year
+    ctx = check_run(partnership, financial_year, current_flow_run_id())
+    with one_run_at_a_time(ctx):
+        outcomes = run_stages(ctx, chosen, STAGE_FLOWS)
+    create_markdown_artifact(
+        key=artifact_key(artifact_scope(ctx.partnership_id, ctx.year_label), "cycle-summary"),
+        markdown=cycle_markdown(ctx, outcomes, ui_url()),
+        description="The cycle's outcome, stage by stage, with links to each stage's run and artifacts",
+    )
+    state = cycle_state(ctx, outcomes)
+    print(f"annual review {state.name}: {state.message}")
+    return state

@@ -14,20 +14,22 @@ from tasks.compute.steps import (
     store_measures,
 )
 from tasks.shared.checks import blocked_datasets
-from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
-from tasks.shared.runs import finish_stage, start_stage
+from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
+from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 
 
-@flow(name="compute", log_prints=True)
-def compute(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = "2022/23") -> dict:
+@flow(name="compute", flow_run_name=stage_run_name("compute"), log_prints=True)
+@plain_failures
+def compute(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Compute the year's measures from validated data and publish them under disclosure control."""
     ctx = start_stage("compute", partnership, financial_year)
-    blocked = blocked_datasets(ctx)
-    result = compute_measures(ctx, blocked)
-    checks = check_measures(ctx, result.values)
-    refuse_failed_measures(ctx, checks)
-    plausibility = check_plausibility(ctx, result.values)
-    stored = store_measures(ctx, result.values)
-    outputs = publish_measures(ctx, result.skipped)
-    report = measures_report(ctx, result, checks, plausibility, stored, outputs)
-    return finish_stage(ctx, "compute", report)
+    with stage_running(ctx, "compute"):  # one run per partnership and year at a time
+        blocked = blocked_datasets(ctx)
+        result = compute_measures(ctx, blocked)
+        checks = check_measures(ctx, result.values)
+        refuse_failed_measures(ctx, checks)
+        plausibility = check_plausibility(ctx, result.values)
+        stored = store_measures(ctx, result.values)
+        outputs = publish_measures(ctx, result.skipped)
+        report = measures_report(ctx, result, checks, plausibility, stored, outputs)
+        return finish_stage(ctx, "compute", report)

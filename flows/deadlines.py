@@ -20,7 +20,7 @@ from tasks.deadlines.steps import (
 from tasks.shared.calendar import london_today
 from tasks.shared.outbox import deliver_outbox, queue_messages
 from tasks.shared.parameters import DEMO_PARTNERSHIP, PartnershipId
-from tasks.shared.runs import finish_stage, start_stage
+from tasks.shared.runs import finish_stage, plain_failures, start_stage
 
 AsOf = Annotated[
     dt.date | None,
@@ -28,12 +28,13 @@ AsOf = Annotated[
 ]
 
 
-@flow(name="deadlines", log_prints=True)
-def deadlines(partnership: PartnershipId = DEMO_PARTNERSHIP, as_of: AsOf = None) -> dict:
+@flow(name="deadlines", flow_run_name="{partnership} deadline watch", log_prints=True)
+@plain_failures
+def deadlines(partnership: PartnershipId = DEMO_PARTNERSHIP, as_of: AsOf = None):
     """Work out what is upcoming, due, at risk and overdue; send each reminder and escalation once; publish the
     calendar of the coming twelve months."""
     day = as_of or london_today()
-    ctx = start_stage("deadlines", partnership, year_on(partnership, day))
+    ctx = start_stage("deadlines", partnership, year_on(partnership, day), require_data=False)
     occurrences = calendar_of(ctx, day)
     met = record_calendar(ctx, occurrences)
     statuses = statuses_on(occurrences, day, met, inputs_at_risk(ctx, occurrences, day))

@@ -14,21 +14,23 @@ from tasks.notify.steps import (
     quality_reports,
 )
 from tasks.shared.outbox import deliver_outbox, queue_messages
-from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
-from tasks.shared.runs import finish_stage, start_stage
+from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
+from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 
 
-@flow(name="notify", log_prints=True)
-def notify(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = "2022/23") -> dict:
+@flow(name="notify", flow_run_name=stage_run_name("notify"), log_prints=True)
+@plain_failures
+def notify(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Write the year's messages to the outbox and deliver them (SMTP if configured, else .eml files):
     data-quality reports and requests for overdue data to data owners, the measures to the board."""
     ctx = start_stage("notify", partnership, financial_year)
-    published = published_measures(ctx)
-    messages = quality_reports(ctx) + data_requests(ctx) + metric_pack(ctx, published)
-    queued = queue_messages(ctx, messages)
-    delivered = deliver_outbox(ctx)
-    report = notification_report(
-        ctx, len(messages), queued, delivered, measures_published=published is not None,
-        measures_computed=published is not None and not published.table.empty,
-    )
-    return finish_stage(ctx, "notify", report)
+    with stage_running(ctx, "notify"):  # one run per partnership and year at a time
+        published = published_measures(ctx)
+        messages = quality_reports(ctx) + data_requests(ctx) + metric_pack(ctx, published)
+        queued = queue_messages(ctx, messages)
+        delivered = deliver_outbox(ctx)
+        report = notification_report(
+            ctx, len(messages), queued, delivered, measures_published=published is not None,
+            measures_computed=published is not None and not published.table.empty,
+        )
+        return finish_stage(ctx, "notify", report)

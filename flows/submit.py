@@ -5,21 +5,23 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.shared.outbox import deliver_outbox
-from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
+from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 from tasks.shared.published import read_published
-from tasks.shared.runs import finish_stage, start_stage
+from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 from tasks.submit.report import submission_report
 from tasks.submit.steps import announce_submission, build_submission, record_deadlines
 
 
-@flow(name="submit", log_prints=True)
-def submit(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = "2022/23") -> dict:
+@flow(name="submit", flow_run_name=stage_run_name("submit"), log_prints=True)
+@plain_failures
+def submit(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Build the year's submission package and record it against the next statutory deadline."""
     ctx = start_stage("submit", partnership, financial_year)
-    deadlines = record_deadlines(ctx)
-    outputs = read_published(ctx)
-    record = build_submission(ctx, outputs)
-    announce_submission(ctx, record)
-    delivered = deliver_outbox(ctx)
-    report = submission_report(ctx, record, deadlines, delivered)
-    return finish_stage(ctx, "submit", report)
+    with stage_running(ctx, "submit"):  # one run per partnership and year at a time
+        deadlines = record_deadlines(ctx)
+        outputs = read_published(ctx)
+        record = build_submission(ctx, outputs)
+        announce_submission(ctx, record)
+        delivered = deliver_outbox(ctx)
+        report = submission_report(ctx, record, deadlines, delivered)
+        return finish_stage(ctx, "submit", report)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.shared.checks import blocked_datasets, completeness
-from tasks.shared.parameters import DEMO_PARTNERSHIP, FinancialYear, PartnershipId
-from tasks.shared.runs import finish_stage, start_stage
+from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
+from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 from tasks.validate.report import validation_report
 from tasks.validate.steps import (
     build_quality_site,
@@ -17,16 +17,18 @@ from tasks.validate.steps import (
 )
 
 
-@flow(name="validate", log_prints=True)
-def validate(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = "2022/23") -> dict:
+@flow(name="validate", flow_run_name=stage_run_name("validate"), log_prints=True)
+@plain_failures
+def validate(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Check the year's loaded data: suites per dataset, completeness and reconciliation."""
     ctx = start_stage("validate", partnership, financial_year)
-    observations, in_year = observations_of_year(ctx)
-    outcomes = validate_every_dataset(ctx, in_year)
-    coverage = completeness(ctx)
-    reconciled = reconciliation(ctx)
-    collapses = check_month_collapses(ctx, observations)
-    blocked = blocked_datasets(ctx)
-    quality_site = build_quality_site(ctx)
-    report = validation_report(ctx, outcomes, coverage, reconciled, collapses, blocked, quality_site)
-    return finish_stage(ctx, "validate", report)
+    with stage_running(ctx, "validate"):  # one run per partnership and year at a time
+        observations, in_year = observations_of_year(ctx)
+        outcomes = validate_every_dataset(ctx, in_year)
+        coverage = completeness(ctx)
+        reconciled = reconciliation(ctx)
+        collapses = check_month_collapses(ctx, observations)
+        blocked = blocked_datasets(ctx)
+        quality_site = build_quality_site(ctx)
+        report = validation_report(ctx, outcomes, coverage, reconciled, collapses, blocked, quality_site)
+        return finish_stage(ctx, "validate", report)

@@ -62,8 +62,12 @@ def collection_report(ctx: CycleContext, outcomes: list[FileOutcome], coverage: 
             markdown_table(summary_by_source(coverage)),
         ]
     )
+    by_source = sorted({o.source_id for o in quarantined})
+    failure = (f"{len(quarantined)} file(s) held in quarantine, of {', '.join(by_source)}; first: "
+               f"{quarantined[0].reason or quarantined[0].original_name}".splitlines()[0] if quarantined else "")
     return StageReport(
         status=status,
+        failure=failure,
         summary=summary,
         markdown=markdown,
         table=pd.DataFrame([o.as_row() for o in outcomes]),

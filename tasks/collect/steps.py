@@ -39,7 +39,7 @@ from tasks.collect.sources.common import (
     read_csv_strings,
     refuse_formulas,
 )
-from tasks.shared.artifacts import Progress
+from tasks.shared.artifacts import Progress, artifact_scope
 from tasks.shared.completeness import covers
 from tasks.shared.config import Source
 from tasks.shared.context import CycleContext
@@ -624,7 +624,7 @@ def months_of_archive(ctx: CycleContext, source: Source, found: DiscoveredFile) 
 def collect_every_source(ctx: CycleContext) -> list[FileOutcome]:
     """Collect every source of the partnership concurrently, advancing a progress bar as each finishes; the
     outcomes come back in a stable order (source, file name, raw file)."""
-    progress = Progress(ctx.partnership_id, "collect-progress", len(ctx.config.sources), "Sources collected")
+    progress = Progress(artifact_scope(ctx.partnership_id, ctx.year_label), "collect-progress", len(ctx.config.sources), "Sources collected")
     futures = [collect_source.submit(ctx, source) for source in ctx.config.sources]
     outcomes: list[FileOutcome] = []
     for future in as_completed(futures):

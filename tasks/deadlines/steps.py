@@ -14,6 +14,7 @@ from tasks.shared.calendar import Occurrence, dated_occurrences, deadline_rows
 from tasks.shared.checks import blocked_datasets, completeness
 from tasks.shared.config import load_partnership_config
 from tasks.shared.context import CycleContext
+from tasks.shared.parameters import check_partnership
 from tasks.shared.periods import financial_year_label, financial_year_of
 from tasks.shared.settings import get_settings
 from tasks.shared.storage import repository
@@ -22,6 +23,7 @@ from tasks.shared.storage.session import session_scope
 
 def year_on(partnership: str, as_of: dt.date) -> str:
     """The partnership's financial year in progress on ``as_of`` (the deadlines run is filed under it)."""
+    check_partnership(partnership)
     config = load_partnership_config(get_settings().config_dir, partnership)
     return financial_year_label(financial_year_of(as_of, config.partnership.financial_year_start.month))
 

@@ -28,15 +28,27 @@ class StageReport:
     description: str  # of the main table
     tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)  # (artifact name, table, description)
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (artifact name, URL, description)
+    failure: str = ""  # when failed: what failed its checks, in one line (the run's final state says it)
 
 
-def publish_report(partnership: str, stage: str, report: StageReport) -> None:
+def artifact_scope(partnership: str, year_label: str) -> str:
+    """The start of every artifact key of a partnership's year, e.g. castle-point-rochford-2022-23: the UI keeps
+    one history per key, so a year's summary is never mistaken for another year's."""
+    return artifact_key(partnership, year_label)
+
+
+def stage_summary_key(scope: str, stage: str) -> str:
+    return artifact_key(scope, stage, "summary")
+
+
+def publish_report(partnership: str, year_label: str, stage: str, report: StageReport) -> None:
     """Publish a stage's report as Prefect artifacts: summary, main table, then its further tables and links."""
-    publish_stage_artifacts(partnership, stage, report.markdown, report.table, report.description)
+    scope = artifact_scope(partnership, year_label)
+    publish_stage_artifacts(scope, stage, report.markdown, report.table, report.description)
     for name, table, description in report.tables:
-        publish_table(partnership, name, table, description)
+        publish_table(scope, name, table, description)
     for name, link, description in report.links:
-        publish_link(partnership, name, link, description)
+        publish_link(scope, name, link, description)
 
 
 def artifact_key(*parts: str) -> str:
@@ -53,28 +65,28 @@ def _plain(value: object) -> object:
 
 
 def publish_stage_artifacts(
-    partnership: str, stage: str, markdown: str, table: pd.DataFrame | list[dict], description: str
+    scope: str, stage: str, markdown: str, table: pd.DataFrame | list[dict], description: str
 ) -> None:
-    """The summary and table of one stage, keyed by partnership and stage so the UI keeps their history."""
+    """The summary and table of one stage, keyed by partnership, year and stage so the UI keeps their history."""
     rows = table.to_dict("records") if isinstance(table, pd.DataFrame) else table
     rows = [{k: _plain(v) for k, v in row.items()} for row in rows]
-    create_markdown_artifact(key=artifact_key(partnership, stage, "summary"), markdown=markdown, description=description)
-    create_table_artifact(key=artifact_key(partnership, stage, "table"), table=rows, description=description)
+    create_markdown_artifact(key=stage_summary_key(scope, stage), markdown=markdown, description=description)
+    create_table_artifact(key=artifact_key(scope, stage, "table"), table=rows, description=description)
 
 
-def publish_table(partnership: str, name: str, table: pd.DataFrame, description: str) -> None:
+def publish_table(scope: str, name: str, table: pd.DataFrame, description: str) -> None:
     """An extra table of a stage (e.g. the completeness of the year beside the files collected)."""
     rows = [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
-    create_table_artifact(key=artifact_key(partnership, name), table=rows, description=description)
+    create_table_artifact(key=artifact_key(scope, name), table=rows, description=description)
 
 
 class Progress:
     """A progress bar in the UI, advanced as each piece of work finishes."""
 
-    def __init__(self, partnership: str, name: str, total: int, description: str):
+    def __init__(self, scope: str, name: str, total: int, description: str):
         self.total, self.done = max(total, 1), 0
         self.artifact_id = create_progress_artifact(
-            progress=0.0, key=artifact_key(partnership, name), description=description
+            progress=0.0, key=artifact_key(scope, name), description=description
         )
 
     def advance(self) -> None:
@@ -82,6 +94,6 @@ class Progress:
         update_progress_artifact(self.artifact_id, progress=round(100 * self.done / self.total, 1))
 
 
-def publish_link(partnership: str, name: str, link: str, description: str) -> None:
+def publish_link(scope: str, name: str, link: str, description: str) -> None:
     """A link in the UI, e.g. to the quality documentation."""
-    create_link_artifact(key=artifact_key(partnership, name), link=link, description=description)
+    create_link_artifact(key=artifact_key(scope, name), link=link, description=description)

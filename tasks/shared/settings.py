@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     )
     outbox_max_attempts: int = Field(default=5, ge=1, description="Deliveries tried per message before it waits for "
                                      "`dutycycle outbox retry`")
+    cycle_wait_seconds: float = Field(
+        default=6 * 3600, gt=0, description="How long a run waits for another run of the same partnership and year "
+        "to finish before giving up"
+    )
     database_busy_timeout_seconds: float = Field(default=30, ge=0, description="SQLite: wait this long for a lock")
 
     police_api_url: str = Field(default="https://data.police.uk/api/", description="data.police.uk API base URL")

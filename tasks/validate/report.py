@@ -66,6 +66,7 @@ def validation_report(
     }
     return StageReport(
         status=status,
+        failure=f"blocked for the year (a critical check failed): {', '.join(sorted(blocked))}" if blocked else "",
         summary=summary,
         markdown=markdown,
         table=coverage,

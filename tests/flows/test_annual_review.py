@@ -93,7 +93,8 @@ def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, da
 
     keys = _artifact_keys()
     for stage in ("collect", "validate", "compute", "notify", "submit"):
-        assert f"{DEMO}-{stage}-summary" in keys and f"{DEMO}-{stage}-table" in keys
+        assert f"{DEMO}-2022-23-{stage}-summary" in keys and f"{DEMO}-2022-23-{stage}-table" in keys
+    assert f"{DEMO}-2022-23-cycle-summary" in keys
 
 
 def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
@@ -101,7 +102,7 @@ def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
 ) -> None:
     import shutil
 
-    from flows.annual_review import Stage, annual_review
+    from flows.annual_review import annual_review
     from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
 
     config = tmp_path / "config"
@@ -116,10 +117,38 @@ def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
     monkeypatch.setenv("DUTYCYCLE_CONFIG_DIR", str(config))
     reset_settings_cache()
 
-    state = annual_review(partnership=DEMO, financial_year="2022/23", stages=[Stage.collect, Stage.validate],
+    state = annual_review(partnership=DEMO, financial_year="2022/23", stages=["collect", "validate"],
                           return_state=True)
     assert state.is_failed()
-    assert "collect, validate" in state.message
+    assert state.message.startswith(
+        "castle-point-rochford 2022/23: these stages failed: collect, validate (collect: collect failed its checks: "
+        "1 file(s) held in quarantine, of police-knife-crime; first: knife-crime-FY2022-23-Q1.csv, row 2, column "
+        "'Knife or Sharp Instrument Offences': '=HYPERLINK(\"http://x\")' looks like a spreadsheet formula")
+    assert "; validate: validate failed its checks: blocked for the year (a critical check failed): " \
+           "police_knife_crime)" in state.message
+    # what the analyst sees in the UI: runs named by partnership, year and stages; each failed stage Failed; the
+    # cycle's summary on the parent run; no traceback in any log
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    parent = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(parent).name == "castle-point-rochford 2022/23 collect+validate"
+        children = sorted(client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent]))), key=lambda run: run.start_time)
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[parent, *(c.id for c in children)])))
+        summary = client.read_latest_artifacts(limit=200)
+    assert [(c.name, c.state.type.value) for c in children] == [
+        ("castle-point-rochford 2022/23 collect", "FAILED"), ("castle-point-rochford 2022/23 validate", "FAILED")]
+    assert not [log.message for log in logs if "Traceback" in log.message or "TypeError" in log.message]
+    [cycle] = [a for a in summary if a.key == "castle-point-rochford-2022-23-cycle-summary"]
+    assert cycle.flow_run_id == parent
+    assert "castle-point-rochford-2022-23-collect-summary" in cycle.data and "**Failed:** collect, validate" in cycle.data
     with session_scope(get_settings().resolved_database_url) as session:
         [raw] = session.scalars(select(RawFile)).all()
     assert raw.status == "quarantined"

@@ -368,3 +368,12 @@ def record_submission(session: Session, values: dict[str, Any]) -> tuple[Submiss
     session.flush()
     return submission, True
 
+
+
+def observation_period_starts(session: Session, partnership: str, datasets: Sequence[str]) -> list[dt.date]:
+    """The distinct first days of the periods that a partnership's observations of these datasets cover."""
+    return list(session.execute(
+        select(Observation.period_start).where(
+            Observation.partnership == partnership, Observation.dataset.in_(list(datasets))
+        ).distinct()
+    ).scalars())

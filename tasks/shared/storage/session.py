@@ -65,6 +65,12 @@ def get_engine(url: str) -> Engine:
         return engine
 
 
+def database_created(url: str) -> bool:
+    """False for a SQLite file that does not exist yet (reading it would create it); other databases are assumed
+    to exist, as their server creates them."""
+    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).is_file()
+
+
 def dispose_engines() -> None:
     """Close every pooled connection (tests switch databases between cases)."""
     with _lock:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from tasks.deadlines.messages import deadline_messages
 from tasks.deadlines.status import deadline_status
 from tasks.shared.calendar import dated_occurrences

@@ -1,0 +1,178 @@
+"""Runs as an analyst meets them in the Prefect UI: mistakes refused at once in one sentence however the run was
+created, runs named by partnership, year and stages, failed stages shown as Failed, and one run per partnership and
+year at a time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from tasks.shared.settings import PROJECT_ROOT, get_settings
+from tasks.shared.storage.session import table_row_counts
+
+pytestmark = pytest.mark.flow
+DEMO = "castle-point-rochford"
+
+
+def _client():
+    from prefect.client.orchestration import get_client
+
+    return get_client(sync_client=True)
+
+
+def _logs(flow_run_id: UUID | str) -> list[str]:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with _client() as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(flow_run_id))])), limit=200)
+    return [log.message for log in logs]
+
+
+def _children(parent: UUID | str) -> list:
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    with _client() as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[UUID(str(parent))])))
+    return sorted(runs, key=lambda run: run.start_time)
+
+
+def _spurious(messages: list[str]) -> list[str]:
+    return [m for m in messages if "Traceback" in m or "TypeError" in m or "cannot be resolved" in m]
+
+
+def test_a_misspelt_partnership_is_refused_at_once_in_one_sentence(prefect_server: None, data_dir: Path) -> None:
+    from flows.annual_review import annual_review
+
+    state = annual_review(partnership="castle-point-rochfrod", financial_year="2022/23", return_state=True)
+    assert state.is_failed()
+    assert state.message == ("refused: unknown partnership 'castle-point-rochfrod': the configured partnerships are "
+                             "castle-point-rochford; did you mean castle-point-rochford?")
+    assert not (data_dir / "dutycycle.db").exists(), "nothing may be written for a refused run"
+    assert not (data_dir / "outbox").exists(), "nothing may be sent for a refused run"
+    assert not _spurious(_logs(state.state_details.flow_run_id))
+
+
+def test_a_typo_of_the_year_is_refused_at_once(prefect_server: None, data_dir: Path) -> None:
+    from flows.annual_review import annual_review
+
+    state = annual_review(partnership=DEMO, financial_year="2031/32", return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("refused: nothing run: financial year 2031/32 starts on 01 April 2031, after today")
+    assert not (data_dir / "outbox").exists()
+
+
+def test_a_run_created_without_parameter_validation_is_still_refused(prefect_server: None, data_dir: Path) -> None:
+    """The UI's "Validate parameters" untick (and an API call) skips the server's schema check: the flow refuses."""
+    import requests
+    from prefect.settings import PREFECT_API_URL
+
+    from deployments.declaration import deployment_specs
+    from deployments.serve import build_deployment
+
+    spec = next(s for s in deployment_specs(DEMO) if s.name.endswith("-annual-review"))
+    deployment_id = build_deployment(spec).apply()
+    bad = {"partnership": "castle-point-rochfrod", "financial_year": "2022/23", "stages": ["collect"]}
+    # the very request the UI's custom-run form sends
+    create = f"{PREFECT_API_URL.value()}/deployments/{deployment_id}/create_flow_run"
+    enforced = requests.post(create, json={"parameters": bad}, timeout=60)
+    assert enforced.status_code == 409, "with the schema enforced the server refuses at once: no run is created"
+    assert "castle-point-rochfrod" in enforced.text
+    unchecked = requests.post(create, json={"parameters": bad, "enforce_parameter_schema": False}, timeout=60)
+    unchecked.raise_for_status()
+    run_id = unchecked.json()["id"]
+    # executed as a worker or `serve` executes it: by the engine, in its own process, from the project
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "DUTYCYCLE_DATA_DIR": str(data_dir)}
+    done = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "execute", run_id], cwd=PROJECT_ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    with _client() as client:
+        final = client.read_flow_run(UUID(run_id))
+    assert final.state.is_failed(), done.stderr[-2000:]
+    assert final.state.message.startswith("refused: unknown partnership 'castle-point-rochfrod'")
+    assert not _spurious(_logs(run_id))
+    assert not (data_dir / "dutycycle.db").exists()
+
+
+def _runs_register_says_running(stage: str, timeout: float = 600) -> None:
+    from sqlalchemy import select
+
+    from tasks.shared.storage.models import Run
+    from tasks.shared.storage.session import session_scope
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (get_settings().data_dir / "dutycycle.db").exists():
+            with session_scope(get_settings().resolved_database_url) as session:
+                if session.scalar(select(Run.status).where(Run.stage == stage)) == "running":
+                    return
+        time.sleep(0.2)
+    raise AssertionError(f"{stage} never started")
+
+
+def test_two_runs_of_one_partnership_and_year_never_overlap(prefect_server: None, data_dir: Path) -> None:
+    from flows.validate import validate
+
+    states: dict[str, object] = {}
+
+    def run(label: str, year: str) -> None:
+        states[label] = validate(partnership=DEMO, financial_year=year, return_state=True)
+
+    first = threading.Thread(target=run, args=("first", "2022/23"))
+    first.start()
+    _runs_register_says_running("validate")  # the first holds the partnership-year now
+    second = threading.Thread(target=run, args=("second", "2022/23"))
+    second.start()
+    first.join(900)
+    second.join(900)
+    ids = {label: state.state_details.flow_run_id for label, state in states.items()}
+    with _client() as client:
+        first_name = client.read_flow_run(ids["first"]).name
+    logs = {label: _timed_logs(run_id) for label, run_id in ids.items()}
+    waited = [message for _, message in logs["second"] if message.startswith("waiting: ")]
+    assert waited and f"'{first_name}' ({ids['first']}) is already working on {DEMO} 2022/23" in waited[0]
+    # the first's last word inside the lock (its stage result) comes before the second says it starts
+    [(first_done, _)] = [(t, m) for t, m in logs["first"] if m.startswith("validate: ")]
+    [(second_starts, _)] = [(t, m) for t, m in logs["second"] if m.startswith("the other run of")]
+    assert first_done <= second_starts
+    assert not _spurious([m for _, m in logs["first"] + logs["second"]])
+
+
+def _timed_logs(flow_run_id: UUID) -> list[tuple[object, str]]:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with _client() as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200)
+    return [(log.timestamp, log.message) for log in logs]
+
+
+def test_runs_of_other_years_do_not_wait(prefect_server: None, data_dir: Path) -> None:
+    from tasks.shared.exclusive import lock_name
+
+    assert lock_name(DEMO, "2022/23") == "dutycycle-castle-point-rochford-2022-23"
+    assert lock_name(DEMO, "2021/22") != lock_name(DEMO, "2022/23")
+    assert lock_name("knowsley", "2022/23") != lock_name(DEMO, "2022/23")
+
+
+def test_a_year_without_data_stops_after_collection_and_sends_nothing(prefect_server: None, data_dir: Path) -> None:
+    """'latest' on 1 December 2026 is 2025/26; before collection the Fingertips export (named without a year)
+    might have held it, so the cycle starts, collects, finds no 2025/26 data and stops: nothing computed or sent."""
+    from flows.annual_review import annual_review
+    from tasks.shared.periods import financial_year_label, parse_financial_year
+
+    latest = financial_year_label(parse_financial_year("latest"))
+    if latest in {"2018/19", "2019/20", "2020/21", "2021/22", "2022/23"}:
+        pytest.skip("the machine's clock is set to a year the demo has data for")
+    state = annual_review(partnership=DEMO, financial_year="latest", return_state=True)
+    assert state.is_failed()
+    assert f"year check: stopped after collection: financial year {latest} has no data" in state.message
+    counts = table_row_counts(get_settings().resolved_database_url)
+    assert counts["raw_files"] > 0 and counts["metric_values"] == 0 and counts["outbox"] == 0
+    assert counts["submissions"] == 0
+    assert [run.name.split()[-1] for run in _children(state.state_details.flow_run_id)] == ["collect"]
