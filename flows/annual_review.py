@@ -10,6 +10,7 @@ from flows.compute import compute
 from flows.notify import notify
 from flows.submit import submit
 from flows.validate import validate
+from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.artifacts import artifact_key, artifact_scope
 from tasks.shared.cycle import cycle_markdown, cycle_state, run_stages, ui_url
 from tasks.shared.exclusive import one_run_at_a_time
@@ -28,7 +29,8 @@ from tasks.shared.runs import current_flow_run_id, cycle_run_name, plain_failure
 STAGE_FLOWS = {"collect": collect, "validate": validate, "compute": compute, "notify": notify, "submit": submit}
 
 
-@flow(name="annual-review", flow_run_name=cycle_run_name, log_prints=True)
+@flow(name="annual-review", flow_run_name=cycle_run_name, log_prints=True,
+      on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def annual_review(
     partnership: PartnershipId = DEMO_PARTNERSHIP,

@@ -6,12 +6,14 @@ from prefect import flow
 
 from tasks.collect.report import collection_report
 from tasks.collect.steps import collect_every_source
+from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.checks import completeness
 from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 
 
-@flow(name="collect", flow_run_name=stage_run_name("collect"), log_prints=True)
+@flow(name="collect", flow_run_name=stage_run_name("collect"), log_prints=True,
+      on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def collect(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Collect the partnership's input files: store, parse, check and load them."""

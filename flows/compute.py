@@ -13,12 +13,14 @@ from tasks.compute.steps import (
     refuse_failed_measures,
     store_measures,
 )
+from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.checks import blocked_datasets
 from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 
 
-@flow(name="compute", flow_run_name=stage_run_name("compute"), log_prints=True)
+@flow(name="compute", flow_run_name=stage_run_name("compute"), log_prints=True,
+      on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def compute(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Compute the year's measures from validated data and publish them under disclosure control."""

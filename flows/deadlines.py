@@ -17,6 +17,7 @@ from tasks.deadlines.steps import (
     statuses_on,
     year_on,
 )
+from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.calendar import london_today
 from tasks.shared.outbox import deliver_outbox, queue_messages
 from tasks.shared.parameters import DEMO_PARTNERSHIP, PartnershipId
@@ -28,7 +29,8 @@ AsOf = Annotated[
 ]
 
 
-@flow(name="deadlines", flow_run_name="{partnership} deadline watch", log_prints=True)
+@flow(name="deadlines", flow_run_name="{partnership} deadline watch", log_prints=True,
+      on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def deadlines(partnership: PartnershipId = DEMO_PARTNERSHIP, as_of: AsOf = None):
     """Work out what is upcoming, due, at risk and overdue; send each reminder and escalation once; publish the

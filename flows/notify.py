@@ -13,12 +13,14 @@ from tasks.notify.steps import (
     published_measures,
     quality_reports,
 )
+from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.outbox import deliver_outbox, queue_messages
 from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 
 
-@flow(name="notify", flow_run_name=stage_run_name("notify"), log_prints=True)
+@flow(name="notify", flow_run_name=stage_run_name("notify"), log_prints=True,
+      on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def notify(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Write the year's messages to the outbox and deliver them (SMTP if configured, else .eml files):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.outbox import deliver_outbox
 from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 from tasks.shared.published import read_published
@@ -12,7 +13,8 @@ from tasks.submit.report import submission_report
 from tasks.submit.steps import announce_submission, build_submission, record_deadlines
 
 
-@flow(name="submit", flow_run_name=stage_run_name("submit"), log_prints=True)
+@flow(name="submit", flow_run_name=stage_run_name("submit"), log_prints=True,
+      on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def submit(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Build the year's submission package and record it against the next statutory deadline."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.checks import blocked_datasets, completeness
 from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYear, PartnershipId
 from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
@@ -17,7 +18,8 @@ from tasks.validate.steps import (
 )
 
 
-@flow(name="validate", flow_run_name=stage_run_name("validate"), log_prints=True)
+@flow(name="validate", flow_run_name=stage_run_name("validate"), log_prints=True,
+      on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def validate(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Check the year's loaded data: suites per dataset, completeness and reconciliation."""

@@ -552,7 +552,8 @@ class PartnershipDeadlinesFile(Strict):
 # ---------------------------------------------------------------- stakeholders.yaml
 
 MessageKind = Literal[
-    "data_quality_report", "data_request", "metric_pack", "deadline_reminder", "deadline_escalation", "submission_receipt"
+    "data_quality_report", "data_request", "metric_pack", "deadline_reminder", "deadline_escalation", "submission_receipt",
+    "run_failed",  # a failed or crashed run (tasks/shared/alerts.py): every analyst gets it, by e-mail unless listed
 ]
 Channel = Literal["email", "teams", "slack"]
 WEBHOOK_CHANNELS: tuple[str, ...] = ("teams", "slack")

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # tasks/shared/settings.py -> the project
@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     mail_from: str = Field(default="dutycycle@localhost", description="Sender address of every message")
     mail_from_name: str | None = Field(
         default=None, description="Sender display name; default: the partnership's contact name"
+    )
+
+    alert_email: str | None = Field(
+        default=None,
+        description="Who is told of a failed run when the partnership's analysts cannot be (its config or database "
+        "is broken, or the partnership is unknown): one address, mailed directly",
     )
 
     webhooks: dict[str, SecretStr] = Field(
@@ -93,6 +99,15 @@ class Settings(BaseSettings):
             if found:
                 values = {**values, "webhooks": found}
         return values
+
+    @field_validator("alert_email")
+    @classmethod
+    def _bare_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from tasks.shared.config import mail_address  # config imports nothing of ours; kept lazy all the same
+
+        return mail_address(value.strip())
 
     @property
     def smtp_mode(self) -> str:
