@@ -142,7 +142,8 @@ def year_refusal(ctx: CycleContext, today: dt.date | None = None) -> str | None:
     for file in stored[stored["dataset"].isin(wanted)].itertuples(index=False):
         # a stored export of every year (no period of its own) holds the years its loaded observations say; a
         # file held in quarantine still says its year by its period or name (validation then reports it)
-        covered = months_of_file(file.period, ctx.year_start) or months_in_name(file.original_name, ctx.year_start.month)
+        period = file.period if isinstance(file.period, str) else None
+        covered = months_of_file(period, ctx.year_start) or months_in_name(file.original_name, ctx.year_start.month)
         if covered and covered & months:
             return None
     known = set(zip(stored["original_name"], stored["size_bytes"], strict=True))

@@ -67,6 +67,17 @@ def other_runs_of(client: object, partnership: str, year_label: str, own_id: str
     return [f"'{run.name}' ({run.id})" for run in runs if str(run.id) != own_id]
 
 
+def _say(message: str) -> None:
+    """Into the run's log (the UI shows it), whatever happened to print() in this process."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        get_run_logger().info(message)
+    except MissingContextError:
+        print(message)
+
+
 @contextmanager
 def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
     """Hold the partnership-year's slot while the body runs; wait (saying why) while another run holds it."""
@@ -79,7 +90,7 @@ def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
         _ensure_limit(client, name)
         others = other_runs_of(client, ctx.partnership_id, ctx.year_label, ctx.flow_run_id)
     if others:
-        print(f"waiting: {', '.join(others)} is already working on {ctx.partnership_id} {ctx.year_label}; this run "
+        _say(f"waiting: {', '.join(others)} is already working on {ctx.partnership_id} {ctx.year_label}; this run "
               f"starts when it ends (one run per partnership and year: concurrency limit {name})")
     holder = ConcurrencyLeaseHolder(type="flow_run", id=flow_run.id) if flow_run.id else None
     wait = ctx.settings.cycle_wait_seconds
@@ -91,5 +102,5 @@ def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
             raise RunBusy(f"another run of {ctx.partnership_id} {ctx.year_label} was still running after "
                           f"{wait:.0f} s of waiting; start this one again when it has finished") from None
         if others:
-            print(f"the other run of {ctx.partnership_id} {ctx.year_label} has finished: this run starts now")
+            _say(f"the other run of {ctx.partnership_id} {ctx.year_label} has finished: this run starts now")
         yield

@@ -13,9 +13,11 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from sqlalchemy import select
 
 from tasks.shared.settings import PROJECT_ROOT, get_settings
-from tasks.shared.storage.session import table_row_counts
+from tasks.shared.storage.models import OutboxMessage
+from tasks.shared.storage.session import session_scope, table_row_counts
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -66,7 +68,10 @@ def test_a_typo_of_the_year_is_refused_at_once(prefect_server: None, data_dir: P
     state = annual_review(partnership=DEMO, financial_year="2031/32", return_state=True)
     assert state.is_failed()
     assert state.message.startswith("refused: nothing run: financial year 2031/32 starts on 01 April 2031, after today")
-    assert not (data_dir / "outbox").exists()
+    # nothing but the failure alert to the partnership's analyst (the board and data owners hear nothing)
+    with session_scope(get_settings().resolved_database_url) as session:
+        sent = session.execute(select(OutboxMessage.kind, OutboxMessage.recipient_id)).all()
+    assert sent == [("run_failed", "csp-analyst")]
 
 
 def test_a_run_created_without_parameter_validation_is_still_refused(prefect_server: None, data_dir: Path) -> None:
@@ -173,6 +178,8 @@ def test_a_year_without_data_stops_after_collection_and_sends_nothing(prefect_se
     assert state.is_failed()
     assert f"year check: stopped after collection: financial year {latest} has no data" in state.message
     counts = table_row_counts(get_settings().resolved_database_url)
-    assert counts["raw_files"] > 0 and counts["metric_values"] == 0 and counts["outbox"] == 0
+    assert counts["raw_files"] > 0 and counts["metric_values"] == 0
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert session.execute(select(OutboxMessage.kind)).scalars().all() == ["run_failed"]
     assert counts["submissions"] == 0
     assert [run.name.split()[-1] for run in _children(state.state_details.flow_run_id)] == ["collect"]
