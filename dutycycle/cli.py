@@ -78,6 +78,7 @@ def review(
     typer.echo(f"  outputs:   {settings.outputs_dir / ctx.partnership_id}")
     typer.echo(f"  outbox:    {settings.outbox_dir / ctx.partnership_id}")
     typer.echo(f"  packages:  {settings.submissions_dir / ctx.partnership_id}")
+    typer.echo(f"  links in the Prefect UI open at {settings.files_url} while `dutycycle files` (or `serve`) runs")
     if not state.is_completed():
         raise typer.Exit(code=1)
 
@@ -315,13 +316,54 @@ def outbox_cancel(message_id: Annotated[int, typer.Argument(help="The message's 
     _outbox_act("cancel", message_id, "cancelled; it will not be sent")
 
 
+def _file_server(*, required: bool):
+    """Start the file server of the analyst's outputs in a daemon thread and say where; when it cannot start, fail
+    in one line (required) or warn and carry on without it (None)."""
+    from pydantic import ValidationError
+
+    from tasks.shared.file_server import served_folders, start_file_server
+    from tasks.shared.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        _fail(f"settings: {exc.errors()[0]['msg']}")
+    try:
+        server = start_file_server(settings)
+    except (OSError, ValueError) as exc:
+        message = f"cannot serve files at {settings.files_url} (DUTYCYCLE_FILES_URL): {exc}"
+        if required:
+            _fail(message)
+        typer.secho(f"{message}; carrying on without the file server", fg=typer.colors.YELLOW, err=True)
+        return None
+    folders = ", ".join(f"/{prefix}/ ({folder})" for prefix, folder in served_folders(settings).items())
+    typer.echo(f"Files served at {settings.files_url}: {folders}")
+    return server
+
+
 @app.command()
 def serve() -> None:
     """Serve the deployments and their calendar schedules (annual review, daily deadlines, stage flows) to a
-    Prefect server; keeps running until stopped."""
+    Prefect server, and the analyst's files (outputs, Data Docs, packages) at DUTYCYCLE_FILES_URL; keeps running
+    until stopped."""
+    # a taken port (e.g. an analyst's `dutycycle files`, which serves the same folders) must not stop the schedules
+    _file_server(required=False)
     from deployments.serve import serve_all
 
     serve_all()
+
+
+@app.command()
+def files() -> None:
+    """Serve only the analyst's files (outputs, Data Docs, packages) at DUTYCYCLE_FILES_URL, so the links of a run
+    (e.g. `./run demo`) open from the Prefect UI; keeps running until stopped (Ctrl-C)."""
+    import threading
+
+    server = _file_server(required=True)
+    try:
+        threading.Event().wait()  # the server runs in its daemon thread until this process is stopped
+    except KeyboardInterrupt:
+        server.shutdown()
 
 
 @app.command("deployments-yaml")

@@ -23,7 +23,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh data directory (and so a fresh SQLite database) for one test."""
     folder = tmp_path / "data"
     monkeypatch.setenv("DUTYCYCLE_DATA_DIR", str(folder))
-    for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST", "DUTYCYCLE_CONFIG_DIR"):
+    for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST", "DUTYCYCLE_CONFIG_DIR", "DUTYCYCLE_FILES_URL"):
         monkeypatch.delenv(name, raising=False)
     reset_settings_cache()
     dispose_engines()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from tasks.compute.metric_values import ComputeResult
 from tasks.shared.artifacts import StageReport
 from tasks.shared.context import CycleContext
 from tasks.shared.coverage import part_year_lines
+from tasks.shared.file_server import served_url
 from tasks.shared.markdown import markdown_table
 from tasks.shared.published import PublishedOutputs
 from tasks.shared.suites import SuiteOutcome
@@ -27,6 +30,7 @@ def measures_report(
     headline = outputs.table[outputs.table["area_code"] == ctx.partnership_id]
     warnings = result.skipped or checks.status == "warning" or len(implausible)
     status = "completed with warnings" if warnings else "completed"
+    link = partial(served_url, ctx.settings)
     markdown = "\n".join(
         [
             f"# Measures: {ctx.config.partnership.name}, {ctx.year_label}",
@@ -42,10 +46,12 @@ def measures_report(
             "",
             "## Cross-source plausibility (partnership counts, this year against last)",
             markdown_table(plausibility),
-            f"Published files: `{outputs.measures_csv}`, `{outputs.summary_html}`",
+            f"Published files: [{outputs.summary_html.name}]({link(outputs.summary_html)}), "
+            f"[{outputs.measures_csv.name}]({link(outputs.measures_csv)}), "
+            f"[{outputs.not_computed_csv.name}]({link(outputs.not_computed_csv)})",
             "",
             "## Charts (published values only)",
-            *[f"- [{measure}]({path.as_uri()})" for measure, path in sorted(outputs.charts.items())],
+            *[f"- [{measure}]({link(path)})" for measure, path in sorted(outputs.charts.items())],
         ]
     )
     return StageReport(
@@ -55,4 +61,8 @@ def measures_report(
         table=outputs.table,
         description="Published measures of the year",
         tables=[("compute-not-computed", outputs.not_computed, "Measures not computed for the year, and why")],
+        links=[
+            ("compute-published-summary", link(outputs.summary_html), "The year's published summary, with its charts"),
+            ("compute-published-measures", link(outputs.measures_csv), "The year's published measures (CSV)"),
+        ],
     )

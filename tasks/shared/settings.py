@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     http_timeout_seconds: float = Field(default=30, gt=0, description="Connect and read timeout of every API call")
     http_max_attempts: int = Field(default=6, ge=1, description="Tries per API call before giving up (429, 5xx, timeouts)")
 
+    files_url: str = Field(
+        default="http://127.0.0.1:4280",
+        description="Where the analyst's files (outputs, Data Docs, packages) are served; every published link uses it",
+    )
+
     max_file_bytes: int = Field(default=2 * 1024**3, gt=0, description="An input file larger than this is refused")
     max_rows_per_file: int = Field(default=10_000_000, gt=0, description="An input file with more rows is refused")
     max_zip_member_bytes: int = Field(
@@ -108,6 +114,15 @@ class Settings(BaseSettings):
         from tasks.shared.config import mail_address  # config imports nothing of ours; kept lazy all the same
 
         return mail_address(value.strip())
+
+    @field_validator("files_url")
+    @classmethod
+    def _http_files_url(cls, value: str) -> str:
+        # a browser opens only http(s) links from the Prefect UI, so a file:// or bare host here would break them all
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"DUTYCYCLE_FILES_URL must be an http(s) URL such as http://127.0.0.1:4280, not {value!r}")
+        return value.rstrip("/")
 
     @property
     def smtp_mode(self) -> str:
@@ -145,6 +160,10 @@ class Settings(BaseSettings):
     @property
     def submissions_dir(self) -> Path:
         return self.data_dir / "submissions"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.data_dir / "data-docs"
 
 
 @lru_cache(maxsize=1)

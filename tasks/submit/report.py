@@ -6,6 +6,7 @@ import pandas as pd
 
 from tasks.shared.artifacts import StageReport
 from tasks.shared.context import CycleContext
+from tasks.shared.file_server import served_url
 from tasks.submit.steps import SubmissionRecord
 
 DEADLINE_COLUMNS = ["deadline_id", "period", "title", "due_date", "recipient", "confirmed"]
@@ -28,10 +29,11 @@ def submission_report(
             table=pd.DataFrame(deadlines, columns=DEADLINE_COLUMNS),
             description="Deadlines of the year",
         )
+    package_url = served_url(ctx.settings, record.package_path)
     markdown = "\n".join(
         [
             f"# Submission: {ctx.config.partnership.name}, {ctx.year_label}",
-            f"Package `{record.package_path}` (sha256 `{record.package_sha256}`), checks: {record.validation.status}.",
+            f"[Package]({package_url}) (sha256 `{record.package_sha256}`), checks: {record.validation.status}.",
             f"Recorded against **{record.deadline_title}**, due **{record.due_date}**"
             + ("" if record.created else " (same package as already recorded: nothing new)."),
             "Status: awaiting sign-off before it is sent.",
@@ -50,4 +52,5 @@ def submission_report(
         markdown=markdown,
         table=pd.DataFrame(deadlines)[DEADLINE_COLUMNS],
         description="Deadlines of the year",
+        links=[("submit-package", package_url, "The submission package awaiting sign-off (zip)")],
     )

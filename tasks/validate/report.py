@@ -9,6 +9,7 @@ import pandas as pd
 from tasks.shared.artifacts import StageReport
 from tasks.shared.completeness import needs_chasing, summary_by_source
 from tasks.shared.context import CycleContext
+from tasks.shared.file_server import served_url
 from tasks.shared.markdown import markdown_table
 from tasks.shared.suites import SuiteOutcome
 
@@ -44,6 +45,8 @@ def validation_report(
             f"# Validation: {ctx.config.partnership.name}, {ctx.year_label}",
             f"Datasets checked: {len(outcomes)}; blocked for the year: {', '.join(sorted(blocked)) or 'none'}.",
             "",
+            f"[Quality documentation (Great Expectations Data Docs)]({served_url(ctx.settings, quality_site)})",
+            "",
             "## Datasets",
             markdown_table(results),
             "",
@@ -71,5 +74,5 @@ def validation_report(
         markdown=markdown,
         table=coverage,
         description="Completeness of the year's data",
-        links=[("validate-data-docs", quality_site.as_uri(), "Great Expectations Data Docs of every check")],
+        links=[("validate-data-docs", served_url(ctx.settings, quality_site), "Great Expectations Data Docs of every check")],
     )

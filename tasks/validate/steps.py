@@ -131,4 +131,4 @@ def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.D
 
 def build_quality_site(ctx: CycleContext) -> Path:
     """The Data Docs site of every check run in this process, under the data directory."""
-    return build_data_docs(ctx.settings.data_dir / "data-docs" / ctx.partnership_id)
+    return build_data_docs(ctx.settings.data_docs_dir / ctx.partnership_id)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import threading
+import urllib.request
 import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from prefect.states import State
 from sqlalchemy import select
 
-from tasks.shared.settings import get_settings
+from tasks.shared.settings import get_settings, reset_settings_cache
 from tasks.shared.storage.models import MetricValue, RawFile, Submission
-from tasks.shared.storage.session import session_scope, table_row_counts
+from tasks.shared.storage.session import dispose_engines, session_scope, table_row_counts
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -25,19 +31,59 @@ def _artifact_keys() -> set[str]:
         return {a.key for a in client.read_artifacts(limit=200) if a.key}
 
 
-def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, data_dir: Path) -> None:
-    from flows.annual_review import annual_review
+@dataclass(frozen=True)
+class DemoCycle:
+    """The demo's cycle run twice (once per module: it is slow), what it left after each run, and its file server."""
 
-    first = annual_review(partnership=DEMO, financial_year="2022/23", return_state=True)
+    data_dir: Path
+    files_url: str
+    runs: tuple[State, State]
+    counts: tuple[dict, dict]
+    eml: tuple[list[str], list[str]]
+
+
+@pytest.fixture(scope="module")
+def demo_cycle(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoCycle]:
+    from flows.annual_review import annual_review
+    from tasks.shared.file_server import make_file_server
+
+    data_dir = tmp_path_factory.mktemp("demo-cycle") / "data"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DUTYCYCLE_DATA_DIR", str(data_dir))
+        for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST", "DUTYCYCLE_CONFIG_DIR"):
+            env.delenv(name, raising=False)
+        # bound before the run on a free port, so the links the run publishes name the port it answers on
+        env.setenv("DUTYCYCLE_FILES_URL", "http://127.0.0.1:0")
+        reset_settings_cache()
+        server = make_file_server(get_settings())
+        files_url = f"http://127.0.0.1:{server.server_address[1]}"
+        env.setenv("DUTYCYCLE_FILES_URL", files_url)
+        reset_settings_cache()
+        dispose_engines()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            runs, counts, eml = [], [], []
+            for _ in range(2):
+                runs.append(annual_review(partnership=DEMO, financial_year="2022/23", return_state=True))
+                counts.append(table_row_counts(get_settings().resolved_database_url))
+                eml.append(sorted(p.name for p in (data_dir / "outbox" / DEMO).glob("*.eml")))
+            yield DemoCycle(data_dir, files_url, tuple(runs), tuple(counts), tuple(eml))
+        finally:
+            server.shutdown()
+            server.server_close()
+            dispose_engines()
+            reset_settings_cache()
+
+
+def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -> None:
+    data_dir = demo_cycle.data_dir
+    first, second = demo_cycle.runs
     assert first.is_completed(), first.message
     url = get_settings().resolved_database_url
-    counts_after_first = table_row_counts(url)
-    eml_after_first = sorted(p.name for p in (data_dir / "outbox" / DEMO).glob("*.eml"))
-
-    second = annual_review(partnership=DEMO, financial_year="2022/23", return_state=True)
+    counts_after_first = demo_cycle.counts[0]
     assert second.is_completed(), second.message
-    assert table_row_counts(url) == counts_after_first
-    assert sorted(p.name for p in (data_dir / "outbox" / DEMO).glob("*.eml")) == eml_after_first
+    assert demo_cycle.counts[1] == counts_after_first
+    assert demo_cycle.eml[1] == demo_cycle.eml[0]
 
     # every stage left something in every table it owns
     for table in ("raw_files", "observations", "validation_results", "metric_values", "outbox", "deadlines",
@@ -95,6 +141,51 @@ def test_annual_review_twice_is_complete_and_idempotent(prefect_server: None, da
     for stage in ("collect", "validate", "compute", "notify", "submit"):
         assert f"{DEMO}-2022-23-{stage}-summary" in keys and f"{DEMO}-2022-23-{stage}-table" in keys
     assert f"{DEMO}-2022-23-cycle-summary" in keys
+
+
+CONTENT_TYPES = {".html": "text/html", ".png": "image/png", ".csv": "text/csv", ".zip": "application/zip",
+                 ".json": "application/json", ".svg": "image/svg+xml"}
+MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")  # link artifacts are stored as markdown too: [text](url)
+
+
+def _artifacts_of(runs: tuple[State, State]) -> list:
+    """Every artifact the two cycles left, their stage subflows' included, read back through the Prefect API."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    parents = [run.state_details.flow_run_id for run in runs]
+    with get_client(sync_client=True) as client:
+        stages = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=parents))
+        )
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=parents + [s.id for s in stages]))
+        )
+
+
+def test_every_link_in_the_artifacts_opens_over_http(demo_cycle: DemoCycle) -> None:
+    artifacts = _artifacts_of(demo_cycle.runs)
+    # link artifacts are stored as markdown "[link](url)"; each stage that links publishes its own
+    for name in ("validate-data-docs", "compute-published-summary", "compute-published-measures", "submit-package"):
+        assert [a for a in artifacts if a.key and a.key.endswith(name) and a.type == "markdown"], name
+    assert not [a.key for a in artifacts if "file://" in str(a.data)]  # a browser refuses file:// from the UI
+    links = {link for a in artifacts if a.type in ("markdown", "link") for link in MARKDOWN_LINK.findall(str(a.data))}
+    assert links and all(link.startswith(demo_cycle.files_url + "/") for link in links), sorted(links)
+    # the published summary, measures, charts, quality documentation and package are each linked
+    for expected in (f"/outputs/{DEMO}/2022-23/summary.html", f"/outputs/{DEMO}/2022-23/measures-published.csv",
+                     f"/outputs/{DEMO}/2022-23/charts/police_knife_crime.png", f"/data-docs/{DEMO}/index.html"):
+        assert demo_cycle.files_url + expected in links, expected
+    assert [link for link in links if link.startswith(f"{demo_cycle.files_url}/submissions/{DEMO}/")]
+    for link in sorted(links):
+        with urllib.request.urlopen(link, timeout=60) as response:
+            assert response.status == 200, link
+            assert response.headers.get_content_type() == CONTENT_TYPES[Path(link).suffix], link
+            assert response.read(), link
 
 
 def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
