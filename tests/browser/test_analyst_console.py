@@ -238,6 +238,8 @@ def choose_options(page, field, wanted: set[str], single: bool = False) -> None:
         label = option.inner_text().strip()
         if label in wanted and (single or label not in chosen):
             option.click()
+            if single:
+                return  # a single choice closes its list: the other options are gone
     if options.first.is_visible():
         page.keyboard.press("Escape")
 
@@ -318,18 +320,22 @@ def test_an_analyst_runs_the_review_from_the_form_and_reads_the_headline_table(c
     choose_stages(page, stages)
     assert selected_stages(page) == stages
 
-    run_name = f"analyst-console-{time.strftime('%H%M%S')}"
-    page.locator(".p-label").filter(has=page.get_by_text("Run Name", exact=True)).locator("input").fill(run_name)
+    # the partnership and the year are choices, not free text: nothing to misspell
+    for parameter in ("partnership", "financial_year"):
+        assert not form_field(page, parameter).locator("textarea, input[type=text]").count(), parameter
     page.shots("form-filled")
+    before = {run["id"] for run in console.post("/flow_runs/filter", {})}
 
-    # Submit leads back to the deployment's page, where the new run is listed by its name
+    # Submit leads back to the deployment's page; the new run is the deployment's run that was not there before
     page.get_by_role("button", name="Submit", exact=True).click()
     page.wait_for_url(re.compile(r"/deployments/deployment/[0-9a-f-]{36}(\?|$)"))
-    page.get_by_role("link", name=run_name, exact=True).first.wait_for()
     page.shots("run-submitted")
-    page.get_by_role("link", name=run_name, exact=True).first.click()
-    page.wait_for_url(re.compile(r"/runs/flow-run/[0-9a-f-]{36}"))
-    run_id = re.search(r"/runs/flow-run/([0-9a-f-]{36})", page.url).group(1)
+    deadline = time.monotonic() + 60
+    while not (new := [r for r in console.post("/flow_runs/filter", {}) if r["id"] not in before]):
+        assert time.monotonic() < deadline, "Submit created no run"
+        time.sleep(1)
+    run_id = new[0]["id"]
+    page.goto(f"{console.ui}/runs/flow-run/{run_id}")
     page.shots("run-page")
     run = console.get(f"/flow_runs/{run_id}")
     assert run["deployment_id"] == console.deployments[name]
@@ -340,12 +346,15 @@ def test_an_analyst_runs_the_review_from_the_form_and_reads_the_headline_table(c
     while not (run := _final_run(console, run_id)):
         assert time.monotonic() < deadline, f"run {run_id} not finished within {RUN_FINISH_S} s"
         time.sleep(5)
+    # runs named by partnership, year and stages: the Runs list says what each one is
+    assert run["name"] == f"{DEMO} 2022/23 collect+validate+compute", run["name"]
     children = _subflow_runs(console, run_id)
     assert set(children) == set(stages), f"stage runs {sorted(children)}"
+    assert children["compute"]["name"] == f"{DEMO} 2022/23 compute"
     assert children["compute"]["state_type"] == "COMPLETED", children["compute"]["state"]
 
     # the headline table as the API holds it: the partnership's own row of the first measure with a rate
-    key = artifact_key(DEMO, "compute", "table")
+    key = artifact_key(DEMO, "2022-23", "compute", "table")
     artifacts = console.post("/artifacts/filter", {
         "artifacts": {"key": {"any_": [key]}, "flow_run_id": {"any_": [children["compute"]["id"]]}},
     })
@@ -359,6 +368,13 @@ def test_an_analyst_runs_the_review_from_the_form_and_reads_the_headline_table(c
     page.goto(f"{console.ui}/runs/flow-run/{run_id}")
     page.get_by_text(run["state_name"], exact=True).first.wait_for()
     page.shots("run-finished")
+    # the cycle's own run shows its summary, linking each stage's summary
+    open_tab(page, "Artifacts")
+    summary = page.locator(".artifact-card").filter(has_text=f"{DEMO}-2022-23-cycle-summary")
+    summary.first.wait_for()
+    page.shots("cycle-artifacts")
+    page.goto(f"{console.ui}/runs/flow-run/{run_id}")
+    page.get_by_text(run["state_name"], exact=True).first.wait_for()
     open_tab(page, "Subflow Runs")
     page.get_by_role("link", name=children["compute"]["name"], exact=True).click()
     page.wait_for_url(re.compile(children["compute"]["id"]))

@@ -174,7 +174,21 @@ def test_every_link_in_the_artifacts_opens_over_http(demo_cycle: DemoCycle) -> N
     for name in ("validate-data-docs", "compute-published-summary", "compute-published-measures", "submit-package"):
         assert [a for a in artifacts if a.key and a.key.endswith(name) and a.type == "markdown"], name
     assert not [a.key for a in artifacts if "file://" in str(a.data)]  # a browser refuses file:// from the UI
-    links = {link for a in artifacts if a.type in ("markdown", "link") for link in MARKDOWN_LINK.findall(str(a.data))}
+    every = {link for a in artifacts if a.type in ("markdown", "link") for link in MARKDOWN_LINK.findall(str(a.data))}
+    # the cycle's summary links its stage runs and their summary artifacts in the Prefect UI: each names a real one
+    from prefect.settings import get_current_settings
+
+    ui = str(get_current_settings().ui_url).rstrip("/")
+    in_ui = {link for link in every if link.startswith(ui + "/")}
+    keys = {a.key for a in artifacts if a.key}
+    runs = {str(run_id) for run_id in {a.flow_run_id for a in artifacts}}
+    for link in in_ui:
+        kind, _, ident = link.removeprefix(ui + "/").rpartition("/")
+        assert (kind, ident in (keys if kind == "artifacts/key" else runs)) in {
+            ("artifacts/key", True), ("runs/flow-run", True)}, link
+    # two cycles of five stages: ten stage runs, and five summary keys (the same keys in both cycles)
+    assert len(in_ui) == 10 + 5, sorted(in_ui)
+    links = every - in_ui
     assert links and all(link.startswith(demo_cycle.files_url + "/") for link in links), sorted(links)
     # the published summary, measures, charts, quality documentation and package are each linked
     for expected in (f"/outputs/{DEMO}/2022-23/summary.html", f"/outputs/{DEMO}/2022-23/measures-published.csv",
