@@ -14,7 +14,7 @@ from tasks.shared.artifacts import artifact_scope, stage_summary_key
 from tasks.shared.context import CycleContext
 from tasks.shared.coverage import year_refusal
 from tasks.shared.markdown import markdown_table
-from tasks.shared.runs import PlainFailure
+from tasks.shared.runs import WARNINGS_STATE, PlainFailure
 
 
 @dataclass(frozen=True)
@@ -98,5 +98,6 @@ def cycle_state(ctx: CycleContext, outcomes: list[StageOutcome]) -> State:
         message = f"{label}: these stages failed: {', '.join(o.stage for o in failed)} ({reasons})"
         return Failed(message=message, data=PlainFailure(message))
     warned = [o.stage for o in outcomes if o.status != "completed"]
-    return Completed(message=f"{label}: completed with warnings in: {', '.join(warned)}" if warned
-                     else f"{label}: completed")
+    if warned:
+        return Completed(name=WARNINGS_STATE, message=f"{label}: completed with warnings in: {', '.join(warned)}")
+    return Completed(message=f"{label}: completed")

@@ -12,7 +12,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from prefect.runtime import flow_run
-from prefect.states import Failed, State
+from prefect.states import Completed, Failed, State
 
 from tasks.shared.artifacts import StageReport, publish_report
 from tasks.shared.context import CycleContext, open_cycle
@@ -20,6 +20,9 @@ from tasks.shared.exclusive import one_run_at_a_time
 from tasks.shared.parameters import STAGES, ParameterProblem, check_run
 from tasks.shared.storage import repository
 from tasks.shared.storage.session import session_scope
+
+WARNINGS = "completed with warnings"
+WARNINGS_STATE = "Completed with warnings"
 
 
 class StageFailed(ValueError):
@@ -75,7 +78,11 @@ def finish_stage(ctx: CycleContext, stage: str, report: StageReport) -> dict | S
     if report.status == "failed":
         reason = f"{stage} failed its checks: {report.failure or 'see its summary artifact'}"
         return Failed(message=reason, data=PlainFailure(reason))
-    return {"status": report.status, **report.summary}
+    result = {"status": report.status, **report.summary}
+    if report.status == WARNINGS:
+        # a named Completed state: the UI's badge says "Completed with warnings", not a plain green "Completed"
+        return Completed(name=WARNINGS_STATE, message=f"{stage} completed with warnings", data=result)
+    return result
 
 
 class _PlainOutcomes(logging.Filter):
