@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
@@ -18,13 +19,14 @@ from tasks.shared.disclosure import published_count_pattern
 from tasks.shared.geography import ENGLAND
 from tasks.shared.outbox import queue_messages
 from tasks.shared.published import NOT_COMPUTED_CSV, PublishedOutputs
-from tasks.shared.raw_store import store_bytes
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import MetricValue, RawFile
 from tasks.shared.storage.session import session_scope
 from tasks.shared.suites import SuiteOutcome
+from tasks.submit.documents import package_documents, series_years, software_version
 from tasks.submit.messages import submission_receipt_messages
-from tasks.submit.package import Package, build_package
+from tasks.submit.package import Package, build_package, utc_timestamp
+from tasks.submit.store import store_package
 
 PACKAGE_SUITE = "submission_package.published"
 ANNUAL_REVIEW = "annual_review"
@@ -53,31 +55,44 @@ def record_deadlines(ctx: CycleContext) -> list[dict]:
 
 
 def provenance(ctx: CycleContext) -> dict:
-    """What the package's figures rest on: definition versions and every raw file with its checksum."""
+    """What the package's figures rest on: definition versions, disclosure policies, the software, and every raw
+    file used by any figure of any year of the series (the trend charts and baselines use five years, not one)."""
+    years = series_years(ctx)
+    in_force = {(m.id, m.version) for m in ctx.config.metrics.in_force(ctx.year_end)}
     with session_scope(ctx.database_url) as session:
         values = session.execute(
-            select(MetricValue.metric_id, MetricValue.metric_version, MetricValue.raw_file_ids).where(
-                MetricValue.partnership == ctx.partnership_id, MetricValue.period == ctx.year_label
+            select(MetricValue.metric_id, MetricValue.metric_version, MetricValue.period,
+                   MetricValue.raw_file_ids).where(
+                MetricValue.partnership == ctx.partnership_id, MetricValue.period.in_(years)
             )
         ).all()
-        file_ids = sorted({i for v in values for i in (v.raw_file_ids or [])})
+        # the series is computed with the definitions in force for the reviewed year; other versions are not shown
+        values = [v for v in values if (v.metric_id, v.metric_version) in in_force]
+        periods_of: dict[int, set[str]] = {}
+        for v in values:
+            for i in v.raw_file_ids or []:
+                periods_of.setdefault(int(i), set()).add(v.period)
         files = session.execute(
-            select(RawFile.id, RawFile.source_id, RawFile.original_name, RawFile.sha256, RawFile.synthetic).where(
-                RawFile.id.in_(file_ids)
-            )
+            select(RawFile.id, RawFile.source_id, RawFile.original_name, RawFile.sha256, RawFile.synthetic,
+                   RawFile.received_at, RawFile.period).where(RawFile.id.in_(sorted(periods_of)))
         ).all()
     return {
         "partnership": ctx.partnership_id,
         "financial_year": ctx.year_label,
+        "series_years": years,
         "demo_synthetic_data": ctx.config.partnership.demo,
         "disclosure_policies": {
             "default": ctx.config.metrics.disclosure.model_dump(),
             **{name: p.model_dump() for name, p in ctx.config.metrics.disclosure_policies.items()},
         },
         "metric_definitions": sorted({f"{v.metric_id}@v{v.metric_version}" for v in values}),
+        "software": software_version(),
         "raw_files": [
-            {"source": f.source_id, "file": f.original_name, "sha256": f.sha256, "synthetic": f.synthetic}
-            for f in sorted(files, key=lambda f: (f.source_id, f.original_name))
+            {"source": f.source_id, "file": f.original_name, "sha256": f.sha256, "synthetic": f.synthetic,
+             "period": f.period, "received_at": utc_timestamp(f.received_at.replace(tzinfo=f.received_at.tzinfo
+                                                                                    or dt.UTC)),
+             "used_for_years": sorted(periods_of[f.id])}
+            for f in sorted(files, key=lambda f: (f.source_id, f.original_name, f.sha256))
         ],
     }
 
@@ -113,17 +128,19 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
     charts = {f"charts/{path.name}": path.read_bytes() for path in sorted(outputs.charts.values())}
     if outputs.not_computed_csv.is_file():
         charts[NOT_COMPUTED_CSV] = outputs.not_computed_csv.read_bytes()
-    package = build_package(
-        outputs.table, outputs.summary_html.read_text(encoding="utf-8"), provenance(ctx), extra_files=charts
-    )
-    validation = check_package(ctx, package)
     deadline = next(d for d in ctx.config.deadlines.deadlines if d.delivers == ANNUAL_REVIEW)
+    manifest = {**provenance(ctx), "deadline": deadline.id}
+    documents, notes = package_documents(ctx, outputs.table, outputs.not_computed, manifest, deadline.id,
+                                         [n for n in charts if n.startswith("charts/")])
+    package = build_package(outputs.table, outputs.summary_html.read_text(encoding="utf-8"), manifest,
+                            extra_files=charts, documents=documents, xlsx_notes=notes)
+    validation = check_package(ctx, package)
     if validation.blocking:
         raise ValueError(
             "the submission package failed its checks and was not recorded: "
             + "; ".join(o.description for o in validation.failed_critical)
         )
-    stored = store_bytes(ctx.settings.submissions_dir / ctx.partnership_id, package.data, ".zip")
+    stored = store_package(ctx, package, deadline.id)
     with session_scope(ctx.database_url) as session:
         row = repository.deadline_row(session, ctx.partnership_id, deadline.id, ctx.year_label)
         if row is None:

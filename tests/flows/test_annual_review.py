@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import threading
 import urllib.request
@@ -105,6 +106,7 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
             assert Path(row.stored_path).name.startswith(row.sha256)
             assert Path(row.stored_path).stat().st_size == row.size_bytes
         assert all(row.status == "loaded" for row in files)
+        checksums = {row.sha256 for row in files}
 
         headline = session.scalars(
             select(MetricValue).where(MetricValue.period == "2022/23", MetricValue.area_code == DEMO)
@@ -118,12 +120,23 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
                 assert value.lower_ci_95 <= value.value <= value.upper_ci_95
         submission = session.scalars(select(Submission)).one()
 
-    # the package holds the published (disclosure-controlled) measures, an HTML summary and a manifest
+    # the package a reviewer opens: cover note, report with charts, measures as CSV and Excel, definitions,
+    # data-quality statement and a manifest, offered under a readable, versioned name
+    assert Path(submission.package_path).name == f"{DEMO}_annual-review_2022-23_v1.zip"
     with zipfile.ZipFile(submission.package_path) as package:
         names = sorted(package.namelist())
         assert [n for n in names if not n.startswith("charts/")] == [
-            "manifest.json", "measures-not-computed.csv", "measures.csv", "summary.html"
+            "cover-note.html", "data-quality.md", "definitions.md", "manifest.json", "measures-not-computed.csv",
+            "measures.csv", "measures.xlsx", "summary.html",
         ]
+        manifest = json.loads(package.read("manifest.json"))
+        assert manifest["identity"]["sha256"] == submission.package_sha256
+        assert "DEMONSTRATION ONLY: SYNTHETIC DATA." in package.read("cover-note.html").decode()
+        # the figures rest on five years: the manifest lists the files of every year of the series, not only one
+        years = {year for f in manifest["raw_files"] for year in f["used_for_years"]}
+        assert years == {"2018/19", "2019/20", "2020/21", "2021/22", "2022/23"}
+        assert {f["sha256"] for f in manifest["raw_files"]} <= checksums
+        assert manifest["software"]["version"] and manifest["build_time"].endswith("Z")
         # every measure of the demo is computed: the list of measures not computed is packaged, and empty
         assert package.read("measures-not-computed.csv").decode() == "measure,title,headline,reason\n"
         charts = [n for n in names if n.startswith("charts/")]
