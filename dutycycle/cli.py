@@ -402,6 +402,13 @@ def deadlines(
     table = calendar_table(statuses_on(occurrences, day, met_deadlines(ctx), inputs_at_risk(ctx, occurrences, day)), day)
     typer.echo(f"Deadlines of {ctx.config.partnership.name} as of {day:%A %d %B %Y} (Europe/London)")
     typer.echo(table.drop(columns=["submitted to"]).to_string(index=False))
+    from tasks.submit.handover import delivered_versions
+
+    versions = delivered_versions(ctx.database_url, ctx.partnership_id)
+    if versions:
+        typer.echo("Submissions delivered (which version went when):")
+        for line in versions:
+            typer.echo(f"  {line}")
 
 
 @app.command("deadline-met")
@@ -425,6 +432,115 @@ def deadline_met(
         _fail(f"{deadline} {period} is not on the recorded calendar: run the deadlines flow first "
               f"(`dutycycle deadlines` lists the periods)")
     typer.echo(f"{deadline} {period}: met on {day.isoformat()}")
+
+
+def _submission_context(submission: int):
+    """The cycle context of a recorded submission (its partnership and year), or a one-line failure."""
+    from tasks.shared.config import ConfigError
+    from tasks.shared.context import open_cycle
+    from tasks.shared.settings import get_settings
+    from tasks.shared.storage.models import Submission
+    from tasks.shared.storage.session import session_scope
+
+    with session_scope(get_settings().resolved_database_url) as session:
+        row = session.get(Submission, submission)
+        if row is None:
+            _fail(f"no submission {submission} (the submit stage's report names it)")
+        partnership, year = row.partnership, row.financial_year
+    try:
+        return open_cycle(partnership, year)
+    except (ConfigError, ValueError) as exc:
+        _fail(f"error: {exc}")
+
+
+@app.command()
+def approve(
+    submission: Annotated[int, typer.Argument(help="The submission's id (the submit stage's report and receipt)")],
+    name: Annotated[str, typer.Option(help="Your full name, as partnership.yaml's approvers give it")],
+    role: Annotated[str, typer.Option(help="The role you approve in, as the approvers list gives it")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject the package: nothing is sent")] = False,
+    comment: Annotated[str, typer.Option(help="Your reason or remark (required with --reject)")] = "",
+) -> None:
+    """Sign off a submission package (the terminal's equivalent of the Prefect UI's form): the decision is recorded
+    with the package checksum; a run waiting for it resumes with it, else an approved package is delivered now."""
+    from pydantic import ValidationError
+
+    from tasks.shared.signoff import SignOffInput
+    from tasks.submit.handover import HandoverError, approve_from_terminal, deliver_approved
+    from tasks.submit.steps import tell_outcome
+
+    ctx = _submission_context(submission)
+    try:
+        answer = SignOffInput(approver_name=name, approver_role=role, decision="reject" if reject else "approve",
+                              comment=comment)
+    except ValidationError as exc:
+        _fail(f"refused: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+    try:
+        decision, why_not_resumed = approve_from_terminal(ctx, submission, answer)
+    except HandoverError as exc:
+        _fail(str(exc))
+    typer.echo(f"submission {submission} {decision.sentence()} (sha256 {decision.package_sha256[:12]})")
+    if why_not_resumed is None:
+        typer.echo("the run waiting for this decision has it and continues: it delivers (or not) and reports")
+        return
+    delivery = None
+    if decision.approved:
+        try:
+            delivery = deliver_approved(ctx, submission)
+        except HandoverError as exc:
+            _fail(f"{exc}")
+    typer.echo(tell_outcome(ctx, submission, delivery))
+
+
+@app.command()
+def resubmit(
+    submission: Annotated[int, typer.Argument(help="The held package's id, or the delivered one it corrects")],
+    reason: Annotated[str, typer.Option(help="Why the corrected package replaces the delivered one (kept)")],
+) -> None:
+    """Make a corrected package (held because its deadline already has an approved or delivered one) the one to
+    approve and deliver; the earlier delivery stays in history."""
+    from tasks.shared.settings import get_settings
+    from tasks.shared.storage.session import session_scope
+    from tasks.submit.handover import approve_command
+    from tasks.submit.submissions import ResubmitError
+    from tasks.submit.submissions import resubmit as resubmit_package
+
+    ctx = _submission_context(submission)
+    try:
+        with session_scope(get_settings().resolved_database_url) as session:
+            new = resubmit_package(session, submission, reason)
+            new_id, replaces = new.id, new.resubmits
+    except ResubmitError as exc:
+        _fail(str(exc))
+    typer.echo(f"submission {new_id} now awaits approval as the resubmission of {replaces}: "
+               f"{approve_command(new_id, ctx.partnership_id)}")
+
+
+@app.command()
+def audit(
+    submission: Annotated[int, typer.Argument(help="The submission's id")],
+    csv: Annotated[Path | None, typer.Option(help="Also write the full table to this CSV file")] = None,
+) -> None:
+    """For every figure a submission carries: the run, the definition and version, the raw files with checksums
+    and received times, the checks that applied, and the approval."""
+    from tasks.shared.settings import get_settings
+    from tasks.submit.audit import AuditError, audit_table
+
+    try:
+        table = audit_table(get_settings().resolved_database_url, submission)
+    except AuditError as exc:
+        _fail(str(exc))
+    for row in table.itertuples(index=False):
+        typer.echo(f"{row.measure} {row.area_code} {row.financial_year} {row.age_band}: count {row.published_count}")
+        typer.echo(f"  definition {row.definition}, computed by run {row.compute_run}, submitted by run {row.submit_run}")
+        typer.echo(f"  raw files ({row.raw_file_count}): {row.raw_files}")
+        typer.echo(f"  checks: {row.checks}")
+        typer.echo(f"  {row.approval}")
+    typer.echo(f"{len(table)} figures of submission {submission} (package sha256 "
+               f"{table['package_sha256'].iloc[0] if len(table) else '-'})")
+    if csv is not None:
+        table.to_csv(csv, index=False)
+        typer.echo(f"wrote {csv}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

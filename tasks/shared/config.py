@@ -127,6 +127,72 @@ class MonthDay(Strict):
     day: Annotated[int, Field(ge=1, le=31)]
 
 
+OutputKind = Literal["submission", "board_pack", "publication"]
+OUTPUT_KINDS: tuple[str, ...] = ("submission", "board_pack", "publication")
+
+
+class Approver(Strict):
+    """Who may approve a kind of output: a stakeholder (their name and role in stakeholders.yaml) or a named
+    person with the role they approve in."""
+
+    stakeholder: Annotated[str, Field(pattern=SLUG)] | None = None
+    name: str | None = None
+    role: str | None = None
+
+    @field_validator("name", "role")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else single_line(value)
+
+    @model_validator(mode="after")
+    def _one_way_of_naming(self) -> Approver:
+        if self.stakeholder is None and not (self.name and self.role):
+            raise ValueError("give either stakeholder (an id of stakeholders.yaml) or both name and role")
+        if self.stakeholder is not None and (self.name or self.role):
+            raise ValueError("give either stakeholder or name and role, not both")
+        return self
+
+
+class HttpsUpload(Strict):
+    """Upload the package with an HTTPS POST (http only to this machine, for tests)."""
+
+    delivery: Literal["https_upload"]
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+            raise ValueError(f"'{value}' is not an https:// URL (plain http is allowed only to this machine)")
+        return value
+
+
+class EmailDelivery(Strict):
+    """Send the package attached to an e-mail (over DUTYCYCLE_SMTP_*, else written as an .eml file)."""
+
+    delivery: Literal["email"]
+    to: str
+
+    @field_validator("to")
+    @classmethod
+    def _valid_address(cls, value: str) -> str:
+        return mail_address(value)
+
+
+class FileDrop(Strict):
+    """Put the package in a folder another system collects from (relative paths are under DUTYCYCLE_DATA_DIR)."""
+
+    delivery: Literal["file_drop"]
+    folder: Path
+
+
+SubmissionDelivery = Annotated[HttpsUpload | EmailDelivery | FileDrop, Field(discriminator="delivery")]
+
+
 class Partnership(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: str
@@ -138,6 +204,14 @@ class Partnership(Strict):
     local_authorities: Annotated[list[LocalAuthority], Field(min_length=1)]
     police_forces: Annotated[list[PoliceForce], Field(min_length=1)]
     lsoas: Annotated[list[Lsoa], Field(min_length=1)]
+    approvers: dict[OutputKind, Annotated[list[Approver], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="Per kind of output leaving the system (submission, board_pack, publication), who may approve "
+        "it; a kind with nobody listed cannot be approved",
+    )
+    submission: SubmissionDelivery | None = Field(
+        default=None, description="How an approved submission is delivered: https_upload, email or file_drop"
+    )
 
     @field_validator("name")
     @classmethod
@@ -728,6 +802,11 @@ def load_partnership_config(config_dir: Path, partnership_id: str) -> Partnershi
     deadlines = load_deadlines(config_dir, folder)
 
     people = {s.id for s in stakeholders.stakeholders}
+    for kind, approvers in partnership.approvers.items():
+        for index, approver in enumerate(approvers):
+            if approver.stakeholder is not None and approver.stakeholder not in people:
+                raise ConfigError(folder / "partnership.yaml", f"approvers.{kind}[{index}].stakeholder",
+                                  f"'{approver.stakeholder}' is not in stakeholders.yaml")
     for index, source in enumerate(sources.sources):
         if source.owner not in people:
             raise ConfigError(

@@ -66,7 +66,7 @@ def fail_stage(ctx: CycleContext, stage: str, summary: dict, reason: str) -> Non
 
 def finish_stage(ctx: CycleContext, stage: str, report: StageReport) -> dict | State:
     """Publish the stage's report as Prefect artifacts, mark the stage finished with its outcome (completed,
-    completed with warnings, failed) and end the stage: its status and summary for the cycle, or a Failed state
+    completed with warnings, failed, rejected: submit's sign-off) and end the stage: its status and summary for the cycle, or a Failed state
     whose message names what failed its checks."""
     publish_report(ctx.partnership_id, ctx.year_label, stage, report)
     with session_scope(ctx.database_url) as session:
@@ -75,8 +75,10 @@ def finish_stage(ctx: CycleContext, stage: str, report: StageReport) -> dict | S
             summary=report.summary, finished=True,
         )
     print(f"{stage}: {report.status} {report.summary}")
-    if report.status == "failed":
-        reason = f"{stage} failed its checks: {report.failure or 'see its summary artifact'}"
+    if report.status in ("failed", "rejected"):
+        # a rejection is a person's decision, not a failed check: its message is the decision and its reason
+        reason = report.failure if report.status == "rejected" else \
+            f"{stage} failed its checks: {report.failure or 'see its summary artifact'}"
         return Failed(message=reason, data=PlainFailure(reason))
     result = {"status": report.status, **report.summary}
     if report.status == WARNINGS:

@@ -71,6 +71,21 @@ class Settings(BaseSettings):
         default=6 * 3600, gt=0, description="How long a run waits for another run of the same partnership and year "
         "to finish before giving up"
     )
+    sign_off_wait: Literal["auto", "pause", "record"] = Field(
+        default="auto",
+        description="How the submit stage waits for sign-off: pause (the run pauses with the UI's form), record (the "
+        "package is recorded as awaiting approval; `dutycycle approve` decides), auto (pause when Prefect's API is a "
+        "server, i.e. PREFECT_API_URL is set; record on the ephemeral API of a plain local run)",
+    )
+    sign_off_timeout_seconds: int = Field(
+        default=7 * 24 * 3600, gt=0, description="How long a paused run waits for a sign-off decision; then the "
+        "package stays awaiting approval and the run ends (approve later with `dutycycle approve`)",
+    )
+    sign_off_poll_seconds: int = Field(default=10, gt=0, description="How often a paused run looks for its decision")
+    delivery_lease_seconds: float = Field(
+        default=900, gt=0, description="A delivery claim older than this (its process died mid-send on another "
+        "machine) may be sent again, with the same idempotency key",
+    )
     database_busy_timeout_seconds: float = Field(default=30, ge=0, description="SQLite: wait this long for a lock")
 
     police_api_url: str = Field(default="https://data.police.uk/api/", description="data.police.uk API base URL")

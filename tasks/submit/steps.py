@@ -17,16 +17,30 @@ from tasks.shared.checks import check_and_record
 from tasks.shared.context import CycleContext
 from tasks.shared.disclosure import published_count_pattern
 from tasks.shared.geography import ENGLAND
-from tasks.shared.outbox import queue_messages
+from tasks.shared.outbox import deliver_outbox, queue_messages
 from tasks.shared.published import NOT_COMPUTED_CSV, PublishedOutputs
+from tasks.shared.runs import fail_stage
+from tasks.shared.signoff import VIA_UI, Decision, SignOffTimeout, decision_for, pause_for_sign_off, waits_by_pausing
 from tasks.shared.storage import repository
-from tasks.shared.storage.models import MetricValue, RawFile
+from tasks.shared.storage.models import MetricValue, RawFile, Submission
 from tasks.shared.storage.session import session_scope
 from tasks.shared.suites import SuiteOutcome
+from tasks.submit.audit import audit_table
 from tasks.submit.documents import package_documents, series_years, software_version
+from tasks.submit.handover import (
+    KIND,
+    DeliveryOutcome,
+    HandoverError,
+    apply_decision,
+    approve_command,
+    approvers_line,
+    decide,
+    deliver_approved,
+)
 from tasks.submit.messages import submission_receipt_messages
 from tasks.submit.package import Package, build_package, utc_timestamp
 from tasks.submit.store import store_package
+from tasks.submit.submissions import AWAITING, HELD, SUPERSEDED, record_package
 
 PACKAGE_SUITE = "submission_package.published"
 ANNUAL_REVIEW = "annual_review"
@@ -36,6 +50,8 @@ ANNUAL_REVIEW = "annual_review"
 class SubmissionRecord:
     """A package recorded against its deadline (``created`` is False when the same package was already there)."""
 
+    submission_id: int
+    status: str  # tasks/submit/submissions.py: awaiting approval, held for resubmission, approved, ...
     deadline_id: str
     deadline_title: str
     due_date: str
@@ -121,8 +137,9 @@ def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
 
 @task(name="build-submission", cache_policy=NO_CACHE)
 def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> SubmissionRecord | None:
-    """Build the annual-review package, check it, store it by checksum and record it once against its deadline;
-    None (no package) when no measure could be computed for the year: an empty return would read as 'no violence'."""
+    """Build the annual-review package, check it, store it by checksum and record it once against its deadline as
+    the deadline's one open submission (tasks/submit/submissions.py); None (no package) when no measure could be
+    computed for the year: an empty return would read as 'no violence'."""
     if outputs.table.empty:
         return None
     charts = {f"charts/{path.name}": path.read_bytes() for path in sorted(outputs.charts.values())}
@@ -145,7 +162,7 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
         row = repository.deadline_row(session, ctx.partnership_id, deadline.id, ctx.year_label)
         if row is None:
             raise LookupError(f"deadline {deadline.id} for {ctx.year_label} is not recorded; run record_deadlines first")
-        submission, created = repository.record_submission(
+        submission, created = record_package(
             session,
             {
                 "partnership": ctx.partnership_id,
@@ -155,12 +172,15 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
                 "package_path": str(stored.path),
                 "measures_rows": len(outputs.table),
                 "validation_status": validation.status,
-                "status": "awaiting sign-off",
+                "status": AWAITING,
                 "flow_run_id": ctx.flow_run_id,
             },
         )
         due = row.due_date.isoformat()
+        submission_id, status = submission.id, submission.status
     return SubmissionRecord(
+        submission_id=submission_id,
+        status=status,
         deadline_id=deadline.id,
         deadline_title=deadline.title,
         due_date=due,
@@ -171,14 +191,111 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
     )
 
 
-def announce_submission(ctx: CycleContext, record: SubmissionRecord | None) -> int:
-    """Queue the receipt of a newly recorded package for the board and analysts (a known package, or none: nothing)."""
-    if record is None or not record.created:
+# ---------------------------------------------------------------- sign-off, delivery, receipt, audit
+
+
+def obtain_sign_off(ctx: CycleContext, record: SubmissionRecord | None) -> Decision | None:
+    """The decision on the recorded package: one already recorded on this version, else (on a Prefect server) the
+    run pauses with the sign-off form until an allowed approver decides; None while it awaits approval."""
+    if record is None:
+        return None
+    existing = decision_for(ctx.database_url, KIND, record.submission_id, record.package_sha256)
+    if existing is not None:
+        apply_decision(ctx.database_url, record.submission_id, existing)
+        return existing
+    if record.status != AWAITING:
+        return None
+    how = approve_command(record.submission_id, ctx.partnership_id)
+    if not waits_by_pausing(ctx.settings):
+        print(f"submission {record.submission_id} awaits approval by {approvers_line(ctx)}: {how}")
+        return None
+    with session_scope(ctx.database_url) as session:
+        session.get(Submission, record.submission_id).waiting_flow_run_id = ctx.flow_run_id
+    print(f"waiting for sign-off of submission {record.submission_id} (sha256 {record.package_sha256[:12]}) by "
+          f"{approvers_line(ctx)}: fill in this run's form in the Prefect UI (Resume), or {how}")
+    try:
+        answer = pause_for_sign_off(ctx.config, KIND, f"sign-off-{record.submission_id}-{record.package_sha256}",
+                                    ctx.settings)
+    except SignOffTimeout as exc:
+        fail_stage(ctx, "submit", {"submission": record.submission_id, "status": AWAITING},
+                   f"{exc}: submission {record.submission_id} still awaits approval; {how}, then run submit again")
+    decision, _ = decide(ctx, record.submission_id, answer, VIA_UI)
+    print(f"submission {record.submission_id} {decision.sentence()}")
+    return decision
+
+
+@task(name="deliver-submission", cache_policy=NO_CACHE)
+def deliver_submission(ctx: CycleContext, record: SubmissionRecord | None,
+                       decision: Decision | None) -> DeliveryOutcome | None:
+    """Hand the approved version to its receiver exactly once (None when nothing is approved)."""
+    if record is None or decision is None or not decision.approved:
+        return None
+    try:
+        return deliver_approved(ctx, record.submission_id)
+    except HandoverError as exc:
+        return DeliveryOutcome(False, "", "", None, {}, str(exc))
+
+
+def current_status(ctx: CycleContext, record: SubmissionRecord | None) -> str | None:
+    if record is None:
+        return None
+    with session_scope(ctx.database_url) as session:
+        return session.get(Submission, record.submission_id).status
+
+
+def outcome_sentence(ctx: CycleContext, record: SubmissionRecord, status: str, decision: Decision | None,
+                     delivery: DeliveryOutcome | None) -> str:
+    """What happened to the package, in one or two sentences that promise nothing the code has not done."""
+    if status == AWAITING:
+        return (f"It awaits the decision of one of its approvers: {approvers_line(ctx)}. Nothing is sent before one "
+                f"of them approves it (the Prefect UI's sign-off form of the waiting run, or "
+                f"`{approve_command(record.submission_id, ctx.partnership_id)}`).")
+    if status == HELD:
+        return ("A package for this deadline was already approved or delivered, so this one is held and nothing is "
+                f"sent: resubmit it explicitly with `dutycycle resubmit {record.submission_id} --reason '...'`.")
+    if status == SUPERSEDED:
+        return "A newer package replaced it before approval; nothing was sent."
+    if decision is not None and not decision.approved:
+        return f"It was {decision.sentence()}. Nothing was sent."
+    if decision is not None and delivery is not None:
+        return f"It was {decision.sentence()}, and {delivery.sentence()}."
+    return f"It was {decision.sentence()}." if decision else status
+
+
+@task(name="announce-submission", cache_policy=NO_CACHE)
+def announce_submission(ctx: CycleContext, record: SubmissionRecord | None, outcome: str) -> int:
+    """Queue the receipt of what happened to the package (the outbox sends each distinct receipt once)."""
+    status = current_status(ctx, record)
+    if record is None or status == SUPERSEDED:
         return 0
-    return queue_messages(
+    return queue_messages.fn(
         ctx,
         submission_receipt_messages(
             ctx.config, ctx.year_label, record.deadline_title, record.due_date, record.package_sha256,
-            record.package_path,
+            record.package_path, status=status, outcome=outcome,
         ),
     )
+
+
+@task(name="audit-submission", cache_policy=NO_CACHE)
+def audit_submission(ctx: CycleContext, record: SubmissionRecord | None) -> pd.DataFrame:
+    """Every submitted figure with its run, definition, raw files, checks and approver (empty without a package)."""
+    return pd.DataFrame() if record is None else audit_table(ctx.database_url, record.submission_id)
+
+
+def tell_outcome(ctx: CycleContext, submission_id: int, delivery: DeliveryOutcome | None) -> str:
+    """After a decision taken at the terminal with no run waiting: queue and send the receipt saying what happened
+    (the same message the stage sends); returns the outcome sentence."""
+    with session_scope(ctx.database_url) as session:
+        row = session.get(Submission, submission_id)
+        deadline = repository.deadline_by_id(session, row.deadline_row_id)
+        record = SubmissionRecord(
+            submission_id=row.id, status=row.status, deadline_id=deadline.deadline_id, deadline_title=deadline.title,
+            due_date=deadline.due_date.isoformat(), package_path=row.package_path, package_sha256=row.package_sha256,
+            created=False, validation=None,  # type: ignore[arg-type]
+        )
+    decision = decision_for(ctx.database_url, KIND, submission_id, record.package_sha256)
+    outcome = outcome_sentence(ctx, record, record.status, decision, delivery)
+    announce_submission.fn(ctx, record, outcome)
+    deliver_outbox.fn(ctx)
+    return outcome

@@ -279,6 +279,62 @@ class Submission(Base):
     package_path: Mapped[str] = mapped_column(String(1024))
     measures_rows: Mapped[int] = mapped_column(Integer)
     validation_status: Mapped[str] = mapped_column(String(16))
+    # awaiting approval | held for resubmission | superseded | approved | rejected | delivered (tasks/shared/signoff.py)
     status: Mapped[str] = mapped_column(String(32))
     flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # the newer package of the same deadline that replaced this one before it was approved
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    # a corrected resubmission: the delivered (or approved) submission it replaces, and why (`dutycycle resubmit`)
+    resubmits: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    resubmit_reason: Mapped[str | None] = mapped_column(Text)
+    # the paused flow run waiting for this package's sign-off (so `dutycycle approve` can resume it)
+    waiting_flow_run_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignOff(Base):
+    """A named person's decision on one version (checksum) of an output before it leaves the system."""
+
+    __tablename__ = "sign_offs"
+    # one decision per version: a changed package is a new version and needs its own
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "package_sha256", name="uq_sign_offs_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))  # submission | board_pack | publication
+    subject_id: Mapped[int] = mapped_column(Integer)  # the submission's id for kind 'submission'
+    package_sha256: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # approve | reject
+    approver_name: Mapped[str] = mapped_column(String(256))
+    approver_role: Mapped[str] = mapped_column(String(256))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    via: Mapped[str] = mapped_column(String(16))  # prefect-ui (the paused run's form or its API) | terminal
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class Delivery(Base):
+    """One approved package version handed to its receiver, claimed before sending so it goes exactly once.
+
+    status: pending -> sending (claimed) -> delivered | failed (claimable again); a claim whose process died is taken over.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_deliveries_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    package_sha256: Mapped[str] = mapped_column(String(64))
+    # submission id + checksum: sent on every attempt so the receiver keeps one copy
+    idempotency_key: Mapped[str] = mapped_column(String(160))
+    adapter: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(96))
+    claimed_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+    receipt: Mapped[dict | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)

@@ -332,6 +332,10 @@ def deadline_row(session: Session, partnership: str, deadline_id: str, period: s
     )
 
 
+def deadline_by_id(session: Session, row_id: int) -> DeadlineRow:
+    return session.get(DeadlineRow, row_id)
+
+
 def mark_deadline_met(
     session: Session, partnership: str, deadline_id: str, period: str, met_on: dt.date, note: str
 ) -> bool:

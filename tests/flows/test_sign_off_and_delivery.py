@@ -1,0 +1,217 @@
+"""Issue 13's check: a submission approved through the API the Prefect UI uses (pause -> resume with run_input),
+its upload killed mid-body, the stage run again: exactly one delivery and a complete audit; a rejection sends
+nothing and says why."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
+from tasks.shared.storage.models import DeadlineRow, Delivery, OutboxMessage, SignOff, Submission
+from tasks.shared.storage.session import dispose_engines, session_scope
+from tests.servers.upload import UploadReceiver
+
+pytestmark = pytest.mark.flow
+DEMO = "castle-point-rochford"
+YEAR = "2022/23"
+ALLOWED = {"approver_name": "Sam Taylor", "approver_role": "Head of Community Safety"}
+WAIT = 600  # seconds: generous, the machine is shared
+
+
+@pytest.fixture(scope="module")
+def computed(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The demo year collected, validated and computed once; each test submits from its own copy."""
+    from flows.annual_review import annual_review
+
+    data_dir = tmp_path_factory.mktemp("computed") / "data"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DUTYCYCLE_DATA_DIR", str(data_dir))
+        for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST", "DUTYCYCLE_CONFIG_DIR"):
+            env.delenv(name, raising=False)
+        reset_settings_cache()
+        dispose_engines()
+        state = annual_review(partnership=DEMO, financial_year=YEAR, stages=["collect", "validate", "compute"],
+                              return_state=True)
+        assert state.is_completed(), state.message
+        dispose_engines()
+        reset_settings_cache()
+    return data_dir
+
+
+def _setup(computed: Path, tmp_path: Path, upload_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A copy of the computed year and of the configuration, delivering by HTTPS upload to the local receiver."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(computed, data_dir)
+    config_dir = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", config_dir)
+    path = config_dir / "partnerships" / DEMO / "partnership.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("submission: {delivery: file_drop, folder: home-office-drop}",
+                                 f"submission: {{delivery: https_upload, url: '{upload_url}'}}"), encoding="utf-8")
+    monkeypatch.setenv("DUTYCYCLE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DUTYCYCLE_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_POLL_SECONDS", "1")
+    for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings_cache()
+    dispose_engines()
+    return data_dir, config_dir
+
+
+def _paused_run(previous_key: str | None = None, timeout: float = WAIT):
+    """The submit run paused for sign-off (with a pause key other than ``previous_key``), as the UI lists it."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
+            for run in runs:
+                if run.name.endswith(" submit") and run.state.state_details.pause_key != previous_key:
+                    return run
+            time.sleep(0.5)
+    raise AssertionError("no submit run paused for sign-off in time")
+
+
+def _state_of(flow_run_id) -> object:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id).state
+
+
+def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly_once(
+    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL
+    from prefect.states import Crashed
+
+    from flows.submit import submit
+    from tasks.shared.exclusive import lock_name
+    from tasks.submit.audit import audit_table
+
+    with UploadReceiver(tmp_path / "home-office", stall_after_bytes=4096) as receiver:
+        data_dir, config_dir = _setup(computed, tmp_path, receiver.url, monkeypatch)
+        # the stage runs against the Prefect server in its own process, which is killed mid-upload
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+        process = subprocess.Popen(
+            [sys.executable, "-c", f"from flows.submit import submit; submit(partnership={DEMO!r}, "
+                                   f"financial_year={YEAR!r})"],
+            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            paused = _paused_run()
+            # someone not on the list: refused, and the run keeps waiting (paused again under a new key)
+            resume_flow_run(paused.id, run_input={"approver_name": "Mallory", "approver_role": "Intern",
+                                                  "decision": "approve", "comment": ""})
+            again = _paused_run(previous_key=paused.state.state_details.pause_key)
+            assert again.id == paused.id
+            with session_scope(get_settings().resolved_database_url) as session:
+                assert session.scalars(select(SignOff)).all() == []
+            # an allowed approver, through the same API the UI's form uses
+            resume_flow_run(paused.id, run_input={**ALLOWED, "decision": "approve", "comment": "checked"})
+            assert receiver.partial.wait(WAIT), "the upload never started"
+            process.kill()  # SIGKILL in the middle of the body
+            process.wait(60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+        assert receiver.stored == {}, output  # the receiver got part of a body: nothing stored
+        url = get_settings().resolved_database_url
+        with session_scope(url) as session:
+            [claim] = session.scalars(select(Delivery)).all()
+            assert claim.status == "sending"
+        # what an operator does after a killed run: mark it crashed and free the partnership-year's slot
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(paused.id, Crashed(message="killed by the test"), force=True)
+            client.delete_global_concurrency_limit_by_name(lock_name(DEMO, YEAR))
+        receiver.stall_after_bytes = None
+        receiver.release.set()
+
+        state = submit(partnership=DEMO, financial_year=YEAR, return_state=True)
+        assert state.is_completed(), state.message
+        posts_after_rerun = list(receiver.posts)
+        state = submit(partnership=DEMO, financial_year=YEAR, return_state=True)  # and once more: nothing new
+        assert state.is_completed(), state.message
+
+    assert receiver.posts == posts_after_rerun
+    assert len(receiver.stored) == 1 and len(receiver.files()) == 1
+    with session_scope(url) as session:
+        [submission] = session.scalars(select(Submission)).all()
+        [delivery] = session.scalars(select(Delivery)).all()
+        [decision] = session.scalars(select(SignOff)).all()
+        deadline = session.get(DeadlineRow, submission.deadline_row_id)
+        assert submission.status == "delivered"
+        assert delivery.status == "delivered" and delivery.attempts == 2
+        assert delivery.receipt["id"] == "HO-00001" and delivery.receipt["status"] == 201
+        assert {p["key"] for p in receiver.posts} == {delivery.idempotency_key}
+        assert (decision.approver_name, decision.decision, decision.via) == ("Sam Taylor", "approve", "prefect-ui")
+        assert decision.package_sha256 == submission.package_sha256
+        assert deadline.met_on is not None and f"submission {submission.id}" in deadline.met_note
+        sha = submission.package_sha256
+    import json
+    import zipfile
+
+    from tasks.submit.package import identity_of
+
+    # what arrived is the approved package (same identity) with who approved it, and when
+    uploaded = receiver.files()[0].read_bytes()
+    assert identity_of(uploaded) == sha
+    with zipfile.ZipFile(io.BytesIO(uploaded)) as received:
+        approval = json.loads(received.read("approval.json"))
+    assert (approval["approver_name"], approval["decision"], approval["approved_identity_sha256"]) == (
+        "Sam Taylor", "approve", sha)
+    audit = audit_table(url, submission.id)
+    assert len(audit) == submission.measures_rows > 0
+    assert not audit["definition"].str.contains("not found").any()
+    assert (audit["raw_file_count"] > 0).all() and audit["raw_files"].str.contains("sha256 ").all()
+    assert audit["checks"].str.contains("passed").all() and (audit["compute_run"] != "").all()
+    assert audit["approval"].str.startswith("approved by Sam Taylor (Head of Community Safety)").all()
+
+
+def test_a_rejection_sends_nothing_and_tells_the_analysts_why(
+    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.submit import submit
+
+    with UploadReceiver(tmp_path / "home-office") as receiver:
+        _setup(computed, tmp_path, receiver.url, monkeypatch)
+        monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_WAIT", "pause")
+        reset_settings_cache()
+
+        def reject() -> None:
+            run = _paused_run()
+            resume_flow_run(run.id, run_input={**ALLOWED, "decision": "reject",
+                                               "comment": "the knife crime figure for Rochford looks wrong"})
+
+        approver = threading.Thread(target=reject, daemon=True)
+        approver.start()
+        state = submit(partnership=DEMO, financial_year=YEAR, return_state=True)
+        approver.join(60)
+    assert state.is_failed()
+    assert "rejected by Sam Taylor (Head of Community Safety)" in state.message
+    assert "the knife crime figure for Rochford looks wrong; nothing was sent" in state.message
+    assert receiver.posts == []
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert session.scalars(select(Delivery)).all() == []
+        assert session.scalars(select(Submission)).one().status == "rejected"
+        told = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_id == "csp-analyst")).all()
+        assert any("rejected" in m.subject and "looks wrong" in m.body_text for m in told)
