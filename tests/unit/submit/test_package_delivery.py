@@ -76,10 +76,23 @@ def test_an_email_delivery_carries_the_package_and_a_message_id_from_the_key(tmp
 # ---------------------------------------------------------------- the claim and the whole handover
 
 
+def _real_package():
+    """A small real package (the delivery checks a package by the identity its manifest states)."""
+    import pandas as pd
+
+    from tasks.submit.package import build_package
+
+    table = pd.DataFrame([{"measure": "police_knife_crime", "area_code": "E07000069", "count": "35"}])
+    return build_package(table, "<html><body>summary</body></html>", {"partnership": "castle-point-rochford"})
+
+
+PACKAGE = _real_package()
+
+
 def _approved_submission(tmp_path: Path, status: str = "approved") -> tuple[int, Path]:
     url = get_settings().resolved_database_url
     package = tmp_path / "package.zip"
-    package.write_bytes(DATA)
+    package.write_bytes(PACKAGE.data)
     with session_scope(url) as session:
         deadline = DeadlineRow(partnership="castle-point-rochford", deadline_id="annual-review", period="2022/23",
                                title="Annual review", delivers="annual_review", due_date=dt.date(2024, 1, 31),
@@ -87,7 +100,7 @@ def _approved_submission(tmp_path: Path, status: str = "approved") -> tuple[int,
         session.add(deadline)
         session.flush()
         row = Submission(partnership="castle-point-rochford", financial_year="2022/23", deadline_row_id=deadline.id,
-                         package_sha256=SHA, package_path=str(package), measures_rows=1, validation_status="passed",
+                         package_sha256=PACKAGE.sha256, package_path=str(package), measures_rows=1, validation_status="passed",
                          status="awaiting approval")
         session.add(row)
         session.flush()
@@ -112,9 +125,10 @@ def test_an_approved_package_is_dropped_once_and_the_deadline_marked_met(tmp_pat
     second = deliver_approved(ctx, submission_id)
     assert first.delivered and second.delivered and first.delivered_at == second.delivered_at
     dropped = list((data_dir / "home-office-drop").iterdir())
-    assert [p.name for p in dropped] == [f"castle-point-rochford-annual-review-2022-23-s{submission_id}-{SHA[:12]}.zip"]
+    sha = PACKAGE.sha256
+    assert [p.name for p in dropped] == [f"castle-point-rochford-annual-review-2022-23-s{submission_id}-{sha[:12]}.zip"]
     [row] = deliveries_of(ctx.database_url, ctx.partnership_id)
-    assert row["attempts"] == 1 and row["idempotency_key"] == f"castle-point-rochford-s{submission_id}-{SHA}"
+    assert row["attempts"] == 1 and row["idempotency_key"] == f"castle-point-rochford-s{submission_id}-{sha}"
     with session_scope(ctx.database_url) as session:
         assert session.get(DeadlineRow, 1).met_on is not None
         assert session.get(Submission, submission_id).status == "delivered"
@@ -127,7 +141,7 @@ def test_a_package_that_changed_after_approval_is_not_delivered(tmp_path: Path, 
     ctx = demo_context()
     submission_id, package = _approved_submission(tmp_path)
     _approve(ctx, submission_id)
-    package.write_bytes(DATA + b"changed")
+    package.write_bytes(PACKAGE.data.replace(b"summary", b"altered"))  # a member changed, its manifest not
     with pytest.raises(HandoverError, match="changed after approval and needs a new one"):
         deliver_approved(ctx, submission_id)
     assert not (data_dir / "home-office-drop").exists()
