@@ -198,7 +198,8 @@ def compute_metric_values(
         if definition.id not in skipped_ids and not ((values["metric_id"] == definition.id)
                                                      & (values["period"] == label)).any():
             skipped.append(_not_computed(definition, f"no figure of {label} for the partnership's areas"))
-    return ComputeResult(values=_add_comparisons(_add_changes(values)), skipped=skipped)
+    polarities = {d.id: BENCHMARK_POLARITY[d.polarity] for d in definitions}
+    return ComputeResult(values=_add_comparisons(_add_changes(values), polarities), skipped=skipped)
 
 
 def _not_computed(definition: MetricDefinition, reason: str) -> dict:
@@ -412,9 +413,14 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
     return values
 
 
-def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
+# metrics.yaml's polarity in the words of comparisons.compare_with_benchmark
+BENCHMARK_POLARITY = {"higher_is_worse": "low_is_good", "higher_is_better": "high_is_good", "no_polarity": "no_polarity"}
+
+
+def _add_comparisons(values: pd.DataFrame, polarities: dict[str, str] | None = None) -> pd.DataFrame:
     """Each year's rate against its three-year baseline (exact Poisson test) and its five-year trend marker
-    (chi-squared test for trend, as Fingertips), and published rates against England's value."""
+    (chi-squared test for trend, as Fingertips), and published rates against England's value (Better/Worse by
+    the metric's polarity, Higher/Lower when it has none)."""
     values = values.copy()
     if values.empty:
         return values
@@ -454,6 +460,7 @@ def _add_comparisons(values: pd.DataFrame) -> pd.DataFrame:
                     values.at[index, "trend"] = trend.marker
                 if row.area_code != ENGLAND:
                     values.at[index, "compared_with_england"] = compare_with_benchmark(
-                        row.lower_ci_95, row.upper_ci_95, england.get((row.metric_id, row.period))
+                        row.lower_ci_95, row.upper_ci_95, england.get((row.metric_id, row.period)),
+                        (polarities or {}).get(row.metric_id, "low_is_good"),
                     )
     return values

@@ -46,6 +46,10 @@ def measures_report(
             "",
             "## Cross-source plausibility (partnership counts, this year against last)",
             markdown_table(plausibility),
+            *([f"Board report: [{outputs.report_html.name}]({link(outputs.report_html)})"
+               + (f", [{outputs.report_pdf.name}]({link(outputs.report_pdf)})" if outputs.report_pdf else "")]
+              if outputs.report_html else []),
+            *([f"- {outputs.report_note}"] if outputs.report_note else []),
             f"Published files: [{outputs.summary_html.name}]({link(outputs.summary_html)}), "
             f"[{outputs.measures_csv.name}]({link(outputs.measures_csv)}), "
             f"[{outputs.not_computed_csv.name}]({link(outputs.not_computed_csv)})",
@@ -56,7 +60,8 @@ def measures_report(
     )
     return StageReport(
         status=status,
-        summary={"metric_values": stored, "published_rows": len(outputs.table), "skipped": result.skipped},
+        summary={"metric_values": stored, "published_rows": len(outputs.table), "skipped": result.skipped,
+                 **({"report_pdf": outputs.report_note} if outputs.report_note else {})},
         markdown=markdown,
         table=outputs.table,
         description="Published measures of the year",

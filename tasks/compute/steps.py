@@ -15,6 +15,7 @@ from tasks.compute.comparisons import (
 )
 from tasks.compute.metric_values import ComputeResult, compute_metric_values
 from tasks.compute.plausibility import divergences
+from tasks.compute.report_step import write_report
 from tasks.compute.summary import summary_html
 from tasks.shared.checks import check_and_record, record_check
 from tasks.shared.context import CycleContext
@@ -175,9 +176,11 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
         ),
         encoding="utf-8",
     )
+    report, pdf, pdf_note = write_report(ctx, every_year, missing.to_dict("records"), folder)
     outputs = PublishedOutputs(
         table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path, charts=charts,
         not_computed=missing.reset_index(drop=True), not_computed_csv=missing_path,
+        report_html=report, report_pdf=pdf, report_note=pdf_note,
     )
     write_index(outputs)
     return outputs

@@ -404,6 +404,11 @@ class MetricDefinition(Strict):
     age_bands: Annotated[list[str], Field(min_length=1)] = ["all"]
     multiplier: Annotated[int, Field(gt=0)] = 100_000
     statistic: Literal["crude_rate", "published_rate", "count"] = "crude_rate"
+    polarity: Literal["higher_is_worse", "higher_is_better", "no_polarity"] = Field(
+        default="higher_is_worse",
+        description="Whether a higher value is worse (violence, the default), better, or neither: colours the "
+        "comparison markers Worse/Better or Higher/Lower, as Fingertips does",
+    )
     confidence_level: float = 0.95
     disclosure_policy: str | None = Field(
         default=None, description="A named policy of disclosure_policies; default: the file's disclosure policy"

@@ -13,6 +13,8 @@ from tasks.shared.context import CycleContext
 INDEX_NAME = "published.json"  # which files make up the year's publication (charts included)
 MEASURES_CSV = "measures-published.csv"
 SUMMARY_HTML = "summary.html"
+REPORT_HTML = "report.html"  # the board's annual review report, self-contained (tasks/compute/board_report.py)
+REPORT_PDF = "report.pdf"  # the same, printed by WeasyPrint; absent when WeasyPrint cannot load on this machine
 NOT_COMPUTED_CSV = "measures-not-computed.csv"  # a row per measure of the year that could not be computed, and why
 NOT_COMPUTED_COLUMNS = ["measure", "title", "headline", "reason"]
 
@@ -27,6 +29,9 @@ class PublishedOutputs:
     charts: dict[str, Path]  # "measure" (its trend) or "measure:kind" -> PNG
     not_computed: pd.DataFrame  # NOT_COMPUTED_COLUMNS
     not_computed_csv: Path
+    report_html: Path | None = None
+    report_pdf: Path | None = None
+    report_note: str | None = None  # why report.pdf was not written, when it was not
 
 
 class NothingPublishedError(FileNotFoundError):
@@ -46,6 +51,8 @@ def write_index(outputs: PublishedOutputs) -> Path:
         "summary_html": outputs.summary_html.name,
         "not_computed_csv": outputs.not_computed_csv.name,
         "charts": {key: str(path.relative_to(folder)) for key, path in sorted(outputs.charts.items())},
+        **{key: path.name for key, path in (("report_html", outputs.report_html), ("report_pdf", outputs.report_pdf))
+           if path is not None},
     }
     path = folder / INDEX_NAME
     path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -72,4 +79,6 @@ def read_published(ctx: CycleContext) -> PublishedOutputs:
         charts={key: folder / name for key, name in index["charts"].items()},
         not_computed=not_computed,
         not_computed_csv=not_computed_csv,
+        report_html=folder / index["report_html"] if "report_html" in index else None,
+        report_pdf=folder / index["report_pdf"] if "report_pdf" in index else None,
     )

@@ -1,0 +1,114 @@
+"""Compute's board report step: gather what the report states besides the measures (quality, completeness,
+extract dates, commentary) from the database and config, then write report.html and report.pdf."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import select
+
+from tasks.compute.board_report import ReportFacts, report_html, write_pdf
+from tasks.shared.checks import completeness
+from tasks.shared.completeness import ARRIVED
+from tasks.shared.context import CycleContext
+from tasks.shared.published import REPORT_HTML, REPORT_PDF
+from tasks.shared.storage import repository
+from tasks.shared.storage.models import ValidationResult
+from tasks.shared.storage.session import session_scope
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def software_version() -> str:
+    try:
+        return version("dutycycle")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package)"
+
+
+def commentary_path(ctx: CycleContext) -> Path:
+    """Where a partnership keeps its own commentary on a year: config/partnerships/<id>/commentary/<yyyy-yy>.md."""
+    return (ctx.settings.config_dir / "partnerships" / ctx.partnership_id / "commentary"
+            / f"{ctx.year_label.replace('/', '-')}.md")
+
+
+def report_facts(ctx: CycleContext, today: dt.date | None = None) -> ReportFacts:
+    """The year's checks per dataset, each source's completeness and latest extract, and the commentary."""
+    with session_scope(ctx.database_url) as session:
+        results = pd.DataFrame(
+            session.execute(
+                select(ValidationResult.dataset, ValidationResult.severity, ValidationResult.success)
+                .where(ValidationResult.partnership == ctx.partnership_id,
+                       ValidationResult.financial_year == ctx.year_label)
+            ).all(),
+            columns=["dataset", "severity", "success"],
+        )
+        files = repository.file_register(session, ctx.partnership_id)
+    quarantined = {}
+    by_source = {s.id: s for s in ctx.config.sources}
+    for row in files[files["status"] == "quarantined"].itertuples(index=False):
+        dataset = by_source[row.source_id].dataset if row.source_id in by_source else row.source_id
+        quarantined[dataset] = quarantined.get(dataset, 0) + 1
+    quality = []
+    for dataset, rows in results.groupby("dataset"):
+        failed = rows[~rows["success"].astype(bool)]
+        quality.append({
+            "dataset": dataset, "checks": len(rows), "passed": int(rows["success"].astype(bool).sum()),
+            "warnings": int((failed["severity"] != "critical").sum()),
+            "failures": int((failed["severity"] == "critical").sum()),
+            "quarantined": quarantined.get(dataset, 0),
+        })
+    table = completeness(ctx, today)
+    complete = []
+    for (source, owner), rows in table.groupby(["source", "owner"], sort=False):
+        missing = rows[rows["status"] != ARRIVED]
+        complete.append({
+            "source": by_source[source].title if source in by_source else source, "owner": owner,
+            "expected": len(rows), "arrived": int((rows["status"] == ARRIVED).sum()),
+            "missing": ", ".join(f"{r.period} ({r.status})" for r in missing.itertuples(index=False)),
+        })
+    extracts = []
+    for source in ctx.config.sources:
+        own = files[(files["source_id"] == source.id) & (files["status"] != "superseded")]
+        periods = sorted(p for p in own["period"].dropna())
+        received = own["received_at"].max() if not own.empty else None
+        extracts.append({
+            "title": source.title, "owner": source.owner, "latest_period": periods[-1] if periods else "none",
+            "received": received.strftime("%Y-%m-%d") if received is not None and not pd.isna(received) else "none",
+        })
+    path = commentary_path(ctx)
+    sources_of: dict[str, list[str]] = {}
+    for source in ctx.config.sources:
+        sources_of.setdefault(source.dataset, []).append(source.title)
+    return ReportFacts(
+        produced=today or dt.datetime.now(LONDON).date(),
+        software_version=software_version(),
+        extracts=extracts,
+        quality=quality,
+        completeness=complete,
+        commentary=path.read_text(encoding="utf-8") if path.is_file() else None,
+        sources_of=sources_of,
+    )
+
+
+def write_report(
+    ctx: CycleContext, every_year: pd.DataFrame, not_computed: list[dict], folder: Path
+) -> tuple[Path, Path | None, str | None]:
+    """report.html, and report.pdf printed from it; the PDF is skipped (with the reason) when WeasyPrint cannot
+    load, never failing the stage."""
+    text = report_html(
+        every_year, partnership=ctx.config.partnership, metrics=ctx.config.metrics, year=ctx.year_label,
+        not_computed=not_computed, facts=report_facts(ctx),
+    )
+    html_path = folder / REPORT_HTML
+    html_path.write_text(text, encoding="utf-8")
+    pdf_path = folder / REPORT_PDF
+    skipped = write_pdf(text, pdf_path)
+    if skipped:
+        pdf_path.unlink(missing_ok=True)  # never leave last year's PDF beside this year's HTML
+        return html_path, None, skipped
+    return html_path, pdf_path, None
