@@ -73,6 +73,8 @@ class FilesHandler(SimpleHTTPRequestHandler):
         ".png": "image/png",
         ".svg": "image/svg+xml",
         ".zip": "application/zip",
+        ".pdf": "application/pdf",
+        ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ".css": "text/css",
         ".js": "text/javascript",
     }

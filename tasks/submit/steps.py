@@ -18,7 +18,7 @@ from tasks.shared.context import CycleContext
 from tasks.shared.disclosure import published_count_pattern
 from tasks.shared.geography import ENGLAND
 from tasks.shared.outbox import deliver_outbox, queue_messages
-from tasks.shared.published import NOT_COMPUTED_CSV, REPORT_HTML, PublishedOutputs
+from tasks.shared.published import NOT_COMPUTED_CSV, PublishedOutputs
 from tasks.shared.runs import fail_stage
 from tasks.shared.signoff import VIA_UI, Decision, SignOffTimeout, decision_for, pause_for_sign_off, waits_by_pausing
 from tasks.shared.storage import repository
@@ -145,10 +145,6 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
     charts = {f"charts/{path.name}": path.read_bytes() for path in sorted(outputs.charts.values())}
     if outputs.not_computed_csv.is_file():
         charts[NOT_COMPUTED_CSV] = outputs.not_computed_csv.read_bytes()
-    if outputs.report_html is not None and outputs.report_html.is_file():
-        # the board's report, self-contained (its PDF is not packaged: WeasyPrint stamps each rendering with its
-        # time, so the same figures would make a new package, and a new approval, at every run)
-        charts[REPORT_HTML] = outputs.report_html.read_bytes()
     deadline = next(d for d in ctx.config.deadlines.deadlines if d.delivers == ANNUAL_REVIEW)
     manifest = {**provenance(ctx), "deadline": deadline.id}
     documents, notes = package_documents(ctx, outputs.table, outputs.not_computed, manifest, deadline.id,

@@ -127,7 +127,7 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
         names = sorted(package.namelist())
         assert [n for n in names if not n.startswith("charts/")] == [
             "cover-note.html", "data-quality.md", "definitions.md", "manifest.json", "measures-not-computed.csv",
-            "measures.csv", "measures.xlsx", "report.html", "summary.html",
+            "measures.csv", "measures.xlsx", "summary.html",
         ]
         manifest = json.loads(package.read("manifest.json"))
         assert manifest["identity"]["sha256"] == submission.package_sha256
@@ -160,7 +160,8 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
 
 
 CONTENT_TYPES = {".html": "text/html", ".png": "image/png", ".csv": "text/csv", ".zip": "application/zip",
-                 ".json": "application/json", ".svg": "image/svg+xml"}
+                 ".json": "application/json", ".svg": "image/svg+xml", ".pdf": "application/pdf",
+                 ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")  # link artifacts are stored as markdown too: [text](url)
 
 
