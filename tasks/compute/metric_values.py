@@ -183,9 +183,10 @@ def compute_metric_values(
         covered = {year: len(months[(dataset, year)]) for year in years if (dataset, year) in months}
         for band_id in definition.age_bands:
             band = metrics.age_bands[band_id]
-            records += _counts_and_rates(
+            annual = _counts_and_rates(
                 definition, band_id, band, numerator, population, partnership, years, metrics, covered
             )
+            records += _pooled(definition, annual) if definition.pool_years > 1 else annual
         in_year = numerator[numerator["fy"] == financial_year]
         if "lsoa" in definition.breakdowns:
             records += _lsoa_rates(definition, in_year, obs, partnership, financial_year)
@@ -196,7 +197,7 @@ def compute_metric_values(
     skipped_ids = {s["metric_id"] for s in skipped}
     for definition in definitions:
         if definition.id not in skipped_ids and not ((values["metric_id"] == definition.id)
-                                                     & (values["period"] == label)).any():
+                                                     & (values["period"].str.split("-").str[-1] == label)).any():
             skipped.append(_not_computed(definition, f"no figure of {label} for the partnership's areas"))
     polarities = {d.id: BENCHMARK_POLARITY[d.polarity] for d in definitions}
     return ComputeResult(values=_add_comparisons(_add_changes(values), polarities), skipped=skipped)
@@ -254,6 +255,34 @@ def _counts_and_rates(
             record["raw_file_ids"] = ids
             records.append(record)
     return records
+
+
+def pooled_label(first: str, last: str) -> str:
+    """The period of a pooled figure, as Fingertips writes it: 2020/21-2022/23."""
+    return f"{first}-{last}"
+
+
+def _pooled(definition: MetricDefinition, annual: list[dict]) -> list[dict]:
+    """Figures pooled over ``pool_years`` consecutive full years (as Fingertips pools its violence indicator): the
+    sum of the counts over the sum of the populations, so small under-25 numbers become publishable. A window
+    with a missing, part-year or population-less year is left out rather than pooled short."""
+    by_area: dict[str, dict[int, dict]] = {}
+    for record in annual:
+        by_area.setdefault(record["area_code"], {})[int(record["period"][:4])] = record
+    pooled = []
+    for area, years in by_area.items():
+        for last in sorted(years):
+            window = [years.get(last - k) for k in range(definition.pool_years - 1, -1, -1)]
+            if any(r is None or is_missing(r.get("denominator")) or r.get("value") is None for r in window):
+                continue
+            count = sum(r["numerator"] for r in window)
+            denominator = sum(r["denominator"] for r in window)
+            record = {**window[-1], "period": pooled_label(window[0]["period"], window[-1]["period"]),
+                      "numerator": count, "note": f"{definition.pool_years}-year pooled",
+                      "raw_file_ids": sorted({i for r in window for i in r["raw_file_ids"]})}
+            record.update(_rate_fields(definition, count, denominator))
+            pooled.append(record)
+    return pooled
 
 
 def _published_rates(
@@ -435,6 +464,8 @@ def _add_comparisons(values: pd.DataFrame, polarities: dict[str, str] | None = N
                                                                       strict=True)}
         for year, (index, row) in by_year.items():
             if row.method.startswith("crude rate"):
+                if is_missing(row.numerator) or is_missing(row.denominator):
+                    continue  # a count not published (restate_from_counts): nothing to compare
                 previous = [by_year.get(year - k) for k in range(BASELINE_YEARS, 0, -1)]
                 if all(p is not None and not is_missing(p[1].denominator) for p in previous):
                     baseline = baseline_comparison(
@@ -464,3 +495,29 @@ def _add_comparisons(values: pd.DataFrame, polarities: dict[str, str] | None = N
                         (polarities or {}).get(row.metric_id, "low_is_good"),
                     )
     return values
+
+
+def restate_from_counts(values: pd.DataFrame) -> pd.DataFrame:
+    """The statistics of every row recomputed from its ``numerator`` as published (rounded; NaN where suppressed),
+    so no published rate, interval, change or comparison carries more than the published count (disclosure)."""
+    values = values.copy().astype({c: object for c in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998",
+                                                         "upper_ci_998", "baseline_value", "compared_with_baseline",
+                                                         "trend", "compared_with_england") if c in values})
+    for column in ("baseline_value", "compared_with_baseline", "trend", "compared_with_england"):
+        values[column] = None  # recomputed below from the published counts only
+    for index, row in zip(values.index, values.itertuples(index=False), strict=True):
+        if row.method == "count":
+            values.at[index, "value"] = row.numerator
+        elif row.method.startswith("crude rate"):
+            if is_missing(row.numerator) or is_missing(row.denominator) or row.denominator <= 0:
+                for column in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998"):
+                    values.at[index, column] = None
+                values.at[index, "denominator"] = None  # a suppressed year takes no part in baseline or trend
+                continue
+            level = 0.95 if is_missing(getattr(row, "confidence_level", None)) else row.confidence_level
+            estimate = crude_rate(row.numerator, row.denominator, int(row.multiplier), level)
+            wide = crude_rate(row.numerator, row.denominator, int(row.multiplier), 0.998)
+            values.at[index, "value"] = estimate.value
+            values.at[index, "lower_ci_95"], values.at[index, "upper_ci_95"] = estimate.lower, estimate.upper
+            values.at[index, "lower_ci_998"], values.at[index, "upper_ci_998"] = wide.lower, wide.upper
+    return _add_comparisons(_add_changes(values))

@@ -35,7 +35,7 @@ def measures_report(
         [
             f"# Measures: {ctx.config.partnership.name}, {ctx.year_label}",
             f"{stored} metric values computed and stored (definition versions recorded). Published figures follow "
-            f"the disclosure policy: {ctx.config.metrics.disclosure.name}.",
+            "their source's disclosure policy (column disclosure_policy; rates from the published counts).",
             "",
             markdown_table(headline.drop(columns=["area_code", "financial_year"])),
             "",

@@ -13,7 +13,7 @@ from tasks.compute.comparisons import (
     funnel_limits_for_rates,
     funnel_significance_for_rates,
 )
-from tasks.compute.metric_values import ComputeResult, compute_metric_values
+from tasks.compute.metric_values import ComputeResult, compute_metric_values, pooled_label, restate_from_counts
 from tasks.compute.plausibility import divergences
 from tasks.compute.report_step import write_report
 from tasks.compute.summary import summary_html
@@ -35,6 +35,7 @@ from tasks.shared.runs import fail_stage
 from tasks.shared.storage import repository
 from tasks.shared.storage.session import session_scope
 from tasks.shared.suites import SuiteOutcome
+from tasks.shared.workbook import notes_rows, write_workbook
 
 MEASURES_SUITE = "metric_values.computed"
 
@@ -106,6 +107,7 @@ def store_measures(ctx: CycleContext, values: pd.DataFrame) -> int:
 
 
 SERIES_YEARS = 5
+MEASURES_XLSX = "measures-published.xlsx"  # the same table for spreadsheet users, with a notes sheet
 PUBLISHED_AREA_TYPES = ("lad", "csp", "country")
 FUNNEL_LABELS = 5  # LSOA figures stay internal, apart from the funnel plot
 
@@ -116,8 +118,10 @@ def read_year_values(ctx: CycleContext) -> pd.DataFrame:
     years = [financial_year_label(ctx.financial_year - k) for k in range(SERIES_YEARS - 1, -1, -1)]
     months = [(pd.Timestamp(ctx.year_start) + pd.DateOffset(months=i)).strftime("%Y-%m") for i in range(12)]
     quarters = [f"{ctx.year_label} Q{q}" for q in range(1, 5)]
+    pooled = [pooled_label(financial_year_label(ctx.financial_year - k - 2), financial_year_label(ctx.financial_year - k))
+              for k in range(SERIES_YEARS)]
     with session_scope(ctx.database_url) as session:
-        values = repository.read_metric_values(session, ctx.partnership_id, years + months + quarters)
+        values = repository.read_metric_values(session, ctx.partnership_id, years + months + quarters + pooled)
     titles = {m.id: m.title for m in ctx.config.metrics.metrics}
     return values.assign(title=values["metric_id"].map(titles))
 
@@ -134,9 +138,15 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
           "reason": m["reason"]} for m in not_computed],
         columns=NOT_COMPUTED_COLUMNS,
     ).sort_values(["headline", "measure"], ascending=[False, True])
-    yearly = values["period"].map(is_financial_year_label) & values["area_type"].isin(PUBLISHED_AREA_TYPES)
-    every_year = published_table_by_policy(values[yearly], ctx.config.partnership, ctx.config.metrics)
-    table = every_year[every_year["financial_year"] == ctx.year_label].sort_values(["measure", "area_code", "age_band"])
+    yearly = values["period"].map(lambda p: all(is_financial_year_label(part) for part in p.split("-"))) & values[
+        "area_type"].isin(PUBLISHED_AREA_TYPES)
+    every_year = published_table_by_policy(
+        values[yearly], ctx.config.partnership, ctx.config.metrics, restate_from_counts
+    )
+    # the published table carries the five-year series (a board reads a trend, not one year); the summary shows
+    # the reviewed year
+    table = every_year.sort_values(["measure", "area_code", "age_band", "financial_year"])
+    year_table = table[table["financial_year"] == ctx.year_label]
     folder = outputs_folder(ctx)
     folder.mkdir(parents=True, exist_ok=True)
     internal = folder / "internal"
@@ -150,12 +160,14 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
     charts.update(draw_funnel_charts(ctx, values, folder / "charts"))
     csv_path = folder / MEASURES_CSV
     table.to_csv(csv_path, index=False, lineterminator="\n")
+    write_workbook(table, folder / MEASURES_XLSX, notes_rows(
+        ctx.config.metrics, f"{ctx.config.partnership.name}: serious violence measures, five years to {ctx.year_label}"))
     missing_path = folder / NOT_COMPUTED_CSV
     missing.to_csv(missing_path, index=False, lineterminator="\n")
     html_path = folder / SUMMARY_HTML
     html_path.write_text(
         summary_html(
-            table,
+            year_table,
             title="Serious Violence Duty: measures for the annual review",
             partnership=ctx.config.partnership.name,
             financial_year=ctx.year_label,
@@ -168,7 +180,7 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
             },
             headline_ids={m.id for m in ctx.config.metrics.metrics if m.headline},
             not_computed=missing.to_dict("records"),
-            part_year=part_year_lines(table, ctx.year_label),
+            part_year=part_year_lines(year_table, ctx.year_label),
             charts={
                 measure: [f"charts/{path.name}" for key, path in sorted(charts.items()) if key.split(":")[0] == measure]
                 for measure in {key.split(":")[0] for key in charts}
@@ -193,7 +205,10 @@ def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) ->
     charts = {}
     lsoa = values[(values["area_type"] == "lsoa") & (values["period"] == ctx.year_label) & values["denominator"].notna()]
     for measure, rows in lsoa.groupby("metric_id"):
-        if len(rows) < 3:
+        if len(rows) < 3 or not ctx.config.metrics.policy_for(measure).exact:
+            # LSOA points are exact counts and their limits rest on the exact total: only a source that already
+            # publishes exact counts by LSOA (data.police.uk) may be plotted; a hidden LSOA would be its
+            # authority's total minus the LSOAs shown
             continue
         counts, rates, populations = rows["numerator"].tolist(), rows["value"].tolist(), rows["denominator"].tolist()
         limits = funnel_limits_for_rates(counts, rates, int(rows["multiplier"].iloc[0]), denominators=populations)

@@ -212,6 +212,9 @@ class Partnership(Strict):
     submission: SubmissionDelivery | None = Field(
         default=None, description="How an approved submission is delivered: https_upload, email or file_drop"
     )
+    ons_code: Annotated[str, Field(pattern=r"^[EW]\d{8}$")] | None = Field(
+        default=None, description="The partnership's own ONS code (e.g. its CSP code E22...), printed in published tables"
+    )
 
     @field_validator("name")
     @classmethod
@@ -417,6 +420,10 @@ class MetricDefinition(Strict):
         default_factory=list,
         description="Extra breakdowns of the reviewed year: rates by LSOA, counts by month or quarter (internal)",
     )
+    pool_years: Literal[1, 3, 5] = Field(
+        default=1, description="Pool this many years (sum of counts over sum of populations), as Fingertips does "
+        "for small numbers; the period is labelled e.g. 2020/21-2022/23",
+    )
 
 
 class DisclosurePolicy(Strict):
@@ -428,6 +435,16 @@ class DisclosurePolicy(Strict):
     suppressed_symbol: str = "*"
     round_to: Annotated[int, Field(ge=1)] = 5
     min_count_for_rate: Annotated[int, Field(ge=0)] = 10
+    as_published: bool = Field(
+        default=False, description="Figures already published by their producer (e.g. OHID Fingertips): carried "
+        "exactly as published, never suppressed or rounded again, so they still match their source",
+    )
+    basis: str = Field(default="", description="The publisher's practice this policy follows, with its source")
+
+    @property
+    def exact(self) -> bool:
+        """True when the policy publishes every count as it is (nothing suppressed, nothing rounded)."""
+        return self.as_published or (self.suppress_to < self.suppress_from and self.round_to == 1)
 
 
 class PlausibilityRule(Strict):
@@ -445,14 +462,24 @@ class MetricsFile(Strict):
     disclosure_policies: dict[str, DisclosurePolicy] = Field(
         default_factory=dict, description="Other named policies, chosen per metric by disclosure_policy"
     )
+    dataset_disclosure: dict[str, str] = Field(
+        default_factory=dict,
+        description="The policy of each source dataset (a name of disclosure_policies); a metric may name its own",
+    )
     metrics: Annotated[list[MetricDefinition], Field(min_length=1)]
     plausibility: list[PlausibilityRule] = Field(default_factory=list)
 
     def policy_for(self, metric_id: str) -> DisclosurePolicy:
         """The disclosure policy of a metric's newest definition (the default policy unless it names another)."""
         versions = [m for m in self.metrics if m.id == metric_id]
-        named = max(versions, key=lambda m: m.version).disclosure_policy if versions else None
+        newest = max(versions, key=lambda m: m.version) if versions else None
+        named = newest and (newest.disclosure_policy or self.dataset_disclosure.get(newest.numerator.dataset))
         return self.disclosure_policies[named] if named else self.disclosure
+
+    def policy_name(self, metric_id: str) -> str:
+        """The configured name of a metric's policy ("default" for the file's default policy)."""
+        policy = self.policy_for(metric_id)
+        return next((name for name, p in self.disclosure_policies.items() if p is policy), "default")
 
     @property
     def policies_in_use(self) -> list[DisclosurePolicy]:
@@ -477,6 +504,9 @@ class MetricsFile(Strict):
                     f"metrics[{index}] ({metric.id}): disclosure_policy '{metric.disclosure_policy}' is not in "
                     "disclosure_policies"
                 )
+        for dataset, name in self.dataset_disclosure.items():
+            if name not in self.disclosure_policies:
+                raise ValueError(f"dataset_disclosure[{dataset}]: policy '{name}' is not in disclosure_policies")
         known = {metric.id for metric in self.metrics}
         for index, rule in enumerate(self.plausibility):
             unknown = [m for m in rule.metrics if m not in known]

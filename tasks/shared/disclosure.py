@@ -1,26 +1,39 @@
 """Disclosure control for every published output (pure): internal tables keep exact values.
 
-Primary suppression hides counts from ``suppress_from`` to ``suppress_to`` (NHS HES/ECDS: 1-7, shown as "*");
-other counts are rounded to the nearest ``round_to`` (1 = no rounding, which makes a policy the plain
-"suppress below N" style; see ``suppress_below``).
+Each metric is published under its source's policy (config/metrics.yaml: `disclosure_policies`, chosen per dataset
+or per metric). Primary suppression hides counts from ``suppress_from`` to ``suppress_to`` (NHS HES/ECDS: 1-7);
+other counts are rounded to the nearest ``round_to`` (1 = exact); ``as_published`` carries a producer's published
+figures exactly as published. A suppressed count is published blank, with ``count_flag`` saying why: no text in
+a numeric column.
 
-Secondary suppression, so a hidden cell cannot be worked back from a total: in a table of one measure, year
-and age band where the member authorities' rows add up to the partnership's row (area_code ==
-partnership.id), a group must never hold exactly one hidden cell. When it does, the smallest non-zero
-member cell still shown is hidden too (the common choice in statistical disclosure control: the total is the
-headline figure, and hiding the next smallest cell loses the least information); only when no member is left
-is the total hidden. The same is done when the total and the shown cells (allowing for their rounding)
-would still pin a hidden cell to a single value, e.g. two hidden 7s under an unrounded total of 14.
-Every hidden cell of such a group carries the note "suppressed to protect another cell", the small cell as
-well as the protecting one, so the notes do not tell which cell is the small one. A hidden count never
-shows a rate, interval or change either, since rate x population gives the count back.
+What a reader knows (the model every rule below defends against): every published cell, the public ONS population
+of every area, that the partnership's count is the sum of its member authorities' counts, every earlier year, and
+the policy itself. So:
+
+1. Every published rate, interval, change and comparison is computed from the counts AS PUBLISHED (the rounded
+   count; nothing where suppressed), never from the exact ones, by the ``restate`` function the compute stage
+   passes in. Rate x population then gives back only the published count; an interval (exact Poisson or Byar,
+   both monotone in the count) pins only the published count; a change only relates two published rates. The
+   alternative, suppressing every rate beside a rounded count, would publish no rate at all under NHS rules.
+   Whether a rate is shown at all is decided on the published count too: a blank rate beside "10" must not
+   tell that the exact count was 8 or 9.
+2. Secondary suppression: in a group of one measure, period and age band where the member authorities add up to
+   the partnership, no hidden cell may be narrowed by the sum to fewer values than the policy promises (a
+   suppressed small count to fewer than its whole suppressed range, e.g. two hidden 7s under a total shown as
+   "15", which allows only 6 or 7 each). Cells are added smallest non-zero member first, the total last. Every
+   hidden cell carries the same note and flag, small or protecting, so a reader cannot tell which is which
+   (before, only protected groups were noted, which told the reader that every hidden cell of any other group
+   was small).
+3. Controlled totals: under a rounding policy, when no member is hidden the partnership's count is published as
+   the sum of its members' rounded counts, so the table adds up and the total narrows nothing (an independently
+   rounded total beside rounded parts can pin a part to two values: 21 = 13 + 8 publishes "20" = "15" + "10",
+   and then the 15 is 13 or 14).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
@@ -31,10 +44,14 @@ PUBLISHED_COLUMNS = [
     "measure",
     "title",
     "area_code",
+    "ons_code",
     "area_name",
     "financial_year",
+    "period",
     "age_band",
     "count",
+    "count_flag",
+    "denominator",
     "rate_per_100000",
     "lower_ci_95",
     "upper_ci_95",
@@ -44,11 +61,22 @@ PUBLISHED_COLUMNS = [
     "compared_with_baseline",
     "trend",
     "compared_with_england",
+    "disclosure_policy",
     "note",
 ]
+NUMERIC_COLUMNS = ["count", "denominator", "rate_per_100000", "lower_ci_95", "upper_ci_95",
+                   "change_on_previous_year_percent", "lower_ci_998", "upper_ci_998"]
 PRIMARY, SECONDARY = "primary", "secondary"
-SECONDARY_NOTE = "suppressed to protect another cell"
+SUPPRESSED, ROUNDED, EXACT, AS_PUBLISHED = "suppressed", "rounded", "exact", "as published"
+SUM_OF_ROUNDED = "sum of rounded parts"  # a controlled total (module docstring, rule 3)
+# one note on every hidden cell, small or protecting: a reader must not tell which is which
+SECONDARY_NOTE = "suppressed: a small number, or hidden to protect one"
 RATE_HIDDEN_NOTE = "rate not shown: count too small for a reliable rate"
+ENGLAND = "E92000001"
+
+# restate(values) -> values: the statistics of each row recomputed from its ``numerator`` (the published count;
+# NaN where suppressed). It lives in the compute stage, which owns the statistics; this package never imports it.
+Restate = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 def suppress_below(n: int, symbol: str = "*", min_count_for_rate: int | None = None) -> DisclosurePolicy:
@@ -65,60 +93,106 @@ def suppress_below(n: int, symbol: str = "*", min_count_for_rate: int | None = N
 
 def is_small(count: float | None, policy: DisclosurePolicy) -> bool:
     """True when a count falls in the policy's suppressed range (primary suppression)."""
-    if is_missing(count):
+    if is_missing(count) or policy.as_published:
         return False
     return policy.suppress_from <= round(float(count)) <= policy.suppress_to
 
 
+def rounded(count: float, policy: DisclosurePolicy) -> int:
+    """A count rounded half up to the nearest multiple of round_to (8 -> 10 with 5), as NHS Digital does."""
+    exact = int(round(float(count)))
+    return int(math.floor(exact / policy.round_to + 0.5)) * policy.round_to
+
+
+def published_count_value(count: float | None, policy: DisclosurePolicy) -> float | None:
+    """The number a count is published as (None when it is suppressed or missing)."""
+    if is_missing(count) or is_small(count, policy):
+        return None
+    if policy.as_published:
+        return float(count)
+    return float(rounded(count, policy))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def publish_count(count: float | None, policy: DisclosurePolicy) -> str:
-    """A count as it may be published: small counts replaced by the symbol, others rounded."""
+    """A count as it may be published: blank when suppressed (its flag says so), otherwise rounded."""
+    value = published_count_value(count, policy)
+    return "" if value is None else _number(value)
+
+
+def count_flag(count: float | None, policy: DisclosurePolicy, hidden: bool = False) -> str:
+    """What the published count is: suppressed, rounded, exact or as published by its producer."""
+    if policy.as_published:
+        return AS_PUBLISHED
+    if hidden or is_small(count, policy):
+        return SUPPRESSED
     if is_missing(count):
         return ""
-    exact = int(round(float(count)))
-    if policy.suppress_from <= exact <= policy.suppress_to:
-        return policy.suppressed_symbol
-    # round half up to the nearest multiple (8 -> 10 with round_to 5), as NHS Digital does
-    return str(int(math.floor(exact / policy.round_to + 0.5)) * policy.round_to)
+    return ROUNDED if policy.round_to > 1 else EXACT
 
 
-def rate_is_publishable(count: float | None, policy: DisclosurePolicy) -> bool:
-    """True when a count is large enough for its rate to be shown (Fingertips: 10 or more)."""
-    return not is_missing(count) and float(count) >= policy.min_count_for_rate
+def rate_is_publishable(published_count: float | None, policy: DisclosurePolicy) -> bool:
+    """True when a PUBLISHED count is large enough for its rate to be shown (Fingertips: 10 or more)."""
+    return not is_missing(published_count) and float(published_count) >= policy.min_count_for_rate
 
 
-def published_range(count: float, policy: DisclosurePolicy) -> tuple[int, int]:
-    """The whole numbers a reader can tell a shown count lies in, given its rounding (8..12 for "10")."""
-    shown = int(publish_count(count, policy))  # a shown count is digits only
-    return max(0, shown - policy.round_to // 2), shown + (policy.round_to - 1) // 2
+def published_range(shown: float, policy: DisclosurePolicy) -> tuple[float, float]:
+    """The whole numbers a reader can tell a shown count lies in: those that round to it and are not
+    suppressed (8..12 for "10" under NHS rules; only 0 for "0")."""
+    shown = int(shown)
+    low, high = max(0, shown - policy.round_to // 2), shown + (policy.round_to - 1) // 2
+    if policy.suppress_from <= policy.suppress_to:
+        if shown < policy.suppress_from:
+            high = min(high, policy.suppress_from - 1)
+        else:
+            low = max(low, policy.suppress_to + 1)
+    return low, high
 
 
-def _pinned(counts: Mapping[str, float | None], hidden: Mapping[str, str], policy: DisclosurePolicy,
-            total_key: str) -> bool:
-    """True when the total and the shown members narrow some hidden member down to a single value.
+def _required_width(key: str, hidden: Mapping[str, str], shown: Mapping[str, float], policy: DisclosurePolicy) -> int:
+    """How many values a cell must keep open to the reader: a small count its whole suppressed range, a cell
+    hidden to protect it at least a rounding range (two values when counts are exact), a shown count its own."""
+    if hidden.get(key) == PRIMARY:
+        return policy.suppress_to - policy.suppress_from + 1
+    if hidden.get(key) == SECONDARY:
+        return max(2, policy.round_to)
+    low, high = published_range(shown[key], policy)
+    return int(high - low + 1)
 
-    A reader knows each shown cell to its rounding range and each small cell to the suppressed range
-    (a cell hidden to protect another is taken as anything from 0 up); the total ties them together.
-    """
-    if total_key in hidden:
-        return False
-    low, high = published_range(counts[total_key], policy)
+
+def _narrowed(counts: Mapping[str, float | None], hidden: Mapping[str, str], policy: DisclosurePolicy,
+              total_key: str) -> bool:
+    """True when the sum (total = members) narrows some cell below what the policy promises.
+
+    The reader knows each shown cell to its rounding range, a small cell to the suppressed range and a cell hidden
+    to protect another as anything from 0 up (the defender assumes the reader even knows which hidden cell is
+    which: a stronger reader than the real one)."""
+    shown = {k: published_count_value(c, policy) for k, c in counts.items() if k not in hidden and not is_missing(c)}
     ranges: dict[str, tuple[float, float]] = {}
     for key, count in counts.items():
-        if key == total_key:
-            continue
-        if key in hidden or is_missing(count):
-            primary = hidden.get(key) == PRIMARY
-            ranges[key] = (policy.suppress_from, policy.suppress_to) if primary else (0, math.inf)
+        if is_missing(count) or hidden.get(key) == SECONDARY:
+            ranges[key] = (0, math.inf)
+        elif hidden.get(key) == PRIMARY:
+            ranges[key] = (policy.suppress_from, policy.suppress_to)
         else:
-            shown_low, shown_high = published_range(count, policy)
-            low, high = low - shown_high, high - shown_low
-    for key in hidden:
+            ranges[key] = published_range(shown[key], policy)
+    members = [k for k in counts if k != total_key]
+    for key in counts:
+        if is_missing(counts[key]) and key not in hidden:
+            continue  # no figure, nothing to protect
         if key == total_key:
-            continue
-        others_low = sum(r[0] for k, r in ranges.items() if k != key)
-        others_high = sum(r[1] for k, r in ranges.items() if k != key)
-        key_low, key_high = ranges[key]
-        if min(key_high, high - others_low) - max(key_low, low - others_high) < 1:
+            low = sum(ranges[k][0] for k in members)
+            high = sum(ranges[k][1] for k in members)
+        else:
+            others = [k for k in members if k != key]
+            low = ranges[total_key][0] - sum(ranges[k][1] for k in others)
+            high = ranges[total_key][1] - sum(ranges[k][0] for k in others)
+        own_low, own_high = ranges[key]
+        width = min(own_high, high) - max(own_low, low) + 1
+        if width < _required_width(key, hidden, shown, policy):
             return True
     return False
 
@@ -143,15 +217,13 @@ def suppression_pattern(
 ) -> dict[str, str]:
     """The hidden cells of one group: key -> "primary" or "secondary" (cells not listed are shown).
 
-    With ``total_key`` the other cells add up to that one, and secondary suppression makes sure no hidden
-    cell can be worked back from the total: the group never has exactly one hidden cell, and the total
-    and shown members never narrow a hidden member down to one value (e.g. two hidden 7s under a total of
-    exactly 14). Cells are added smallest non-zero member first, the total last.
-    """
+    With ``total_key`` the other cells add up to that one, and secondary suppression makes sure the sum narrows
+    no cell below what the policy promises (module docstring, rule 2). Under a rounding policy a group with
+    nothing hidden publishes its total as the sum of the rounded members (rule 3), so it needs no check."""
     hidden = {key: PRIMARY for key, count in counts.items() if is_small(count, policy)}
-    if total_key is None or total_key not in counts or is_missing(counts[total_key]):
+    if total_key is None or total_key not in counts or is_missing(counts[total_key]) or policy.as_published:
         return hidden
-    while hidden and (len(hidden) == 1 or _pinned(counts, hidden, policy, total_key)):
+    while hidden and (len(hidden) == 1 or _narrowed(counts, hidden, policy, total_key)):
         key = _next_to_hide(counts, hidden, total_key)
         if key is None:
             break
@@ -159,12 +231,13 @@ def suppression_pattern(
     return hidden
 
 
-def _statuses(values: pd.DataFrame, partnership: Partnership, policy: DisclosurePolicy) -> tuple[dict, set]:
-    """Suppression status of every (metric, area, age band, period) cell, and the groups that needed
-    secondary suppression (member authorities + partnership total, per metric, age band and period)."""
+def _group_counts(values: pd.DataFrame, partnership: Partnership, policy: DisclosurePolicy) -> tuple[dict, set, dict]:
+    """Per (metric, area, age band, period) cell: its suppression status, the totals published as the sum of
+    their rounded parts, and the count as published (None where hidden)."""
     members = set(partnership.local_authority_codes)
     statuses: dict[tuple, str] = {}
-    protected: set[tuple] = set()
+    controlled: set[tuple] = set()
+    published: dict[tuple, float | None] = {}
     for (metric, band, period), group in values.groupby(["metric_id", "age_band", "period"], sort=False):
         counts = {
             row.area_code: row.numerator
@@ -174,94 +247,128 @@ def _statuses(values: pd.DataFrame, partnership: Partnership, policy: Disclosure
         additive = partnership.id in counts and len(counts) > 1
         pattern = suppression_pattern(counts, policy, partnership.id if additive else None)
         for row in group.itertuples(index=False):
+            key = (metric, row.area_code, band, period)
             if row.area_code not in counts and is_small(row.numerator, policy):
                 pattern[row.area_code] = PRIMARY  # e.g. England: never part of the partnership's sum
+            published[key] = None if row.area_code in pattern else published_count_value(row.numerator, policy)
+        member_values = [published[(metric, a, band, period)] for a in counts if a != partnership.id]
+        if additive and not pattern and policy.round_to > 1 and not policy.as_published:
+            # rule 3: the total is the sum of its published parts (None of them hidden or missing here)
+            if all(v is not None for v in member_values) and members <= set(counts):
+                published[(metric, partnership.id, band, period)] = float(sum(member_values))
+                controlled.add((metric, partnership.id, band, period))
         for area, status in pattern.items():
             statuses[(metric, area, band, period)] = status
-        if SECONDARY in pattern.values():
-            protected.add((metric, band, period))
-    return statuses, protected
+    return statuses, controlled, published
 
 
-def _shown(value: object, show: bool, template: str = "{}") -> str:
-    return template.format(value) if show and not is_missing(value) else ""
+def _fmt(value: object, template: str = "{:.1f}") -> str:
+    return "" if is_missing(value) else template.format(value)
 
 
-def published_table(values: pd.DataFrame, partnership: Partnership, policy: DisclosurePolicy) -> pd.DataFrame:
-    """The metric values of a year as they may leave the system: counts protected (primary and secondary
-    suppression, rounding), rates only on counts shown and large enough, and changes only where both
-    years' rates are shown."""
-    statuses, protected = _statuses(values, partnership, policy) if not values.empty else ({}, set())
-    counts = {
-        (r.metric_id, r.area_code, r.age_band, r.period): r.numerator for r in values.itertuples(index=False)
-    }
+def previous_period(period: str) -> str:
+    """The period a year earlier: 2022/23 -> 2021/22; 2020/21-2022/23 -> 2019/20-2021/22."""
+    def back(label: str) -> str:
+        start = int(label[:4]) - 1
+        return f"{start}/{(start + 1) % 100:02d}"
+    return "-".join(back(part) for part in period.split("-"))
 
-    def rate_shown(key: tuple, count: float | None) -> bool:
-        return key not in statuses and rate_is_publishable(count, policy)
+
+def published_table(
+    values: pd.DataFrame, partnership: Partnership, policy: DisclosurePolicy, restate: Restate,
+    policy_name: str = "",
+) -> pd.DataFrame:
+    """The metric values as they may leave the system: counts protected (primary and secondary suppression,
+    rounding) and every statistic restated from the published counts (module docstring)."""
+    if values.empty:
+        return pd.DataFrame(columns=PUBLISHED_COLUMNS)
+    statuses, controlled, published = _group_counts(values, partnership, policy)
+    keys = list(zip(values["metric_id"], values["area_code"], values["age_band"], values["period"], strict=True))
+    if policy.as_published:
+        basis = values  # the producer's own figures: nothing to restate
+    else:
+        basis = restate(values.assign(numerator=[published[k] for k in keys]).reset_index(drop=True))
+    stats = {(r.metric_id, r.area_code, r.age_band, r.period): r for r in basis.itertuples(index=False)}
+
+    def rate_shown(key: tuple) -> bool:
+        row = stats.get(key)
+        if row is None or key in statuses or row.method == "count" or is_missing(row.value):
+            return False
+        return policy.as_published or rate_is_publishable(published[key], policy)
+
+    def level_shown(key: tuple) -> bool:  # a count-only metric's change compares published counts
+        row = stats.get(key)
+        return row is not None and key not in statuses and (row.method != "count" and rate_shown(key)
+                                                             or row.method == "count" and published[key] is not None)
 
     rows = []
-    for row in values.itertuples(index=False):
-        key = (row.metric_id, row.area_code, row.age_band, row.period)
+    for row, key in zip(values.itertuples(index=False), keys, strict=True):
+        stat = stats[key]
         status = statuses.get(key)
         is_rate = row.method != "count" and not is_missing(row.value)
-        show_rate = is_rate and rate_shown(key, row.numerator)
-        start = int(row.period[:4])
-        prior_key = (row.metric_id, row.area_code, row.age_band, f"{start - 1}/{start % 100:02d}")
-        show_change = (
-            not is_missing(row.change_on_previous_percent)
-            and rate_shown(key, row.numerator)
-            and rate_shown(prior_key, counts.get(prior_key))
-        )
+        show_rate = rate_shown(key)
+        prior_key = (*key[:3], previous_period(row.period))
+        show_change = level_shown(key) and level_shown(prior_key)
         notes = [row.note] if isinstance(row.note, str) and row.note else []
-        if status and (row.metric_id, row.age_band, row.period) in protected:
+        if status:
             notes.append(SECONDARY_NOTE)
-        elif is_rate and not show_rate:
+        elif is_rate and not show_rate and not status:
             # generic on purpose: "count under 10" beside a rounded "10" would reveal the count is 8 or 9
             notes.append(RATE_HIDDEN_NOTE)
+        pooled = "-" in row.period
         rows.append(
             {
                 "measure": row.metric_id,
                 "title": row.title,
                 "area_code": row.area_code,
-                "area_name": "England" if row.area_code == "E92000001" else partnership.area_name(row.area_code),
-                "financial_year": row.period,
+                "ons_code": (partnership.ons_code or "") if row.area_code == partnership.id else row.area_code,
+                "area_name": "England" if row.area_code == ENGLAND else partnership.area_name(row.area_code),
+                "financial_year": row.period.split("-")[-1],
+                "period": row.period,
                 "age_band": row.age_band,
-                "count": policy.suppressed_symbol if status else publish_count(row.numerator, policy),
-                "rate_per_100000": f"{row.value:.1f}" if show_rate else "",
-                "lower_ci_95": f"{row.lower_ci_95:.1f}" if show_rate and not is_missing(row.lower_ci_95) else "",
-                "upper_ci_95": f"{row.upper_ci_95:.1f}" if show_rate and not is_missing(row.upper_ci_95) else "",
-                "change_on_previous_year_percent": f"{row.change_on_previous_percent:.1f}" if show_change else "",
-                # comparisons rest on the exact counts too: shown only where the rate itself may be shown
-                "lower_ci_998": _shown(getattr(row, "lower_ci_998", None), show_rate, "{:.1f}"),
-                "upper_ci_998": _shown(getattr(row, "upper_ci_998", None), show_rate, "{:.1f}"),
-                "compared_with_baseline": _shown(getattr(row, "compared_with_baseline", None), show_rate),
-                "trend": _shown(getattr(row, "trend", None), show_rate),
-                "compared_with_england": _shown(getattr(row, "compared_with_england", None), show_rate),
+                "count": "" if status or published[key] is None else _number(published[key]),
+                "count_flag": SUM_OF_ROUNDED if key in controlled else count_flag(row.numerator, policy,
+                                                                                    hidden=bool(status)),
+                # ONS mid-year estimates are public: the denominator discloses nothing
+                "denominator": _fmt(getattr(row, "denominator", None), "{:.0f}") if is_rate or pooled else "",
+                "rate_per_100000": _fmt(stat.value) if show_rate else "",
+                "lower_ci_95": _fmt(stat.lower_ci_95) if show_rate else "",
+                "upper_ci_95": _fmt(stat.upper_ci_95) if show_rate else "",
+                "change_on_previous_year_percent": _fmt(stat.change_on_previous_percent) if show_change else "",
+                "lower_ci_998": _fmt(getattr(stat, "lower_ci_998", None)) if show_rate else "",
+                "upper_ci_998": _fmt(getattr(stat, "upper_ci_998", None)) if show_rate else "",
+                "compared_with_baseline": _fmt(getattr(stat, "compared_with_baseline", None), "{}") if show_rate else "",
+                "trend": _fmt(getattr(stat, "trend", None), "{}") if show_rate else "",
+                "compared_with_england": _fmt(getattr(stat, "compared_with_england", None), "{}") if show_rate else "",
+                "disclosure_policy": policy_name or policy.name,
                 "note": "; ".join(notes),
             }
         )
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
 
 
-def published_table_by_policy(values: pd.DataFrame, partnership: Partnership, metrics: MetricsFile) -> pd.DataFrame:
-    """Each metric's values published under its own disclosure policy (the default one unless it names another);
+def published_table_by_policy(
+    values: pd.DataFrame, partnership: Partnership, metrics: MetricsFile, restate: Restate
+) -> pd.DataFrame:
+    """Each metric's values published under its own disclosure policy (its dataset's, unless it names another);
     secondary suppression works within a metric, so splitting by policy loses no protection."""
     tables = []
-    for policy in metrics.policies_in_use:
-        chosen = values[values["metric_id"].map(lambda m, p=policy: metrics.policy_for(m) is p)]
-        if not chosen.empty:
-            tables.append(published_table(chosen, partnership, policy))
-    return pd.concat(tables, ignore_index=True) if tables else published_table(values, partnership, metrics.disclosure)
+    for metric_id, chosen in values.groupby("metric_id", sort=False):
+        tables.append(published_table(chosen, partnership, metrics.policy_for(metric_id), restate,
+                                      metrics.policy_name(metric_id)))
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PUBLISHED_COLUMNS)
 
 
 def published_count_pattern(policy: DisclosurePolicy) -> str:
-    """A regular expression every published count must match under the policy: the symbol, 0, or a multiple of
-    round_to (written for the rounding bases in use: 1, 2, 5, 10 and their powers of ten)."""
-    symbol = re.escape(policy.suppressed_symbol)
+    """A regular expression every published count must match under the policy: blank (suppressed), 0, or a multiple
+    of round_to (written for the rounding bases in use: 1, 2, 5, 10 and their powers of ten); any whole number when
+    the figures are carried as their producer published them."""
+    if policy.as_published:
+        return r"^\d*$"
     endings = {1: r"\d", 2: r"[02468]", 5: r"[05]", 10: r"0"}
     base, zeros = policy.round_to, 0
     while base % 10 == 0 and base > 10:
         base, zeros = base // 10, zeros + 1
     if base not in endings:
         raise ValueError(f"round_to {policy.round_to} has no published-count check; use 1, 2, 5 or 10 x 10^n")
-    return rf"^(?:{symbol}|0|\d*{endings[base]}{'0' * zeros})$"
+    return rf"^(?:|0|\d*{endings[base]}{'0' * zeros})$"

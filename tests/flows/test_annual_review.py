@@ -17,9 +17,12 @@ import pytest
 from prefect.states import State
 from sqlalchemy import select
 
-from tasks.shared.settings import get_settings, reset_settings_cache
+from tasks.shared.config import load_partnership_config
+from tasks.shared.disclosure import NUMERIC_COLUMNS, published_count_pattern
+from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import MetricValue, RawFile, Submission
 from tasks.shared.storage.session import dispose_engines, session_scope, table_row_counts
+from tests.unit.shared.disclosure_attack import attack, leaks, read_populations
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -143,10 +146,39 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
         assert "charts/police_knife_crime.png" in charts
         assert all(f'src="{n}"' in package.read("summary.html").decode() for n in charts)
         rows = list(csv.DictReader(io.StringIO(package.read("measures.csv").decode())))
-    assert rows and all(r["count"] == "*" or int(r["count"]) % 5 == 0 for r in rows)
-    # published: the reviewed year for the authorities, the partnership and England; LSOA and monthly figures stay
-    # internal (exact values, never packaged)
-    assert {r["financial_year"] for r in rows} == {"2022/23"}
+    # every count follows its own source's policy (was: one NHS rule for all, "*" or a multiple of 5): hospital
+    # counts blank or rounded to 5, police counts exact, Fingertips figures as published; no text in a number
+    metrics = load_partnership_config(PROJECT_ROOT / "config", DEMO).metrics
+    assert rows
+    for r in rows:
+        policy = metrics.policy_for(r["measure"])
+        assert re.match(published_count_pattern(policy), r["count"]), r
+        assert (r["count"] == "") == (r["count_flag"] == "suppressed") or policy.as_published, r
+        if r["count"] and not policy.as_published and policy.round_to > 1:
+            assert int(r["count"]) % policy.round_to == 0, r
+        for column in NUMERIC_COLUMNS:
+            assert r[column] == "" or re.fullmatch(r"-?\d+(\.\d+)?", r[column]), (column, r)
+    assert {metrics.policy_name(r["measure"]) for r in rows} >= {"hospital_episode", "police_recorded",
+                                                                  "published_as_is"}
+    # a reader with the table, the public populations and the sum of the areas recovers no protected count
+    populations = read_populations(PROJECT_ROOT / "config/partnerships" / DEMO / "inputs/population")
+    statistic = {m.id: m for m in metrics.metrics}
+    for r in rows:
+        if statistic[r["measure"]].statistic == "published_rate":
+            r["rate_per_100000"] = ""  # a DSR: not count / population
+    config = load_partnership_config(PROJECT_ROOT / "config", DEMO)
+    members = config.partnership.local_authority_codes
+    found = attack(rows, populations, metrics.policy_for, members, DEMO, rate_band=lambda m, band: (
+        statistic[m].denominator.age_band if statistic[m].denominator and statistic[m].denominator.age_band else band))
+    with session_scope(url) as session:
+        exact = {(v.metric_id, v.area_code, v.age_band, v.period): v.numerator
+                 for v in session.scalars(select(MetricValue)).all() if v.numerator is not None}
+    found = {cell: possible for cell, possible in found.items() if cell in exact}
+    assert found and leaks(found, exact, rows, metrics.policy_for, members) == []
+    assert all(int(round(exact[cell])) in possible for cell, possible in found.items())
+    # published: the five-year series for the authorities, the partnership and England; LSOA and monthly figures
+    # stay internal (exact values, never packaged)
+    assert {r["financial_year"] for r in rows} == {"2018/19", "2019/20", "2020/21", "2021/22", "2022/23"}
     assert {r["area_code"] for r in rows} <= {"E07000069", "E07000075", DEMO, "E92000001"}
     assert "charts/police_violence_and_sexual_offences-lsoa-funnel.png" in charts
     assert not [n for n in names if "internal" in n or "breakdown" in n]

@@ -7,17 +7,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tasks.compute.metric_values import restate_from_counts
 from tasks.shared.config import DisclosurePolicy, load_partnership_config
 from tasks.shared.disclosure import (
     PRIMARY,
     SECONDARY,
     SECONDARY_NOTE,
+    SUM_OF_ROUNDED,
+    count_flag,
     publish_count,
-    published_table,
     suppress_below,
     suppression_pattern,
 )
+from tasks.shared.disclosure import published_table as _published_table
 from tasks.shared.settings import PROJECT_ROOT
+
+
+def published_table(values, partnership, policy):
+    """The table as the compute stage publishes it: every statistic restated from the published counts."""
+    return _published_table(values, partnership, policy, restate_from_counts)
+
 
 NHS = DisclosurePolicy(name="NHS", suppress_from=1, suppress_to=7, suppressed_symbol="*", round_to=5,
                        min_count_for_rate=10)
@@ -26,17 +35,21 @@ CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford
 
 @pytest.mark.parametrize(
     ("count", "shown"),
-    [(0, "0"), (1, "*"), (7, "*"), (8, "10"), (12, "10"), (13, "15"), (17, "15"), (18, "20"), (102, "100"),
+    [(0, "0"), (1, ""), (7, ""), (8, "10"), (12, "10"), (13, "15"), (17, "15"), (18, "20"), (102, "100"),
      (None, "")],
 )
 def test_nhs_style_counts(count, shown: str) -> None:
+    # a suppressed count is blank (no text in a numeric column) and flagged in count_flag instead of "*"
     assert publish_count(count, NHS) == shown
+    if count is not None:
+        assert count_flag(count, NHS) == ("suppressed" if 1 <= count <= 7 else "rounded")
 
 
 def _value(metric, area, period, count, rate, change=None, method="crude rate, Byar 95.0% CI"):
     return dict(metric_id=metric, title="t", area_code=area, period=period, age_band="all", numerator=count,
                 denominator=100_000.0, value=rate, lower_ci_95=rate * 0.8 if rate else None,
-                upper_ci_95=rate * 1.2 if rate else None, method=method, change_on_previous_percent=change, note=None)
+                upper_ci_95=rate * 1.2 if rate else None, method=method, change_on_previous_percent=change, note=None,
+                multiplier=1 if method == "count" else 100_000)
 
 
 def test_rates_and_changes_hidden_where_counts_are_small() -> None:
@@ -48,12 +61,16 @@ def test_rates_and_changes_hidden_where_counts_are_small() -> None:
     ])
     table = published_table(values, CONFIG.partnership, NHS).set_index(["area_code", "financial_year"])
     small = table.loc[("E07000069", "2022/23")]
-    assert (small["count"], small["rate_per_100000"], small["lower_ci_95"]) == ("10", "", "")
-    assert small["change_on_previous_year_percent"] == ""
-    assert small["note"] == "rate not shown: count too small for a reliable rate"
-    assert table.loc[("E07000069", "2021/22"), "count"] == "*"
+    # the rate is that of the PUBLISHED count (10 over 100,000), not of the exact 9: shown, since "10" is not under
+    # 10, and hiding it would tell the reader the count was 8 or 9 (the old expectation, a blank rate here, did)
+    assert (small["count"], small["count_flag"], small["rate_per_100000"]) == ("10", "rounded", "10.0")
+    assert small["change_on_previous_year_percent"] == ""  # the year before is suppressed
+    assert (table.loc[("E07000069", "2021/22"), "count"], table.loc[("E07000069", "2021/22"), "count_flag"]) == (
+        "", "suppressed")
     large = table.loc[("E07000075", "2022/23")]
     assert (large["count"], large["rate_per_100000"], large["change_on_previous_year_percent"]) == ("40", "40.0", "-20.0")
+    low = table.loc[("E07000069", "2021/22")]
+    assert low["rate_per_100000"] == "" and low["note"] == SECONDARY_NOTE
     assert large["area_name"] == "Rochford"
     # no exact small count of the internal table survives into the published one
     assert not set(table["count"]) & {"1", "2", "3", "4", "6", "7", "9"}
@@ -65,7 +82,7 @@ TOTAL = CONFIG.partnership.id
 CASTLE_POINT, ROCHFORD = CONFIG.partnership.local_authority_codes
 
 
-@pytest.mark.parametrize(("count", "shown"), [(0, "0"), (1, "*"), (9, "*"), (10, "10"), (11, "11"), (137, "137")])
+@pytest.mark.parametrize(("count", "shown"), [(0, "0"), (1, ""), (9, ""), (10, "10"), (11, "11"), (137, "137")])
 def test_suppress_below_n_style(count: int, shown: str) -> None:
     policy = suppress_below(10)
     assert (policy.suppress_from, policy.suppress_to, policy.round_to, policy.min_count_for_rate) == (1, 9, 1, 10)
@@ -80,7 +97,10 @@ def test_suppress_below_n_style(count: int, shown: str) -> None:
         ({"A": 3, "B": 0, "C": 50, "T": 53}, NHS, {"A": PRIMARY, "C": SECONDARY}),  # a zero would protect little
         ({"A": 2, "B": 5, "C": 50, "T": 57}, NHS, {"A": PRIMARY, "B": PRIMARY}),  # two hidden: nothing to add
         ({"A": 7, "B": 7, "T": 14}, suppress_below(8), {"A": PRIMARY, "B": PRIMARY, "T": SECONDARY}),  # 14 = 7 + 7
-        ({"A": 7, "B": 7, "T": 14}, NHS, {"A": PRIMARY, "B": PRIMARY}),  # "15" may be 13 to 17: no single value
+        # was {A, B} only ("15" may be 13 to 17: no single value), but 13-17 minus a count of at most 7 leaves each
+        # hidden 7 only 6 or 7: narrowed from seven values to two, so the total is hidden too
+        ({"A": 7, "B": 7, "T": 14}, NHS, {"A": PRIMARY, "B": PRIMARY, "T": SECONDARY}),
+        ({"A": 2, "B": 3, "T": 5}, NHS, {"A": PRIMARY, "B": PRIMARY, "T": PRIMARY}),
         ({"A": 3, "T": 3}, NHS, {"A": PRIMARY, "T": PRIMARY}),
         ({"A": 20, "B": 30, "T": 50}, NHS, {}),
         ({"A": 3, "B": 40}, NHS, {"A": PRIMARY}),  # no total: nothing to work back from
@@ -110,35 +130,37 @@ def test_secondary_suppression_in_the_published_table() -> None:
     )
     table = published_table(values, CONFIG.partnership, NHS).set_index(["area_code", "financial_year"])
     small, protecting, total = (table.loc[(a, "2022/23")] for a in (CASTLE_POINT, ROCHFORD, TOTAL))
-    assert (small["count"], protecting["count"], total["count"]) == ("*", "*", "45")
+    assert (small["count"], protecting["count"], total["count"]) == ("", "", "45")
+    assert small["count_flag"] == protecting["count_flag"] == "suppressed"
     # the same note on both hidden cells, so it does not tell which one is small
     assert small["note"] == protecting["note"] == SECONDARY_NOTE
     assert protecting["rate_per_100000"] == protecting["lower_ci_95"] == protecting["upper_ci_95"] == ""
-    assert total["rate_per_100000"] != "" and total["note"] == ""
+    # the total's rate is that of its published 45, not of the exact 43 (rate x population gave 43 back before)
+    assert total["rate_per_100000"] == "45.0" and total["note"] == ""
     # a change on a hidden year would give its rate back
     assert table.loc[(ROCHFORD, "2023/24"), "change_on_previous_year_percent"] == ""
-    assert table.loc[(TOTAL, "2023/24"), "change_on_previous_year_percent"] == "10.0"
+    # the change between the published rates: 75 (30 + 45, the sum of the rounded parts) on 45
+    assert table.loc[(TOTAL, "2023/24"), "change_on_previous_year_percent"] == "66.7"
     assert table.loc[(ROCHFORD, "2023/24"), "count"] == "45"
+    assert table.loc[(TOTAL, "2023/24"), "count_flag"] == SUM_OF_ROUNDED
 
 
-def _feasible_values(shown: dict[str, str], policy: DisclosurePolicy, noted: bool, cap: int) -> dict[str, set]:
+def _feasible_values(shown: dict[str, str], policy: DisclosurePolicy, controlled: bool, cap: int) -> dict[str, set]:
     """Every value a reader could give each hidden cell of a two-member group (members a, b; total a + b),
-    knowing the policy, the rounding of the shown cells and whether the group carries the secondary note."""
+    knowing the policy and the rounding of the shown cells; every hidden cell carries the same note, which says
+    only that some hidden cell of the group is small."""
     a, b = np.meshgrid(np.arange(cap + 1), np.arange(cap + 1), indexing="ij")
     cells = {CASTLE_POINT: a, ROCHFORD: b, TOTAL: a + b}
     ok = np.ones_like(a, dtype=bool)
-    hidden = [k for k, s in shown.items() if s == policy.suppressed_symbol]
+    hidden = [k for k, s in shown.items() if s == ""]
     for key, text in shown.items():
-        if key in hidden:
-            continue
+        if key in hidden or (key == TOTAL and controlled):
+            continue  # a controlled total is the sum of the shown parts: no constraint of its own
         value = cells[key]  # the exact values that round to what is shown (found by brute force)
         ok &= np.floor(value / policy.round_to + 0.5) * policy.round_to == int(text)
         ok &= ~((policy.suppress_from <= value) & (value <= policy.suppress_to))
     small = [(policy.suppress_from <= cells[k]) & (cells[k] <= policy.suppress_to) for k in hidden]
-    if noted:  # at least one small cell, and at least one hidden only to protect it
-        ok &= np.logical_or.reduce(small) & ~np.logical_and.reduce(small)
-    else:
-        ok &= np.logical_and.reduce(small)
+    ok &= np.logical_or.reduce(small)  # at least one hidden cell is small
     return {k: set(np.unique(cells[k][ok]).tolist()) for k in hidden}
 
 
@@ -154,7 +176,7 @@ POLICIES = [
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
 def test_property_no_published_table_gives_a_hidden_count_away(policy: DisclosurePolicy) -> None:
     rng = np.random.default_rng(20240131)
-    symbol = policy.suppressed_symbol
+    symbol = ""
     for _ in range(60):
         rows = []
         for metric, method in (("rate_m", "crude rate, Byar 95.0% CI"), ("count_m", "count")):
@@ -186,12 +208,12 @@ def test_property_no_published_table_gives_a_hidden_count_away(policy: Disclosur
             assert len(hidden) != 1, shown  # never a lone hidden cell next to its total
             if not hidden:
                 continue
-            noted = SECONDARY_NOTE in set(group["note"])
-            assert all((note == SECONDARY_NOTE) == noted for note, s in zip(group["note"], group["count"], strict=True)
+            assert all(note == SECONDARY_NOTE for note, s in zip(group["note"], group["count"], strict=True)
                        if s == symbol)
+            controlled = SUM_OF_ROUNDED in set(group["count_flag"])
             key = group.iloc[0]
             cap = 2 * max(exact[(key.measure, a, key.age_band, key.financial_year)] for a in shown) + 20
-            for cell, possible in _feasible_values(shown, policy, noted, cap).items():
+            for cell, possible in _feasible_values(shown, policy, controlled, cap).items():
                 true = exact[(key.measure, cell, key.age_band, key.financial_year)]
                 assert true in possible, (shown, cell)
                 assert len(possible) >= 2, (shown, cell, possible)
@@ -219,10 +241,11 @@ def test_property_groups_of_any_size_never_keep_a_lone_hidden_cell(policy: Discl
 
 @pytest.mark.parametrize(
     ("round_to", "good", "bad"),
-    [(5, ["*", "0", "5", "10", "1235"], ["3", "12", "", "5.0"]),
-     (1, ["*", "0", "3", "12"], ["", "1.5"]),
-     (10, ["*", "0", "10", "120"], ["5", "15"]),
-     (50, ["*", "0", "50", "150"], ["25", "10"])],
+    # blank (suppressed, flagged in count_flag) replaces "*": no text in a numeric column
+    [(5, ["", "0", "5", "10", "1235"], ["3", "12", "*", "5.0"]),
+     (1, ["", "0", "3", "12"], ["*", "1.5"]),
+     (10, ["", "0", "10", "120"], ["5", "15", "*"]),
+     (50, ["", "0", "50", "150"], ["25", "10"])],
 )
 def test_published_count_pattern_follows_the_policy(round_to: int, good: list[str], bad: list[str]) -> None:
     import re
@@ -239,7 +262,7 @@ def test_each_metric_is_published_under_its_own_policy() -> None:
     from tasks.shared.disclosure import published_table_by_policy
 
     data = CONFIG.metrics.model_dump()
-    data["disclosure_policies"] = {"police-below-5": {"name": "Police (1-4 suppressed)", "suppress_from": 1,
+    data["disclosure_policies"] = {**data["disclosure_policies"], "police-below-5": {"name": "Police (1-4 suppressed)", "suppress_from": 1,
                                                       "suppress_to": 4, "round_to": 1, "min_count_for_rate": 10}}
     for metric in data["metrics"]:
         if metric["id"] == "police_robbery":
@@ -253,12 +276,14 @@ def test_each_metric_is_published_under_its_own_policy() -> None:
         _value("police_knife_crime", "E07000075", "2022/23", 13, 13.0),
         _value("police_knife_crime", "castle-point-rochford", "2022/23", 19, 19.0),
     ])
-    table = published_table_by_policy(values, CONFIG.partnership, metrics).set_index(["measure", "area_code"])
+    table = published_table_by_policy(values, CONFIG.partnership, metrics, restate_from_counts).set_index(
+        ["measure", "area_code"])
     assert len(table) == 6
     assert table.loc[("police_robbery", "E07000069"), "count"] == "6"  # police policy: exact above 4
     assert table.loc[("police_robbery", "E07000075"), "count"] == "13"
-    assert table.loc[("police_knife_crime", "E07000069"), "count"] == "*"  # NHS default: 1-7 hidden
-    assert table.loc[("police_knife_crime", "E07000075"), "count"] == "*"  # ...and its partner, secondarily
+    # police_knife_crime follows its dataset's policy (police_recorded: exact, as the Home Office publishes it)
+    assert table.loc[("police_knife_crime", "E07000069"), "count"] == "6"
+    assert table.loc[("police_knife_crime", "E07000069"), "disclosure_policy"] == "police_recorded"
     assert metrics.policy_for("police_robbery").name == "Police (1-4 suppressed)"
 
 
@@ -270,4 +295,34 @@ def test_an_unknown_policy_name_is_a_configuration_error() -> None:
     data = CONFIG.metrics.model_dump()
     data["metrics"][0]["disclosure_policy"] = "nowhere"
     with pytest.raises(ValidationError, match="disclosure_policy 'nowhere' is not in disclosure_policies"):
+        MetricsFile.model_validate(data)
+
+
+def test_each_source_follows_its_publishers_policy() -> None:
+    """The demo's datasets map to the policies of their publishers (config/metrics.yaml: dataset_disclosure)."""
+    metrics = CONFIG.metrics
+    assert metrics.policy_name("hospital_admissions_sharp_object") == "hospital_episode"
+    assert metrics.policy_name("ae_assault_attendances") == "hospital_episode"
+    assert metrics.policy_name("police_knife_crime") == "police_recorded"
+    assert metrics.policy_name("police_robbery") == "police_recorded"
+    assert metrics.policy_name("youth_justice_first_time_entrants") == "youth_justice"
+    assert metrics.policy_name("hospital_admissions_violence_fingertips") == "published_as_is"
+    assert metrics.policy_for("police_robbery").exact and metrics.policy_for("hospital_admissions_violence_fingertips").exact
+    assert not metrics.policy_for("hospital_admissions_sharp_object").exact
+
+
+def test_a_fingertips_figure_is_never_re_rounded() -> None:
+    policy = CONFIG.metrics.disclosure_policies["published_as_is"]
+    assert publish_count(123, policy) == "123" and publish_count(3, policy) == "3"
+    assert count_flag(3, policy) == "as published"
+
+
+def test_an_unknown_dataset_policy_is_a_configuration_error() -> None:
+    from pydantic import ValidationError
+
+    from tasks.shared.config import MetricsFile
+
+    data = CONFIG.metrics.model_dump()
+    data["dataset_disclosure"]["police_street"] = "nowhere"
+    with pytest.raises(ValidationError, match=r"dataset_disclosure\[police_street\]: policy 'nowhere'"):
         MetricsFile.model_validate(data)
