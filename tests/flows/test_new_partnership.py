@@ -115,7 +115,8 @@ def test_a_year_in_the_future_or_without_data_is_refused_before_anything_runs(
     from flows.annual_review import annual_review
 
     future = annual_review(partnership=PID, financial_year="2031/32", return_state=True)
-    assert future.is_failed() and future.message.startswith("nothing run: financial year 2031/32 starts on 01 April 2031")
+    assert future.is_failed() and future.message.startswith(
+        "refused: nothing run: financial year 2031/32 starts on 01 April 2031")
     empty = annual_review(partnership=PID, financial_year="2019/20", return_state=True)
-    assert empty.is_failed() and empty.message.startswith("nothing run: financial year 2019/20 has no data")
+    assert empty.is_failed() and empty.message.startswith("refused: nothing run: financial year 2019/20 has no data")
     assert table_row_counts(get_settings().resolved_database_url)["runs"] == 0
