@@ -50,9 +50,13 @@ def audit_table(url: str, submission_id: int) -> pd.DataFrame:
                 figures = pd.read_csv(io.BytesIO(archive.read("measures.csv")), dtype=str, keep_default_na=False)
         except (OSError, KeyError, zipfile.BadZipFile) as exc:
             raise AuditError(f"submission {submission_id}: its package {path} cannot be read ({exc})") from exc
+        # a figure's period: its financial year, or the span of a pooled figure (e.g. 2020/21-2022/23)
+        periods = figures.get("period", figures.get("financial_year", pd.Series(dtype=str)))
+        figures = figures.assign(_period=[p or y for p, y in zip(periods, figures.get(
+            "financial_year", periods), strict=True)])
         values = session.scalars(select(MetricValue).where(
             MetricValue.partnership == partnership,
-            MetricValue.period.in_(sorted(set(figures.get("financial_year", pd.Series(dtype=str))))),
+            MetricValue.period.in_(sorted(set(figures["_period"]))),
         )).all()
         by_key: dict[tuple, MetricValue] = {}
         for value in sorted(values, key=lambda v: v.metric_version):  # the newest version of a figure wins
@@ -77,18 +81,19 @@ def audit_table(url: str, submission_id: int) -> pd.DataFrame:
     approval = decisions[-1].sentence() if decisions else "not yet decided (awaiting approval)"
     rows = []
     for figure in figures.to_dict("records"):
-        key = (figure.get("measure", ""), figure.get("area_code", ""), figure.get("financial_year", ""),
+        key = (figure.get("measure", ""), figure.get("area_code", ""), figure.get("_period", ""),
                figure.get("age_band", ""))
         value = by_key.get(key)
         ids = list(value.raw_file_ids or []) if value else []
         used = [files[i] for i in ids if i in files]
         applied = [r for i in ids for r in by_file.get(i, [])]
         for dataset in sorted({f.dataset for f in used}):
-            applied += by_dataset_year.get((dataset, key[2]), [])
+            applied += by_dataset_year.get((dataset, figure.get("financial_year", key[2])), [])
         rows.append({
             "submission": submission_id,
             "package_sha256": sha,
-            "measure": key[0], "area_code": key[1], "financial_year": key[2], "age_band": key[3],
+            "measure": key[0], "area_code": key[1], "financial_year": figure.get("financial_year", key[2]),
+            "period": key[2], "age_band": key[3],
             "published_count": figure.get("count", ""),
             "definition": f"{value.metric_id}@v{value.metric_version}" if value else "not found in metric_values",
             "compute_run": (value.flow_run_id or "") if value else "",

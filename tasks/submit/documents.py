@@ -63,13 +63,15 @@ def series_years(ctx: CycleContext) -> list[str]:
 
 
 def policy_in_words(policy: DisclosurePolicy) -> str:
-    """A disclosure policy as a reviewer reads it."""
+    """A disclosure policy as a reviewer reads it (a hidden count is published blank, `count_flag` saying why)."""
+    if policy.as_published:
+        return f"{policy.name}: figures carried exactly as their producer published them, never rounded again."
     rounding = "shown exactly" if policy.round_to == 1 else f"rounded to the nearest {policy.round_to}"
-    return (
-        f"{policy.name}: counts from {policy.suppress_from} to {policy.suppress_to} are shown as "
-        f"'{policy.suppressed_symbol}' (and, where a total would reveal them, another count beside them too); every "
-        f"other count is {rounding}; no rate is shown where the count is under {policy.min_count_for_rate}."
-    )
+    hidden = (f"counts from {policy.suppress_from} to {policy.suppress_to} are left blank with `count_flag` "
+              "'suppressed' (and, where a total would reveal them, another count beside them too); every other count "
+              f"is {rounding}" if policy.suppress_to >= policy.suppress_from else f"every count is {rounding}")
+    return (f"{policy.name}: {hidden}; rates, intervals and changes are worked out from the count as published, and "
+            f"no rate is shown where that count is under {policy.min_count_for_rate}.")
 
 
 def _policies(config: PartnershipConfig, metric_ids: list[str]) -> list[tuple[DisclosurePolicy, list[str]]]:
@@ -95,9 +97,9 @@ def disclosure_lines(config: PartnershipConfig, metric_ids: list[str]) -> list[s
 
 def mark_lines(config: PartnershipConfig, metric_ids: list[str]) -> list[str]:
     """What a '*' and a blank cell mean in the measures."""
-    lines = [f"`{p.suppressed_symbol}` in `count`: a small count ({p.suppress_from}-{p.suppress_to}) hidden under "
-             f"{p.name}, or a larger count hidden so that a total cannot reveal a small one."
-             for p, _ in _policies(config, metric_ids)]
+    lines = [f"A blank `count` with `count_flag` 'suppressed': a small count ({p.suppress_from}-{p.suppress_to}) "
+             f"hidden under {p.name}, or a larger count hidden so that a total cannot reveal a small one."
+             for p, _ in _policies(config, metric_ids) if p.suppress_to >= p.suppress_from and not p.as_published]
     lines += [
         "A blank rate or confidence interval: the rate is not shown, because its count is hidden or too small for a "
         "reliable rate (the `note` column says so), or the measure is a count only.",

@@ -49,4 +49,5 @@ def test_the_deadlines_flow_sends_each_reminder_and_escalation_once(prefect_serv
 
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_artifacts(limit=200) if a.key}
-    assert f"{DEMO}-deadlines-table" in keys and f"{DEMO}-deadlines-summary" in keys
+    # filed under the financial year in progress on the day watched (21 April 2023: 2023/24)
+    assert f"{DEMO}-2023-24-deadlines-table" in keys and f"{DEMO}-2023-24-deadlines-summary" in keys

@@ -103,6 +103,9 @@ def test_deployments_register_and_list_on_a_real_server(prefect_server: None) ->
     assert review.enforce_parameter_schema
     properties = review.parameter_openapi_schema["properties"]
     assert set(properties) == {"partnership", "financial_year", "stages"}
-    assert "latest" in properties["financial_year"]["pattern"]
+    # the form offers choices: 'latest' (the default), 'current' and the years with data
+    assert properties["financial_year"]["enum"][:2] == ["latest", "current"]
+    assert properties["financial_year"]["default"] == "latest"
+    assert properties["partnership"]["enum"] == ["castle-point-rochford"]
     assert {s.schedule.timezone for s in review.schedules} == {"Europe/London"}
     assert len([name for name in listed if name.startswith("castle-point-rochford-")]) == 7

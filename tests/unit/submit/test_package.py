@@ -197,7 +197,8 @@ def test_the_cover_note_names_deadline_year_partnership_and_flags_demo_data(data
     assert "Annual review of the serious violence strategy published and sent to the Home Office" in note
     assert "due 2024-01-31" in note and "financial year 2022/23" in note
     assert "Home Office (Serious Violence Duty team)" in note and "community.safety@example.org" in note
-    assert "counts from 1 to 7 are shown as &#39;*&#39;" in note  # the policy in words
+    # the policy in words, as measures.csv shows it: the police count of this table is published exactly
+    assert "Police recorded crime (published openly, exact): every count is shown exactly" in note
     definitions = documents["definitions.md"].decode()
     assert "`police_knife_crime` version 1" in definitions and "Byar" in definitions
     assert "# Data-quality statement" in documents["data-quality.md"].decode()
