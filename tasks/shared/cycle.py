@@ -27,6 +27,11 @@ class StageOutcome:
     flow_run_id: str | None
     summary: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def failed(self) -> bool:
+        """Anything but a completion (with or without warnings) is a failure of the cycle."""
+        return self.status not in ("completed", "completed with warnings")
+
 
 def outcome_of(stage: str, state: State) -> StageOutcome:
     """A stage's outcome from the final state of its run (its summary when it completed)."""
@@ -74,7 +79,7 @@ def cycle_markdown(ctx: CycleContext, outcomes: list[StageOutcome], ui: str | No
         artifacts = f"[{key}]({ui}/artifacts/key/{key})" if ui else f"`{key}`"
         rows.append({"stage": outcome.stage, "outcome": outcome.status, "what happened": outcome.message,
                      "run": run, "summary artifact": artifacts})
-    failed = [o.stage for o in outcomes if o.status != "completed" and o.status != "completed with warnings"]
+    failed = [o.stage for o in outcomes if o.failed]
     headline = (f"**Failed:** {', '.join(failed)}." if failed
                 else "**All stages completed**" + (" (some with warnings)."
                                                   if any(o.status != "completed" for o in outcomes) else "."))
@@ -91,7 +96,7 @@ def cycle_markdown(ctx: CycleContext, outcomes: list[StageOutcome], ui: str | No
 
 def cycle_state(ctx: CycleContext, outcomes: list[StageOutcome]) -> State:
     """The cycle's final state: Failed naming each failed stage and its reason, else Completed (with warnings)."""
-    failed = [o for o in outcomes if o.status not in ("completed", "completed with warnings")]
+    failed = [o for o in outcomes if o.failed]
     label = f"{ctx.partnership_id} {ctx.year_label}"
     if failed:
         reasons = "; ".join(f"{o.stage}: {o.message}" for o in failed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -52,9 +53,26 @@ def offered_years(today: dt.date | None = None) -> list[str]:
     return [*YEAR_WORDS, *(financial_year_label(year) for year in sorted(years, reverse=True))]
 
 
+_YEAR_CHOICES_TTL_SECONDS = 60.0
+_year_choices_cache: dict[tuple[str, str, dt.date], tuple[float, list[str]]] = {}
+
+
+def _cached_offered_years() -> list[str]:
+    """offered_years, read once a minute per configuration and database: Prefect builds every flow's form schema
+    when the flow is defined, so without this each import of the flows read the database a dozen times."""
+    settings = get_settings()
+    key = (str(settings.config_dir), str(settings.resolved_database_url), dt.date.today())
+    now = time.monotonic()
+    cached = _year_choices_cache.get(key)
+    if cached is None or now - cached[0] > _YEAR_CHOICES_TTL_SECONDS:
+        cached = (now, offered_years())
+        _year_choices_cache[key] = cached
+    return list(cached[1])
+
+
 def _year_choices(schema: dict[str, Any]) -> None:
     try:
-        schema["enum"] = offered_years()
+        schema["enum"] = _cached_offered_years()
     except Exception:  # noqa: BLE001 - no database yet: the form takes free text, check_run still judges it
         schema["pattern"] = r"^(\d{4}/\d{2}|latest|current)$"
 

@@ -39,7 +39,10 @@ def is_part_of_cycle() -> bool:
 
 
 def start_stage(stage: str, partnership: str, financial_year: str, require_data: bool = True) -> CycleContext:
-    """The stage's context once its parameters are checked (else ParameterProblem: one sentence, nothing done)."""
+    """The stage's context once its parameters are checked (else ParameterProblem: one sentence, nothing done).
+    Inside the annual review the cycle has judged the year already (and judges it again after collect), so the
+    stage checks only the partnership and the year's form, not the data again."""
+    require_data = require_data and not is_part_of_cycle()
     return check_run(partnership, financial_year, flow_run_id=current_flow_run_id(), require_data=require_data)
 
 
