@@ -13,6 +13,8 @@ app = typer.Typer(
     help="dutycycle: the Serious Violence Duty's yearly cycle (collect, validate, compute, notify, submit).",
     no_args_is_help=True,
     add_completion=False,
+    # a traceback must never print local variables: one of them may be the database URL with its password
+    pretty_exceptions_show_locals=False,
 )
 config_app = typer.Typer(help="Check the partnership configuration in config/.", no_args_is_help=True)
 db_app = typer.Typer(help="The dutycycle database (SQLite by default, DUTYCYCLE_DATABASE_URL to change).", no_args_is_help=True)
@@ -74,7 +76,7 @@ def review(
     settings = ctx.settings
     typer.echo("")
     typer.echo(f"Annual review {ctx.config.partnership.name} {ctx.year_label}: {state.name} ({state.message})")
-    typer.echo(f"  database:  {settings.resolved_database_url}")
+    typer.echo(f"  database:  {settings.shown_database_url}")
     typer.echo(f"  outputs:   {settings.outputs_dir / ctx.partnership_id}")
     typer.echo(f"  outbox:    {settings.outbox_dir / ctx.partnership_id}")
     typer.echo(f"  packages:  {settings.submissions_dir / ctx.partnership_id}")
@@ -251,9 +253,9 @@ def db_upgrade() -> None:
     from tasks.shared.settings import get_settings
     from tasks.shared.storage.session import get_engine
 
-    url = get_settings().resolved_database_url
-    get_engine(url)
-    typer.echo(f"schema up to date: {url}")
+    settings = get_settings()
+    get_engine(settings.resolved_database_url)
+    typer.echo(f"schema up to date: {settings.shown_database_url}")
 
 
 @db_app.command("counts")

@@ -41,7 +41,7 @@ from tasks.shared.delivery import (
 )
 from tasks.shared.settings import Settings
 from tasks.shared.storage.models import Delivery, utc_now
-from tasks.shared.storage.session import get_engine, session_scope
+from tasks.shared.storage.session import get_engine, insert_new, session_scope
 
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
 
@@ -85,16 +85,19 @@ def drop_folder(config: FileDrop, settings: Settings) -> Path:
 
 
 def open_delivery(url: str, partnership: str, submission_id: int, sha: str, adapter: str, target: str) -> int:
-    """The delivery row of an approved version, created once (a re-run finds the same row)."""
+    """The delivery row of an approved version, created once (a re-run, or a second worker at the same moment,
+    finds the same row)."""
     key = idempotency_key(partnership, submission_id, sha)
     with session_scope(url) as session:
-        row = session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
-        if row is None:
-            row = Delivery(partnership=partnership, submission_id=submission_id, package_sha256=sha,
-                           idempotency_key=key, adapter=adapter, target=target, status=PENDING, attempts=0)
-            session.add(row)
-            session.flush()
-        return row.id
+        new_id = insert_new(
+            session, Delivery.__table__,
+            dict(partnership=partnership, submission_id=submission_id, package_sha256=sha, idempotency_key=key,
+                 adapter=adapter, target=target, status=PENDING, attempts=0),
+            ["idempotency_key"],
+        )
+        if new_id is not None:
+            return new_id
+        return session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key))
 
 
 def claim_delivery(url: str, delivery_id: int, token: str, settings: Settings) -> bool:

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DUTYCYCLE_", extra="ignore")
 
     data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Raw store, quarantine, outputs")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    # a secret: its password must never be printed, logged or stored in an artifact (shown_database_url() hides it)
+    database_url: SecretStr | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
     config_dir: Path = Field(default=PROJECT_ROOT / "config", description="Folder of the YAML configuration")
     expectations_dir: Path = Field(default=PROJECT_ROOT / "expectations", description="GX suites")
 
@@ -152,9 +153,14 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""
-        if self.database_url:
-            return self.database_url
+        if self.database_url and self.database_url.get_secret_value().strip():
+            return self.database_url.get_secret_value().strip()
         return f"sqlite:///{(self.data_dir / 'dutycycle.db').resolve()}"
+
+    @property
+    def shown_database_url(self) -> str:
+        """The database URL as a person may see it: its password replaced by ***."""
+        return shown_database_url(self.resolved_database_url)
 
     @property
     def raw_store_dir(self) -> Path:
@@ -179,6 +185,17 @@ class Settings(BaseSettings):
     @property
     def data_docs_dir(self) -> Path:
         return self.data_dir / "data-docs"
+
+
+def shown_database_url(url: str) -> str:
+    """A database URL with its password replaced by *** (an unparsable URL is not shown at all: it could be all
+    password)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - whatever SQLAlchemy refuses, show nothing of it
+        return "(not a valid SQLAlchemy URL)"
 
 
 @lru_cache(maxsize=1)

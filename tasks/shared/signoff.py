@@ -23,12 +23,11 @@ from typing import Literal
 from prefect.input import RunInput
 from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from tasks.shared.config import PartnershipConfig
 from tasks.shared.settings import Settings
 from tasks.shared.storage.models import SignOff
-from tasks.shared.storage.session import session_scope
+from tasks.shared.storage.session import insert_new, session_scope
 
 APPROVE, REJECT = "approve", "reject"
 VIA_UI, VIA_TERMINAL = "prefect-ui", "terminal"
@@ -129,22 +128,15 @@ def record_decision(url: str, partnership: str, kind: str, subject_id: int, pack
                     answer: SignOffInput, via: str, flow_run_id: str | None) -> tuple[Decision, bool]:
     """Record a decision once per version; the first one recorded stands (returns it and whether this call wrote
     it). The caller has checked the approver."""
-    existing = decision_for(url, kind, subject_id, package_sha256)
-    if existing is not None:
-        return existing, False
-    try:
-        with session_scope(url) as session:
-            session.add(SignOff(
-                partnership=partnership, kind=kind, subject_id=subject_id, package_sha256=package_sha256,
-                decision=answer.decision, approver_name=answer.approver_name.strip(),
-                approver_role=answer.approver_role.strip(), comment=answer.comment.strip(), via=via,
-                flow_run_id=flow_run_id,
-            ))
-    except IntegrityError:  # decided at the same moment elsewhere (terminal and UI): theirs stands
-        pass
-    else:
-        return decision_for(url, kind, subject_id, package_sha256), True  # type: ignore[return-value]
-    return decision_for(url, kind, subject_id, package_sha256), False  # type: ignore[return-value]
+    with session_scope(url) as session:
+        # ON CONFLICT DO NOTHING: a decision given at the same moment elsewhere (terminal and UI) stands
+        created = insert_new(session, SignOff.__table__, dict(
+            partnership=partnership, kind=kind, subject_id=subject_id, package_sha256=package_sha256,
+            decision=answer.decision, approver_name=answer.approver_name.strip(),
+            approver_role=answer.approver_role.strip(), comment=answer.comment.strip(), via=via,
+            flow_run_id=flow_run_id,
+        ), ["kind", "subject_id", "package_sha256"]) is not None
+    return decision_for(url, kind, subject_id, package_sha256), created  # type: ignore[return-value]
 
 
 def decisions_of(url: str, kind: str, subject_ids: list[int]) -> list[Decision]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasks.shared.storage.models import Submission
+from tasks.shared.storage.models import DeadlineRow, Submission
+from tasks.shared.storage.session import insert_new
 
 AWAITING = "awaiting approval"
 HELD = "held for resubmission"  # a new package for a deadline already approved or delivered: `dutycycle resubmit`
@@ -47,15 +48,21 @@ def plan_build(existing: list[tuple[int, str, str]], package_sha256: str) -> Bui
 
 def record_package(session: Session, values: dict) -> tuple[Submission, bool]:
     """Record a built package against its deadline under the one-open-submission rule; (row, created)."""
+    # two builds of one deadline at once (two workers) must not both judge the same rows: on PostgreSQL the
+    # deadline's row lock makes the second wait for the first to commit (SQLite's write lock already serialises)
+    session.execute(select(DeadlineRow.id).where(DeadlineRow.id == values["deadline_row_id"]).with_for_update())
     rows = list(session.scalars(select(Submission).where(Submission.deadline_row_id == values["deadline_row_id"])
                                 .order_by(Submission.id)))
     plan = plan_build([(r.id, r.package_sha256, r.status) for r in rows], values["package_sha256"])
     by_id = {r.id: r for r in rows}
     if plan.target_id is None:
-        target = Submission(**{**values, "status": plan.target_status})
-        session.add(target)
-        session.flush()
-        created = True
+        new_id = insert_new(session, Submission.__table__, {**values, "status": plan.target_status},
+                            ["deadline_row_id", "package_sha256"])
+        if new_id is None:  # recorded meanwhile by a writer that took no lock: that row stands
+            return session.scalar(select(Submission).where(
+                Submission.deadline_row_id == values["deadline_row_id"],
+                Submission.package_sha256 == values["package_sha256"])), False
+        target, created = session.get(Submission, new_id), True
     else:
         target, created = by_id[plan.target_id], False
         if target.status != plan.target_status:

@@ -22,6 +22,7 @@ from tasks.shared.disclosure import NUMERIC_COLUMNS, published_count_pattern
 from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import MetricValue, RawFile, Submission
 from tasks.shared.storage.session import dispose_engines, session_scope, table_row_counts
+from tests.databases import fresh_database
 from tests.unit.shared.disclosure_attack import attack, leaks, read_populations
 
 pytestmark = pytest.mark.flow
@@ -52,10 +53,12 @@ def demo_cycle(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -
     from tasks.shared.file_server import make_file_server
 
     data_dir = tmp_path_factory.mktemp("demo-cycle") / "data"
-    with pytest.MonkeyPatch.context() as env:
+    with pytest.MonkeyPatch.context() as env, fresh_database() as database:
         env.setenv("DUTYCYCLE_DATA_DIR", str(data_dir))
         for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST", "DUTYCYCLE_CONFIG_DIR"):
             env.delenv(name, raising=False)
+        if database:  # PostgreSQL (tests/databases.py); else the SQLite file in the data directory
+            env.setenv("DUTYCYCLE_DATABASE_URL", database)
         # bound before the run on a free port, so the links the run publishes name the port it answers on
         env.setenv("DUTYCYCLE_FILES_URL", "http://127.0.0.1:0")
         reset_settings_cache()

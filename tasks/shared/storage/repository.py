@@ -20,11 +20,10 @@ from tasks.shared.storage.models import (
     QuarantineEntry,
     RawFile,
     Run,
-    Submission,
     ValidationResult,
     utc_now,
 )
-from tasks.shared.storage.session import upsert
+from tasks.shared.storage.session import dialect_insert, insert_new, upsert
 
 
 def record_run(
@@ -37,23 +36,25 @@ def record_run(
     summary: dict[str, Any] | None = None,
     finished: bool = False,
 ) -> None:
-    """Create or update the run row of a stage (one row per partnership, year and stage)."""
-    run = session.scalar(
-        select(Run).where(Run.partnership == partnership, Run.financial_year == financial_year, Run.stage == stage)
+    """Create or update the run row of a stage (one row per partnership, year and stage), in one
+    ``INSERT ... ON CONFLICT DO UPDATE`` so two runs starting at once never collide on the key."""
+    now = utc_now()
+    table = Run.__table__
+    values: dict[str, Any] = dict(
+        partnership=partnership, financial_year=financial_year, stage=stage, status=status, flow_run_id=flow_run_id,
+        attempts=0 if finished else 1, started_at=now, finished_at=now if finished else None,
     )
-    if run is None:
-        run = Run(partnership=partnership, financial_year=financial_year, stage=stage, attempts=0, status=status)
-        session.add(run)
-    if not finished:
-        run.attempts += 1
-        run.started_at = utc_now()
-        run.finished_at = None
+    updates: dict[str, Any] = {"status": status, "flow_run_id": flow_run_id}
+    if finished:
+        updates["finished_at"] = now
     else:
-        run.finished_at = utc_now()
-    run.status = status
-    run.flow_run_id = flow_run_id
+        updates.update(attempts=table.c.attempts + 1, started_at=now, finished_at=None)
     if summary is not None:
-        run.summary = summary
+        values["summary"] = updates["summary"] = summary
+    statement = dialect_insert(session, table).values(**values).on_conflict_do_update(
+        index_elements=["partnership", "financial_year", "stage"], set_=updates
+    )
+    session.execute(statement)
 
 
 def register_raw_file(
@@ -68,28 +69,20 @@ def register_raw_file(
     stored_path: str,
     synthetic: bool,
 ) -> tuple[RawFile, bool]:
-    """The raw_files row of a stored file; the same bytes again return the existing row (no duplicate)."""
-    existing = session.scalar(
-        select(RawFile).where(
-            RawFile.partnership == partnership, RawFile.source_id == source_id, RawFile.sha256 == sha256
-        )
+    """The raw_files row of a stored file; the same bytes again return the existing row (no duplicate, even when
+    two workers store the same file at once)."""
+    key = dict(partnership=partnership, source_id=source_id, sha256=sha256)
+    new_id = insert_new(
+        session,
+        RawFile.__table__,
+        dict(**key, dataset=dataset, original_name=original_name, size_bytes=size_bytes, stored_path=stored_path,
+             synthetic=synthetic, status="received"),
+        list(key),
     )
-    if existing is not None:
-        return existing, False
-    row = RawFile(
-        partnership=partnership,
-        source_id=source_id,
-        dataset=dataset,
-        original_name=original_name,
-        sha256=sha256,
-        size_bytes=size_bytes,
-        stored_path=stored_path,
-        synthetic=synthetic,
-        status="received",
-    )
-    session.add(row)
-    session.flush()
-    return row, True
+    if new_id is not None:
+        return session.get(RawFile, new_id), True
+    existing = session.scalar(select(RawFile).filter_by(**key))
+    return existing, False
 
 
 def load_observations(session: Session, frame: pd.DataFrame) -> int:
@@ -301,13 +294,9 @@ def read_metric_values(session: Session, partnership: str, periods: Sequence[str
 
 
 def enqueue_message(session: Session, message: dict[str, Any]) -> bool:
-    """Write a message to the outbox once: a message with the same dedupe key is never added twice."""
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == message["dedupe_key"]))
-    if existing is not None:
-        return False
-    session.add(OutboxMessage(**message))
-    session.flush()
-    return True
+    """Write a message to the outbox once: a message with the same dedupe key is never added twice (not even by two
+    runs queueing it at the same moment)."""
+    return insert_new(session, OutboxMessage.__table__, message, ["dedupe_key"]) is not None
 
 
 def last_sent(session: Session, partnership: str, kind: str) -> dict[str, Any]:
@@ -355,23 +344,6 @@ def met_deadlines(session: Session, partnership: str) -> dict[tuple[str, str], d
         )
     ).all()
     return {(r.deadline_id, r.period): r.met_on for r in rows}
-
-
-def record_submission(session: Session, values: dict[str, Any]) -> tuple[Submission, bool]:
-    """Record a built package against its deadline once: the same package again is a no-op."""
-    existing = session.scalar(
-        select(Submission).where(
-            Submission.deadline_row_id == values["deadline_row_id"],
-            Submission.package_sha256 == values["package_sha256"],
-        )
-    )
-    if existing is not None:
-        return existing, False
-    submission = Submission(**values)
-    session.add(submission)
-    session.flush()
-    return submission, True
-
 
 
 def observation_period_starts(session: Session, partnership: str, datasets: Sequence[str]) -> list[dt.date]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, func, select
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tasks.shared.settings import get_settings
@@ -57,7 +58,14 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, future=True)
+            try:
+                engine = create_engine(url, future=True)
+            except (ArgumentError, ValueError):
+                # SQLAlchemy's own message quotes the whole URL, password included: say what is wrong without it
+                raise ValueError(
+                    "the database URL (DUTYCYCLE_DATABASE_URL) is not a valid SQLAlchemy URL such as "
+                    "postgresql+psycopg://user:password@host:5432/dutycycle"
+                ) from None
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             upgrade_schema(engine)
@@ -121,6 +129,33 @@ def upsert(
             statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
         session.execute(statement)
     return len(rows)
+
+
+def dialect_insert(session: Session, table: Table) -> Any:
+    """An INSERT for the session's database with its ON CONFLICT clauses (SQLite's and PostgreSQL's)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - only the two supported back ends reach here
+        raise NotImplementedError(f"ON CONFLICT is not implemented for {dialect}")
+    return insert(table)
+
+
+def insert_new(session: Session, table: Table, values: dict[str, Any], key_columns: Sequence[str]) -> int | None:
+    """Insert one row unless a row with its natural key exists: the new row's id, or None when the key was taken.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` statement, not a select then an insert, so two writers at once (two
+    workers, threads or runs) never both insert and never fail on the unique constraint: PostgreSQL makes the
+    second wait for the first to commit and then skips, SQLite's write lock serialises them.
+    """
+    statement = (
+        dialect_insert(session, table).values(**values)
+        .on_conflict_do_nothing(index_elements=list(key_columns))
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar_one_or_none()
 
 
 def table_row_counts(url: str) -> dict[str, int]:

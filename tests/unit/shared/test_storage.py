@@ -13,19 +13,15 @@ from tasks.shared.storage import repository
 from tasks.shared.storage.session import get_engine, session_scope, table_row_counts
 
 
-def _url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db.sqlite'}"
-
-
-def test_schema_is_created_by_migrations(tmp_path: Path) -> None:
-    engine = get_engine(_url(tmp_path))
+def test_schema_is_created_by_migrations(database_url: str) -> None:
+    engine = get_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     assert {"alembic_version", "runs", "raw_files", "observations", "validation_results", "quarantine",
             "metric_values", "outbox", "deadlines", "submissions"} <= tables
 
 
-def test_same_file_and_observations_twice_add_nothing(tmp_path: Path) -> None:
-    url = _url(tmp_path)
+def test_same_file_and_observations_twice_add_nothing(tmp_path: Path, database_url: str) -> None:
+    url = database_url
     stored = store_bytes(tmp_path / "raw", b"Month,Offences\n2022-04,3\n", ".csv")
     assert store_bytes(tmp_path / "raw", b"Month,Offences\n2022-04,3\n", ".csv") == stored
     assert read_stored(stored.path, stored.sha256).startswith(b"Month")
@@ -58,12 +54,12 @@ def test_corrupt_stored_file_is_refused(tmp_path: Path) -> None:
         raise AssertionError("a changed file must be refused")
 
 
-def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
+def test_migrations_build_exactly_the_models(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from tasks.shared.storage.models import Base
 
-    engine = get_engine(_url(tmp_path))
+    engine = get_engine(database_url)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
