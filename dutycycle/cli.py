@@ -525,6 +525,7 @@ def audit(
 ) -> None:
     """For every figure a submission carries: the run, the definition and version, the raw files with checksums
     and received times, the checks that applied, and the approval."""
+    from tasks.shared.exports import write_csv
     from tasks.shared.settings import get_settings
     from tasks.submit.audit import AuditError, audit_table
 
@@ -541,7 +542,7 @@ def audit(
     typer.echo(f"{len(table)} figures of submission {submission} (package sha256 "
                f"{table['package_sha256'].iloc[0] if len(table) else '-'})")
     if csv is not None:
-        table.to_csv(csv, index=False)
+        write_csv(table, csv)
         typer.echo(f"wrote {csv}")
 
 

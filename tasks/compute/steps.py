@@ -21,6 +21,7 @@ from tasks.shared.checks import check_and_record, record_check
 from tasks.shared.context import CycleContext
 from tasks.shared.coverage import months_covered, part_year_lines
 from tasks.shared.disclosure import published_table_by_policy
+from tasks.shared.exports import write_csv
 from tasks.shared.periods import financial_year_label, is_financial_year_label
 from tasks.shared.published import (
     MEASURES_CSV,
@@ -153,17 +154,17 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
     internal.mkdir(exist_ok=True)
     breakdowns = values[~yearly | (values["area_type"] == "lsoa")]
     # exact values, for the analyst only: never attached to a message or put in a package
-    breakdowns.drop(columns=["id", "flow_run_id", "computed_at"], errors="ignore").sort_values(
+    write_csv(breakdowns.drop(columns=["id", "flow_run_id", "computed_at"], errors="ignore").sort_values(
         ["metric_id", "period", "area_code"]
-    ).to_csv(internal / "breakdowns-exact-values.csv", index=False, lineterminator="\n")
+    ), internal / "breakdowns-exact-values.csv")
     charts = draw_trend_charts(ctx, every_year, folder / "charts")
     charts.update(draw_funnel_charts(ctx, values, folder / "charts"))
     csv_path = folder / MEASURES_CSV
-    table.to_csv(csv_path, index=False, lineterminator="\n")
+    write_csv(table, csv_path)
     write_workbook(table, folder / MEASURES_XLSX, notes_rows(
         ctx.config.metrics, f"{ctx.config.partnership.name}: serious violence measures, five years to {ctx.year_label}"))
     missing_path = folder / NOT_COMPUTED_CSV
-    missing.to_csv(missing_path, index=False, lineterminator="\n")
+    write_csv(missing, missing_path)
     html_path = folder / SUMMARY_HTML
     html_path.write_text(
         summary_html(

@@ -10,6 +10,7 @@ from openpyxl.styles import Font
 
 from tasks.shared.config import MetricsFile
 from tasks.shared.disclosure import NUMERIC_COLUMNS, SECONDARY_NOTE, SUM_OF_ROUNDED
+from tasks.shared.exports import text_cell
 
 FLAG_MEANINGS = {
     "suppressed": "count not shown (blank): a small number, or hidden so that a small number cannot be worked out "
@@ -38,24 +39,35 @@ def notes_rows(metrics: MetricsFile, title: str) -> list[tuple[str, str]]:
     return rows
 
 
+def _append(sheet, values: list) -> None:
+    """Append a row; text goes in as text (formula-looking text neutralised, tasks/shared/exports.py)."""
+    row = sheet.max_row + 1 if sheet.max_row > 1 or sheet["A1"].value is not None else 1
+    for column, value in enumerate(values, start=1):
+        cell = sheet.cell(row=row, column=column)
+        if isinstance(value, str):
+            text_cell(cell, value)
+        else:
+            cell.value = value
+
+
 def write_workbook(table: pd.DataFrame, path: Path, notes: list[tuple[str, str]]) -> Path:
     """Write the table (numbers as numbers, blanks as empty cells) and the notes sheet."""
     book = Workbook()
     sheet = book.active
     sheet.title = "measures"
-    sheet.append(list(table.columns))
+    _append(sheet, list(table.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     numeric = [c in NUMERIC_COLUMNS for c in table.columns]
     for row in table.itertuples(index=False):
-        sheet.append([
+        _append(sheet, [
             (float(v) if "." in str(v) else int(v)) if is_number and str(v) != "" else (v if v != "" else None)
             for v, is_number in zip(row, numeric, strict=True)
         ])
     sheet.freeze_panes = "A2"
     notes_sheet = book.create_sheet("notes")
     for left, right in notes:
-        notes_sheet.append([left, right])
+        _append(notes_sheet, [left, right])
     notes_sheet["A1"].font = Font(bold=True)
     notes_sheet.column_dimensions["A"].width = 24
     notes_sheet.column_dimensions["B"].width = 120

@@ -157,6 +157,27 @@ def test_nhs_check_digit() -> None:
     assert not nhs_check_digit_ok("4505577105") and not nhs_check_digit_ok("1234567890")  # 1234567890: check 10
 
 
+# Check digit 0: the weighted sum is a multiple of 11, so 11 - remainder = 11, which the NHS rule maps to 0
+# (NHS Connecting for Health, "NHS Number check digit" (tech_nn_check_digit): subtract the remainder from 11; a
+# result of 11 gives check digit 0, a result of 10 is never a valid number). About one valid number
+# in eleven ends so. Both numbers lie in NHS Digital's test range 999 000 0000 - 999 999 9999 (never issued).
+#   999 000 0050: 9x10 + 9x9 + 9x8 + 0x7 + 0x6 + 0x5 + 0x4 + 0x3 + 5x2 = 90 + 81 + 72 + 10 = 253 = 23 x 11 -> 0
+#   999 000 1200: 90 + 81 + 72 + 1x4 + 2x3 + 0x2 = 253 = 23 x 11 -> 0
+# and, for contrast, 401 023 2137 (a check digit other than 0):
+#   4x10 + 0x9 + 1x8 + 0x7 + 2x6 + 3x5 + 2x4 + 1x3 + 3x2 = 92 = 8 x 11 + 4 -> 11 - 4 = 7
+def test_nhs_check_digit_zero_when_the_remainder_is_zero() -> None:
+    assert nhs_check_digit_ok("9990000050") and nhs_check_digit_ok("9990001200")
+    assert nhs_check_digit_ok("4010232137")
+    # the same nine digits with any other check digit are not NHS numbers
+    assert not any(nhs_check_digit_ok(f"999000005{d}") for d in "123456789")
+
+
+@pytest.mark.parametrize("value", ["999 000 0050", "999-000-1200", "patient 999 000 0050 seen"])
+def test_an_nhs_number_with_check_digit_zero_is_refused(value: str) -> None:
+    findings = scan(knife_return(Reference=["", value, ""]))
+    assert [f.kind for f in findings] == ["nhs_number"], findings
+
+
 @pytest.mark.parametrize("value", ["4505577105", "450 557 7105", "943 476 5918", "1234567890"])
 def test_ten_digits_with_a_wrong_check_digit_are_not_nhs_numbers(value: str) -> None:
     assert scan(knife_return(Reference=["", value, ""])) == []

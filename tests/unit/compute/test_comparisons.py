@@ -90,6 +90,24 @@ def test_baseline_is_the_mean_of_three_years_and_the_change_is_tested() -> None:
     assert baseline_comparison(0, 1000, [0, 0, 0], [1000] * 3).verdict == CANNOT_BE_CALCULATED
 
 
+def test_baseline_significance_uses_the_level_asked_for() -> None:
+    # R's ?poisson.test example again, as a baseline: this year 11 events in 800 person-years against three years
+    # of 6, 8 and 7 in 1083, 1050 and 878. R prints p-value = 0.07967: not significant at 95% (alpha 0.05), but
+    # significant at 90% (alpha 0.10); an alpha of 0.10 at the 95% level, or 0.05 whatever the level, is wrong.
+    at_95 = baseline_comparison(11, 800, [6, 8, 7], [1083, 1050, 878], multiplier=1000)
+    assert at_95.test.p_value == pytest.approx(0.07967, abs=5e-6)
+    assert at_95.verdict == "No significant change"
+    at_90 = baseline_comparison(11, 800, [6, 8, 7], [1083, 1050, 878], multiplier=1000, confidence=0.90)
+    assert at_90.verdict == "Significantly higher"
+    # 150 against 100, 110, 105 (p = 0.00048 by R's binom.test written out above) is significant even at 99.8%;
+    # 132 (p = 0.029) is significant at 95% but not at 99.8% (alpha 0.002)
+    assert baseline_comparison(150, 1e5, [100, 110, 105], [1e5] * 3, confidence=0.998).verdict == "Significantly higher"
+    assert 0.002 < r_binom_test_two_sided(132, 447, 0.25) < 0.05
+    assert baseline_comparison(132, 1e5, [100, 110, 105], [1e5] * 3).verdict == "Significantly higher"
+    assert baseline_comparison(132, 1e5, [100, 110, 105], [1e5] * 3, confidence=0.998).verdict == (
+        "No significant change")
+
+
 def test_baseline_needs_three_years() -> None:
     with pytest.raises(StatisticsInputError, match="3-year baseline needs 3"):
         baseline_comparison(10, 1000, [1, 2], [1000, 1000])

@@ -267,3 +267,34 @@ def test_isr_matches_bands_by_label_and_refuses_mismatch() -> None:
         indirectly_standardised_ratio(-1, [1000], [0.1])
     with pytest.raises(StatisticsInputError, match="expected count"):
         indirectly_standardised_ratio(3, [1000], [0.0])
+
+
+# --- published reference values (not the formula restated) --------------------------------------------------
+
+# Exact (Garwood) 95% limits for a Poisson count as printed in the standard tables, e.g. Breslow & Day (1987)
+# "Statistical Methods in Cancer Research" vol. II, and the 95% limits table of the APHO/PHE technical briefing
+# "Commonly used public health statistics and their confidence intervals" (which Fingertips follows under 10 events).
+PUBLISHED_EXACT_95 = {1: (0.0253, 5.5716), 2: (0.2422, 7.2247), 5: (1.6235, 11.6683), 9: (4.1154, 17.0848)}
+
+
+@pytest.mark.parametrize(("count", "limits"), PUBLISHED_EXACT_95.items())
+def test_exact_interval_matches_the_published_table(count: int, limits: tuple[float, float]) -> None:
+    lower, upper = exact_poisson_interval(count, 0.95)
+    assert (round(lower, 4), round(upper, 4)) == limits
+    # and through a crude rate: 5 events in 10,000 people -> 50 (16.2 to 116.7) per 100,000
+    if count == 5:
+        rate = crude_rate(5, 10_000, 100_000, 0.95)
+        assert (round(rate.value, 1), round(rate.lower, 1), round(rate.upper, 1)) == (50.0, 16.2, 116.7)
+
+
+# Newcombe RG (1998) "Two-sided confidence intervals for the single proportion: comparison of seven methods",
+# Stat Med 17:857-872, table I, method 3 (Wilson score, no continuity correction), 95%.
+NEWCOMBE_WILSON_95 = [((81, 263), (0.2553, 0.3662)), ((15, 148), (0.0624, 0.1605)), ((0, 20), (0.0, 0.1611)),
+                      ((1, 29), (0.0061, 0.1718)), ((29, 29), (0.8830, 1.0))]
+
+
+@pytest.mark.parametrize(("case", "limits"), NEWCOMBE_WILSON_95)
+def test_wilson_matches_newcombes_table(case: tuple[int, int], limits: tuple[float, float]) -> None:
+    x, n = case
+    result = wilson_proportion(x, n, 0.95, multiplier=1)
+    assert (round(result.lower, 4), round(result.upper, 4)) == limits
