@@ -59,7 +59,7 @@ def expected_periods(source: Source, year_start: dt.date) -> list[ExpectedPeriod
 
 def months_of_file(period: str | None, year_start: dt.date) -> frozenset[str] | None:
     """The months a stored file covers, from its period label (None: it covers every period, e.g. an export)."""
-    if period is None:
+    if not isinstance(period, str):  # None, or the NaN pandas 3 makes of None in a column of period labels
         return None
     if MONTH.match(period):
         return frozenset({period})
@@ -77,8 +77,8 @@ def months_of_file(period: str | None, year_start: dt.date) -> frozenset[str] | 
 def covers(period: str | None, other: str | None, year_start: dt.date) -> bool:
     """Whether a file's period covers every month of another file's (two exports without a period cover the same
     thing): a correction replaces the files it covers, and a refused correction that a loaded file covers is moot."""
-    if period is None or other is None:
-        return period is None and other is None
+    if not isinstance(period, str) or not isinstance(other, str):  # None (or NaN in a frame): no period
+        return not isinstance(period, str) and not isinstance(other, str)
     return months_of_file(other, year_start) <= months_of_file(period, year_start)
 
 

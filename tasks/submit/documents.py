@@ -27,7 +27,7 @@ DATA_QUALITY = "data-quality.md"
 DEFINITIONS = "definitions.md"
 NOT_COMPUTED = "measures-not-computed.csv"
 SERIES_YEARS = 5  # the reviewed year and the four before it: the trend charts' and baselines' years (compute stage)
-MAX_LISTED_FAILURES = 100  # a statement a person reads; the Data Docs hold every failure
+MAX_LISTED_FAILURES = 100  # a statement a person reads; the validate stage's quality report holds every failure
 STATISTICS = {
     "crude_rate": "crude rate per {multiplier:,} population",
     "published_rate": "the rate OHID Fingertips publishes (directly age-standardised where Fingertips says so), "

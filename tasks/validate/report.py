@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from tasks.shared.artifacts import StageReport
@@ -12,6 +10,7 @@ from tasks.shared.context import CycleContext
 from tasks.shared.file_server import served_url
 from tasks.shared.markdown import markdown_table
 from tasks.shared.suites import SuiteOutcome
+from tasks.validate.quality import QualityReport
 
 
 def validation_report(
@@ -21,7 +20,7 @@ def validation_report(
     reconciled: pd.DataFrame,
     collapses: pd.DataFrame,
     blocked: frozenset[str],
-    quality_site: Path,
+    quality: QualityReport,
 ) -> StageReport:
     """The validation's status (failed when a dataset is blocked for the year), summary, page and link."""
     results = pd.DataFrame(
@@ -36,6 +35,7 @@ def validation_report(
             for dataset, outcome in outcomes.items()
         ]
     )
+    people = {s.id for s in ctx.config.stakeholders}
     incomplete = needs_chasing(coverage)
     unreconciled = reconciled[~reconciled["reconciled"]] if not reconciled.empty else reconciled
     warned = len(incomplete) or len(unreconciled) or len(collapses)
@@ -45,7 +45,10 @@ def validation_report(
             f"# Validation: {ctx.config.partnership.name}, {ctx.year_label}",
             f"Datasets checked: {len(outcomes)}; blocked for the year: {', '.join(sorted(blocked)) or 'none'}.",
             "",
-            f"[Quality documentation (Great Expectations Data Docs)]({served_url(ctx.settings, quality_site)})",
+            f"[Data quality report of every check, by source, file and period]({served_url(ctx.settings, quality.index)})"
+            " (self-contained: opens and prints without a network connection). Each data owner's own page:",
+            *[f"- [{ctx.config.stakeholder(owner).name if owner in people else owner}]({served_url(ctx.settings, path)})"
+              for owner, path in quality.owners.items()],
             "",
             "## Datasets",
             markdown_table(results),
@@ -74,5 +77,8 @@ def validation_report(
         markdown=markdown,
         table=coverage,
         description="Completeness of the year's data",
-        links=[("validate-data-docs", served_url(ctx.settings, quality_site), "Great Expectations Data Docs of every check")],
+        # Great Expectations' Data Docs are not linked: they load their styles and scripts from public CDNs and show
+        # blank offline; this report carries its own
+        links=[("validate-quality-report", served_url(ctx.settings, quality.index),
+                "Data quality report: every check by source, file and period")],
     )

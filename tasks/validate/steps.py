@@ -8,19 +8,28 @@ from pathlib import Path
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from tasks.shared.checks import check_and_record, record_check
 from tasks.shared.context import CycleContext
 from tasks.shared.geography import ENGLAND
+from tasks.shared.published import outputs_folder
 from tasks.shared.storage import repository
-from tasks.shared.storage.models import Observation, RawFile
+from tasks.shared.storage.models import Observation, QuarantineEntry, RawFile, ValidationResult
 from tasks.shared.storage.session import session_scope
 from tasks.shared.suites import SuiteOutcome, build_data_docs
 from tasks.validate.plausibility import (
     COLLAPSE_COLUMNS,
     month_collapses,
     monthly_totals,
+)
+from tasks.validate.quality import (
+    CHECK_COLUMNS,
+    FILE_COLUMNS,
+    INDEX_PAGE,
+    PROBLEM_COLUMNS,
+    QualityReport,
+    quality_pages,
 )
 
 OBSERVATION_SUITE = "observations.normalised"
@@ -132,3 +141,46 @@ def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.D
 def build_quality_site(ctx: CycleContext) -> Path:
     """The Data Docs site of every check run in this process, under the data directory."""
     return build_data_docs(ctx.settings.data_docs_dir / ctx.partnership_id)
+
+
+QUALITY_FOLDER = "quality"  # outputs/<partnership>/<year>/quality/: index.html and <owner id>.html
+QUALITY_STAGES = ("collect", "validate")  # the checks on what data owners sent; compute's are the analyst's
+
+
+def stored_checks(ctx: CycleContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The collect and validate stages' stored checks of the year, the files they were run on (a file whose name
+    gives no period counts for every year, as in the data owner's e-mail) and those files' quarantine entries."""
+    with session_scope(ctx.database_url) as session:
+        rows = session.execute(
+            select(*[getattr(ValidationResult, c) for c in CHECK_COLUMNS])
+            .outerjoin(RawFile, RawFile.id == ValidationResult.raw_file_id)
+            .where(
+                ValidationResult.partnership == ctx.partnership_id,
+                ValidationResult.stage.in_(QUALITY_STAGES),
+                or_(ValidationResult.financial_year == ctx.year_label,
+                    (ValidationResult.raw_file_id.is_not(None)) & RawFile.period.is_(None)),
+            )
+        ).all()
+        checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)
+        ids = sorted({int(i) for i in checks["raw_file_id"].dropna()})
+        files = pd.DataFrame(session.execute(
+            select(*[getattr(RawFile, c) for c in FILE_COLUMNS]).where(RawFile.id.in_(ids))).all(), columns=FILE_COLUMNS)
+        problems = pd.DataFrame(session.execute(
+            select(*[getattr(QuarantineEntry, c) for c in PROBLEM_COLUMNS])
+            .where(QuarantineEntry.raw_file_id.in_(ids))).all(), columns=PROBLEM_COLUMNS)
+    return checks, files, problems
+
+
+def write_quality_report(ctx: CycleContext, coverage: pd.DataFrame) -> QualityReport:
+    """Write the year's quality pages for the partnership and each data owner under outputs/, replacing the last
+    run's (a page of an owner no longer configured is removed, so nothing stale is served)."""
+    checks, files, problems = stored_checks(ctx)
+    pages = quality_pages(ctx.config, ctx.year_label, files, checks, problems, coverage, dt.datetime.now(dt.UTC))
+    folder = outputs_folder(ctx) / QUALITY_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.html"):
+        if stale.name not in pages.pages:
+            stale.unlink()
+    for name, html in pages.pages.items():
+        (folder / name).write_text(html, encoding="utf-8")
+    return QualityReport(index=folder / INDEX_PAGE, owners={o: folder / name for o, name in pages.owners.items()})

@@ -223,7 +223,7 @@ def _artifacts_of(runs: tuple[State, State]) -> list:
 def test_every_link_in_the_artifacts_opens_over_http(demo_cycle: DemoCycle) -> None:
     artifacts = _artifacts_of(demo_cycle.runs)
     # link artifacts are stored as markdown "[link](url)"; each stage that links publishes its own
-    for name in ("validate-data-docs", "compute-published-summary", "compute-published-measures", "submit-package"):
+    for name in ("validate-quality-report", "compute-published-summary", "compute-published-measures", "submit-package"):
         assert [a for a in artifacts if a.key and a.key.endswith(name) and a.type == "markdown"], name
     assert not [a.key for a in artifacts if "file://" in str(a.data)]  # a browser refuses file:// from the UI
     every = {link for a in artifacts if a.type in ("markdown", "link") for link in MARKDOWN_LINK.findall(str(a.data))}
@@ -242,16 +242,53 @@ def test_every_link_in_the_artifacts_opens_over_http(demo_cycle: DemoCycle) -> N
     assert len(in_ui) == 10 + 5, sorted(in_ui)
     links = every - in_ui
     assert links and all(link.startswith(demo_cycle.files_url + "/") for link in links), sorted(links)
-    # the published summary, measures, charts, quality documentation and package are each linked
+    # the published summary, measures, charts, quality report (the partnership's and each data owner's) and package
+    # are each linked; Great Expectations' Data Docs are not (their CDN styles and scripts leave them blank offline)
+    owners = {source.owner for source in load_partnership_config(PROJECT_ROOT / "config", DEMO).sources}
     for expected in (f"/outputs/{DEMO}/2022-23/summary.html", f"/outputs/{DEMO}/2022-23/measures-published.csv",
-                     f"/outputs/{DEMO}/2022-23/charts/police_knife_crime.png", f"/data-docs/{DEMO}/index.html"):
+                     f"/outputs/{DEMO}/2022-23/charts/police_knife_crime.png",
+                     f"/outputs/{DEMO}/2022-23/quality/index.html",
+                     *(f"/outputs/{DEMO}/2022-23/quality/{owner}.html" for owner in owners)):
         assert demo_cycle.files_url + expected in links, expected
+    assert not [link for link in links if "/data-docs/" in link]
     assert [link for link in links if link.startswith(f"{demo_cycle.files_url}/submissions/{DEMO}/")]
     for link in sorted(links):
         with urllib.request.urlopen(link, timeout=60) as response:
             assert response.status == 200, link
             assert response.headers.get_content_type() == CONTENT_TYPES[Path(link).suffix], link
             assert response.read(), link
+
+
+def test_the_quality_report_names_every_check_of_the_demo(demo_cycle: DemoCycle) -> None:
+    from tasks.shared.context import open_cycle
+    from tests.unit.validate.quality_html import (
+        assert_every_check_shown,
+        assert_offline_and_accessible,
+        check_rows,
+        read_page,
+        stored,
+    )
+
+    ctx = open_cycle(DEMO, "2022/23")
+    folder = demo_cycle.data_dir / "outputs" / DEMO / "2022-23" / "quality"
+    page = read_page((folder / "index.html").read_text(encoding="utf-8"))
+    assert_offline_and_accessible(page, folder)
+    checks = stored(ctx)
+    sources_of = {s.dataset: [t.id for t in ctx.config.sources if t.dataset == s.dataset] for s in ctx.config.sources}
+    assert_every_check_shown(page, checks, sources_of)
+    # the demo's twelve police months each warn of crimes without a location: twelve warnings, no failure
+    warned = checks[~checks["success"].astype(bool) & (checks["severity"] == "warning")]
+    assert len(warned) >= 12 and not (~checks["success"].astype(bool) & (checks["severity"] == "critical")).any()
+    rows = [r for t in page.tables for r in check_rows(t)]
+    assert len([r for r in rows if "warning" in r.classes]) == len(warned)
+    assert not [r for r in rows if "failed" in r.classes]
+    for owner in {s.owner for s in ctx.config.sources}:
+        own = read_page((folder / f"{owner}.html").read_text(encoding="utf-8"))
+        assert_offline_and_accessible(own, folder)
+        mine = {s.id for s in ctx.config.sources if s.owner == owner}
+        assert mine and all(any(f"({source_id})" in t.caption for t in own.tables) for source_id in mine)
+        others = {s.id for s in ctx.config.sources} - mine
+        assert not [t.caption for t in own.tables if any(f"({source_id})" in t.caption for source_id in others)]
 
 
 def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
@@ -313,3 +350,7 @@ def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
         "knife-crime-FY2022-23-Q1.csv, row 2, column 'Knife or Sharp Instrument Offences': "
         "'=HYPERLINK(\"http://x\")' looks like a spreadsheet formula"
     )
+    # the data owner's page says it failed and why, the partner's formula shown as text, never made a link
+    page = (get_settings().outputs_dir / DEMO / "2022-23" / "quality" / "essex-police-analyst.html").read_text("utf-8")
+    assert "knife-crime-FY2022-23-Q1.csv" in page and "\u2717 Failed" in page
+    assert "=HYPERLINK(&#34;http://x&#34;)" in page and 'href="http://x"' not in page

@@ -9,6 +9,7 @@ import pandas as pd
 from tasks.notify.messages import data_request_messages
 from tasks.shared.completeness import (
     completeness_table,
+    covers,
     expected_periods,
     months_of_file,
     needs_chasing,
@@ -39,6 +40,21 @@ def test_file_periods_cover_months() -> None:
     assert months_of_file("2022-12", YEAR) == {"2022-12"}
     assert len(months_of_file("mid-2022", YEAR)) == 12
     assert months_of_file(None, YEAR) is None
+
+
+def test_a_file_without_a_period_beside_files_with_one() -> None:
+    # as the file register reads them: pandas 3 stores the None of a refused file's period as NaN among the labels
+    files = pd.DataFrame(
+        [("police-knife-crime", "q1.csv", "2022-04/2022-06", "loaded"),
+         ("police-knife-crime", "unreadable.csv", None, "quarantined")],
+        columns=["source_id", "original_name", "period", "status"],
+    )
+    table = completeness_table(CONFIG, YEAR, files, today=dt.date(2023, 5, 1))
+    knife = table[table["source"] == "police-knife-crime"].set_index("period")["status"].to_dict()
+    # a file naming no period could hold any of them: each quarter without a loaded file is received but quarantined
+    assert knife == {"2022/23 Q1": "arrived", "2022/23 Q2": "received but quarantined",
+                     "2022/23 Q3": "received but quarantined", "2022/23 Q4": "received but quarantined"}
+    assert covers(float("nan"), None, YEAR) and not covers("2022-04", float("nan"), YEAR)
 
 
 def test_statuses_of_each_period() -> None:
