@@ -24,14 +24,6 @@ POLARITY_WORDS = {
     "higher_is_better": "a higher value is better",
     "no_polarity": "no judgement of higher or lower",
 }
-STATISTIC_WORDS = {
-    "crude_rate": ("Crude rate per {multiplier:,} population: count / population x {multiplier:,}.",
-                   "95% and 99.8% confidence intervals: exact Poisson for counts under 10, Byar's approximation "
-                   "otherwise (as UKHSA's PHEindicatormethods)."),
-    "published_rate": ("The rate published by OHID Fingertips, carried through as published.",
-                       "The confidence intervals published with it."),
-    "count": ("A count only (no suitable denominator).", "None: counts carry no interval."),
-}
 
 
 # ------------------------------------------------------------------ Fingertips-style markers
@@ -403,12 +395,13 @@ def definitions_table(definitions: Sequence[MetricDefinition], metrics: MetricsF
     """Each measure's definition and method as metrics.yaml states it, in words."""
     rows = []
     for d in definitions:
-        statistic, interval = STATISTIC_WORDS[d.statistic]
         denominator = "None"
         if d.denominator is not None:
             band = _band_label(metrics, d.denominator.age_band) if d.denominator.age_band else "the measure's age band"
             denominator = (f"ONS mid-year population estimate ({band}) of the year the financial year starts in; "
                            "the latest earlier estimate (noted) when that one is not yet published")
+            if d.statistic == "dsr":
+                denominator += f"; by age, in the standard bands {', '.join(d.dsr_bands)}"
         policy = metrics.policy_for(d.id)
         rows.append({
             "id": d.id, "version": d.version, "valid_from": d.valid_from.isoformat(), "title": d.title,
@@ -416,8 +409,8 @@ def definitions_table(definitions: Sequence[MetricDefinition], metrics: MetricsF
             "source": "; ".join(facts.sources_of.get(d.numerator.dataset, [])) or d.numerator.dataset,
             "numerator": f"{', '.join(d.numerator.measures)} of dataset {d.numerator.dataset}",
             "denominator": denominator,
-            "statistic": statistic.format(multiplier=d.multiplier),
-            "interval": interval,
+            "statistic": d.statistic_words[0].upper() + d.statistic_words[1:] + ".",
+            "interval": d.interval_words[0].upper() + d.interval_words[1:] + ".",
             "age_bands": ", ".join(_band_label(metrics, b) for b in d.age_bands),
             "polarity": POLARITY_WORDS[d.polarity],
             "policy": policy,

@@ -14,9 +14,11 @@ from tasks.compute.comparisons import (
     trend_marker,
     trend_marker_for_rates,
 )
-from tasks.compute.statistics import change_on_previous, crude_rate
-from tasks.shared.config import AgeBand, MetricDefinition, MetricsFile, Partnership
+from tasks.compute.standard_populations import ESP2013
+from tasks.compute.statistics import change_on_previous, crude_rate, directly_standardised_rate
+from tasks.shared.config import AgeBand, DisclosurePolicy, MetricDefinition, MetricsFile, Partnership, age_bounds
 from tasks.shared.coverage import MONTHS_IN_YEAR, part_year_note
+from tasks.shared.disclosure import published_count_value
 from tasks.shared.geography import ENGLAND
 from tasks.shared.periods import (
     financial_year_end,
@@ -183,6 +185,10 @@ def compute_metric_values(
         covered = {year: len(months[(dataset, year)]) for year in years if (dataset, year) in months}
         for band_id in definition.age_bands:
             band = metrics.age_bands[band_id]
+            if definition.statistic == "dsr":
+                records += _dsr_records(definition, band_id, band, numerator, population, partnership, years,
+                                        metrics.policy_for(definition.id), covered)
+                continue
             annual = _counts_and_rates(
                 definition, band_id, band, numerator, population, partnership, years, metrics, covered
             )
@@ -255,6 +261,138 @@ def _counts_and_rates(
             record["raw_file_ids"] = ids
             records.append(record)
     return records
+
+
+DSR_METHOD = "DSR (ESP2013), Dobson {level:.1%} CI"
+DSR_SUPPRESSED_NOTE = "dsr not shown: an age band's count is suppressed under the disclosure policy"
+
+
+def esp2013_weights(bands: list[str]) -> dict[str, float]:
+    """ESP2013's weights summed into broader bands (each a whole number of its five-year bands)."""
+    weights = dict.fromkeys(bands, 0.0)
+    for esp_band, weight in ESP2013.items():
+        low, high = age_bounds(esp_band)
+        owner = next(b for b in bands if age_bounds(b)[0] <= low and high <= age_bounds(b)[1])
+        weights[owner] += weight
+    return weights
+
+
+def published_bands(counts: dict[str, float], total: float, policy: DisclosurePolicy) -> dict[str, float | None]:
+    """The band counts a DSR may rest on, made only of counts the policy lets a reader know: each band but the last
+    as it would be published (rounded; None when suppressed), the last one the published total less those. A reader
+    who recovers them from the DSR learns the rounded counts of the first bands, as an age breakdown would show
+    them, and the published total, nothing narrower: a last band rounded on its own would, beside the rounded
+    total, narrow both (13 + 8 = 21 publishes 15 and 10 beside a total of 20: the 13 is then 13 or 14)."""
+    labels = list(counts)
+    shown = {b: published_count_value(counts[b], policy) for b in labels[:-1]}
+    shown_total = published_count_value(total, policy)
+    if shown_total is None or any(v is None for v in shown.values()):
+        return dict.fromkeys(labels)
+    last = shown_total - sum(shown.values())
+    if last < 0:  # rounding left nothing for the last band: no DSR rather than a negative count
+        return dict.fromkeys(labels)
+    return {**shown, labels[-1]: last}
+
+
+def _dsr_records(
+    definition: MetricDefinition,
+    band_id: str,
+    band: AgeBand,
+    numerator: pd.DataFrame,
+    population: pd.DataFrame,
+    partnership: Partnership,
+    years: list[int],
+    policy: DisclosurePolicy,
+    months_covered: dict[int, int],
+) -> list[dict]:
+    """Directly standardised rates (ESP2013, Dobson) per member authority and the partnership, per year.
+
+    Disclosure (tasks/shared/disclosure.py): with the weights and ONS populations public, a DSR and its total give
+    back the age-band counts it was computed from. So it is computed from band counts made of published counts only
+    (published_bands; the partnership's bands the sums of its members'), and it is not shown when a band's count is
+    suppressed or a member's is. A reader then learns each band
+    only to its rounding range, as a published count would tell them (published_bands)."""
+    low, high = band.min_age or 0, band.max_age if band.max_age is not None else 200
+    bands = [b for b in definition.dsr_bands if low <= age_bounds(b)[0] and age_bounds(b)[1] <= high]
+    weights = esp2013_weights(definition.dsr_bands)
+    selected = rows_in_band(numerator, band)
+    bounds = selected["age_band"].map(age_range)
+    placed = {b: bounds.map(lambda r, b=b: r is not None and age_bounds(b)[0] <= r[0] and r[1] <= age_bounds(b)[1])
+                 .astype(bool) for b in bands}
+    denominators = {b: _denominators(population, AgeBand(label=b, min_age=age_bounds(b)[0],
+                                                         max_age=None if age_bounds(b)[1] == 200 else age_bounds(b)[1]),
+                                     years, partnership) for b in bands}
+    members = [la.code for la in partnership.local_authorities]
+    records = []
+    for year in years:
+        in_year = selected["fy"] == year
+        if numerator[numerator["fy"] == year].empty and year not in months_covered:
+            continue
+        published: dict[str, dict[str, float | None]] = {}
+        exact_total: dict[str, float] = {}
+        unplaced: dict[str, float] = {}
+        for code in members:
+            at = in_year & (selected["lad"] == code)
+            exact_total[code] = float(selected.loc[at, "value"].sum())
+            counts = {b: float(selected.loc[at & placed[b], "value"].sum()) for b in bands}
+            unplaced[code] = exact_total[code] - sum(counts.values())
+            published[code] = published_bands(counts, exact_total[code], policy)
+        # the partnership's bands: the sums of its members' (its count is the sum of theirs, a controlled total)
+        published[partnership.id] = {
+            b: None if any(published[c][b] is None for c in members) else sum(published[c][b] for c in members)
+            for b in bands}
+        exact_total[partnership.id] = sum(exact_total[c] for c in members)
+        unplaced[partnership.id] = sum(unplaced[c] for c in members)
+        for code, area_type in [(c, "lad") for c in members] + [(partnership.id, "csp")]:
+            rows = selected[in_year & ((selected["lad"] == code) if area_type == "lad" else True)]
+            ids = sorted({int(i) for i in rows["raw_file_id"]})
+            record = _base_record(definition, code, area_type, financial_year_label(year))
+            bands_shown = published[code]
+            shown_total = None if any(v is None for v in bands_shown.values()) else sum(bands_shown.values())
+            record.update(age_band=band_id, numerator=exact_total[code], value=None,
+                          method=DSR_METHOD.format(level=definition.confidence_level),
+                          multiplier=definition.multiplier)
+            notes = []
+            pops = {b: denominators[b].get((code, year)) for b in bands}
+            if months_covered.get(year, MONTHS_IN_YEAR) < MONTHS_IN_YEAR:
+                notes.append(part_year_note(months_covered[year]))
+                record.update(numerator=exact_total[code], value=exact_total[code], method="count")
+            elif unplaced[code] > 0:
+                notes.append(f"dsr not computed: {unplaced[code]:g} record(s) of unknown age or in an age band that "
+                             f"does not fit the standard bands {', '.join(bands)}")
+            elif any(p is None or p[0] <= 0 for p in pops.values()):
+                notes.append("no population estimate by age: dsr not computed")
+            elif shown_total is None:
+                notes.append(DSR_SUPPRESSED_NOTE)
+            else:
+                record.update(_dsr_fields(definition, bands_shown, {b: p[0] for b, p in pops.items()},
+                                          {b: weights[b] for b in bands}))
+                if record["value"] is None:
+                    notes.append(record.pop("reason"))
+                record.pop("reason", None)
+                ids = sorted(set(ids) | {i for p in pops.values() for i in p[2]})
+                notes += sorted({p[1] for p in pops.values() if p[1]})
+            record["note"] = "; ".join(notes) or None
+            record["raw_file_ids"] = ids
+            records.append(record)
+    return records
+
+
+def _dsr_fields(definition: MetricDefinition, counts: dict[str, float], populations: dict[str, float],
+                weights: dict[str, float]) -> dict:
+    """A DSR with its 95% (or the definition's level) and 99.8% Dobson intervals, as metric value fields."""
+    estimate = directly_standardised_rate(counts, populations, weights, definition.multiplier,
+                                          definition.confidence_level)
+    wide = directly_standardised_rate(counts, populations, weights, definition.multiplier, 0.998)
+    return {
+        "denominator": estimate.total_population,
+        "value": estimate.value,
+        "lower_ci_95": estimate.lower,
+        "upper_ci_95": estimate.upper,
+        "lower_ci_998": wide.lower,
+        "upper_ci_998": wide.upper,
+        "reason": estimate.reason,
+    }
 
 
 def pooled_label(first: str, last: str) -> str:
@@ -481,7 +619,8 @@ def _add_comparisons(values: pd.DataFrame, polarities: dict[str, str] | None = N
                         [w[1].denominator for w in window], int(row.multiplier),
                     )
                     values.at[index, "trend"] = trend.marker
-            elif row.method.startswith("published"):
+            elif row.method.startswith(("published", "DSR")):
+                # a DSR or a published rate is judged by its intervals (Fingertips' method for such rates)
                 window = [by_year.get(year - k) for k in range(TREND_POINTS - 1, -1, -1)]
                 if all(w is not None for w in window):
                     trend = trend_marker(
@@ -489,7 +628,7 @@ def _add_comparisons(values: pd.DataFrame, polarities: dict[str, str] | None = N
                         [w[1].lower_ci_95 for w in window], [w[1].upper_ci_95 for w in window],
                     )
                     values.at[index, "trend"] = trend.marker
-                if row.area_code != ENGLAND:
+                if row.area_code != ENGLAND and row.method.startswith("published"):
                     values.at[index, "compared_with_england"] = compare_with_benchmark(
                         row.lower_ci_95, row.upper_ci_95, england.get((row.metric_id, row.period)),
                         (polarities or {}).get(row.metric_id, "low_is_good"),
@@ -508,6 +647,11 @@ def restate_from_counts(values: pd.DataFrame) -> pd.DataFrame:
     for index, row in zip(values.index, values.itertuples(index=False), strict=True):
         if row.method == "count":
             values.at[index, "value"] = row.numerator
+        elif row.method.startswith("DSR"):
+            # computed from the published band counts already (_dsr_records); hidden with its count
+            if is_missing(row.numerator):
+                for column in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998"):
+                    values.at[index, column] = None
         elif row.method.startswith("crude rate"):
             if is_missing(row.numerator) or is_missing(row.denominator) or row.denominator <= 0:
                 for column in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998"):

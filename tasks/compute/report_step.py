@@ -17,7 +17,7 @@ from tasks.shared.completeness import ARRIVED
 from tasks.shared.context import CycleContext
 from tasks.shared.published import REPORT_HTML, REPORT_PDF
 from tasks.shared.storage import repository
-from tasks.shared.storage.models import ValidationResult
+from tasks.shared.storage.models import RawFile, ValidationResult
 from tasks.shared.storage.session import session_scope
 
 LONDON = ZoneInfo("Europe/London")
@@ -36,18 +36,41 @@ def commentary_path(ctx: CycleContext) -> Path:
             / f"{ctx.year_label.replace('/', '-')}.md")
 
 
-def report_facts(ctx: CycleContext, today: dt.date | None = None) -> ReportFacts:
-    """The year's checks per dataset, each source's completeness and latest extract, and the commentary."""
+def figures_date(received: pd.Series, today: dt.date | None = None) -> dt.date:
+    """The date of the figures: the day (London) the latest raw file behind them was received. Printed as the
+    report's date so that the same figures render the same bytes on any later day (the package keeps its
+    identity); only a new file changes it. Today only when no file is stored at all."""
+    received = received.dropna()
+    if received.empty:
+        return today or dt.datetime.now(LONDON).date()
+    latest = pd.Timestamp(received.max())
+    latest = latest.tz_localize("UTC") if latest.tzinfo is None else latest  # stored as UTC without a zone
+    return latest.tz_convert(LONDON).date()
+
+
+def report_facts(
+    ctx: CycleContext, today: dt.date | None = None, used_file_ids: set[int] | None = None
+) -> ReportFacts:
+    """The year's checks per dataset, each source's completeness and the extracts the figures use (the raw files
+    ``used_file_ids``; every stored file when not given), and the commentary."""
     with session_scope(ctx.database_url) as session:
         results = pd.DataFrame(
             session.execute(
                 select(ValidationResult.dataset, ValidationResult.severity, ValidationResult.success)
                 .where(ValidationResult.partnership == ctx.partnership_id,
-                       ValidationResult.financial_year == ctx.year_label)
+                       ValidationResult.financial_year == ctx.year_label,
+                       # the package's own check runs after the report is written: counting it would make the
+                       # second run's report (and so its package) differ from the first's
+                       ValidationResult.stage != "submit")
             ).all(),
             columns=["dataset", "severity", "success"],
         )
         files = repository.file_register(session, ctx.partnership_id)
+        stored = pd.DataFrame(
+            session.execute(select(RawFile.id, RawFile.source_id, RawFile.period, RawFile.status, RawFile.received_at)
+                            .where(RawFile.partnership == ctx.partnership_id)).all(),
+            columns=["id", "source_id", "period", "status", "received_at"],
+        )
     quarantined = {}
     by_source = {s.id: s for s in ctx.config.sources}
     for row in files[files["status"] == "quarantined"].itertuples(index=False):
@@ -71,9 +94,11 @@ def report_facts(ctx: CycleContext, today: dt.date | None = None) -> ReportFacts
             "expected": len(rows), "arrived": int((rows["status"] == ARRIVED).sum()),
             "missing": ", ".join(f"{r.period} ({r.status})" for r in missing.itertuples(index=False)),
         })
+    used = stored[stored["id"].isin(sorted(used_file_ids))] if used_file_ids is not None else stored
     extracts = []
     for source in ctx.config.sources:
-        own = files[(files["source_id"] == source.id) & (files["status"] != "superseded")]
+        # only the files behind the figures: a file of a later year must not change this year's report
+        own = used[(used["source_id"] == source.id) & (used["status"] != "superseded")]
         periods = sorted(p for p in own["period"].dropna())
         received = own["received_at"].max() if not own.empty else None
         extracts.append({
@@ -85,7 +110,7 @@ def report_facts(ctx: CycleContext, today: dt.date | None = None) -> ReportFacts
     for source in ctx.config.sources:
         sources_of.setdefault(source.dataset, []).append(source.title)
     return ReportFacts(
-        produced=today or dt.datetime.now(LONDON).date(),
+        produced=figures_date(used["received_at"] if not used.empty else stored["received_at"], today),
         software_version=software_version(),
         extracts=extracts,
         quality=quality,
@@ -96,13 +121,15 @@ def report_facts(ctx: CycleContext, today: dt.date | None = None) -> ReportFacts
 
 
 def write_report(
-    ctx: CycleContext, every_year: pd.DataFrame, not_computed: list[dict], folder: Path
+    ctx: CycleContext, every_year: pd.DataFrame, not_computed: list[dict], folder: Path,
+    used_file_ids: set[int] | None = None, today: dt.date | None = None,
 ) -> tuple[Path, Path | None, str | None]:
     """report.html, and report.pdf printed from it; the PDF is skipped (with the reason) when WeasyPrint cannot
-    load, never failing the stage."""
+    load, never failing the stage. Both are byte-identical for the same figures (the submission package carries
+    them, and its identity must not change with the day it was rebuilt)."""
     text = report_html(
         every_year, partnership=ctx.config.partnership, metrics=ctx.config.metrics, year=ctx.year_label,
-        not_computed=not_computed, facts=report_facts(ctx),
+        not_computed=not_computed, facts=report_facts(ctx, today, used_file_ids),
     )
     html_path = folder / REPORT_HTML
     html_path.write_text(text, encoding="utf-8")

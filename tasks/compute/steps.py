@@ -189,7 +189,8 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
         ),
         encoding="utf-8",
     )
-    report, pdf, pdf_note = write_report(ctx, every_year, missing.to_dict("records"), folder)
+    used_files = {int(i) for ids in values["raw_file_ids"] if isinstance(ids, list) for i in ids}
+    report, pdf, pdf_note = write_report(ctx, every_year, missing.to_dict("records"), folder, used_files)
     outputs = PublishedOutputs(
         table=table.reset_index(drop=True), measures_csv=csv_path, summary_html=html_path, charts=charts,
         not_computed=missing.reset_index(drop=True), not_computed_csv=missing_path,

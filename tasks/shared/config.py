@@ -395,6 +395,40 @@ class DenominatorSpec(Strict):
     age_band: str | None = Field(default=None, description="Fixed population age band, e.g. 10-17 for FTEs")
 
 
+# ESP2013's five-year bands as (first age, last age); 200 stands for "and over" (tasks/compute/standard_populations.py
+# holds the weights; config only needs the band edges to judge whether a metric's age bands can be standardised)
+ESP2013_EDGES: tuple[tuple[int, int], ...] = (*((a, a + 4) for a in range(0, 90, 5)), (90, 200))
+AGE_LABEL = re.compile(r"^(\d+)(?:-(\d+)|(\+))?$")
+
+# Each statistic in words, with its interval method: printed in the report's definitions, the package's
+# definitions.md and notes, and the published CSV's `statistic` and `interval_method` columns.
+STATISTIC_METHODS: dict[str, tuple[str, str]] = {
+    "crude_rate": ("crude rate per {multiplier:,} population",
+                   "95% and 99.8% confidence intervals: exact Poisson for counts under 10, Byar's approximation "
+                   "otherwise (as UKHSA's PHEindicatormethods)"),
+    "dsr": ("directly age-standardised rate per {multiplier:,} (2013 European Standard Population, age bands "
+            "{bands}), from the age-band counts as published",
+            "95% and 99.8% confidence intervals by Dobson's method (Byar's limits of the total count), as "
+            "PHEindicatormethods' calculate_dsr; not calculated when the total count is under 10"),
+    "published_rate": ("the rate OHID Fingertips publishes (directly age-standardised where Fingertips says so), "
+                       "carried through unchanged",
+                       "the confidence intervals Fingertips publishes with the rate"),
+    "count": ("a count only (no suitable denominator)", "none (a count has no interval here)"),
+}
+
+
+def age_bounds(label: str) -> tuple[int, int] | None:
+    """'0-24' -> (0, 24), '25+' -> (25, 200), '7' -> (7, 7); anything else None."""
+    match = AGE_LABEL.match(label.strip())
+    if not match:
+        return None
+    low = int(match.group(1))
+    if match.group(3):
+        return low, 200
+    high = int(match.group(2)) if match.group(2) else low
+    return (low, high) if high >= low else None
+
+
 class MetricDefinition(Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     version: Annotated[int, Field(ge=1)]
@@ -406,7 +440,14 @@ class MetricDefinition(Strict):
     denominator: DenominatorSpec | None = None
     age_bands: Annotated[list[str], Field(min_length=1)] = ["all"]
     multiplier: Annotated[int, Field(gt=0)] = 100_000
-    statistic: Literal["crude_rate", "published_rate", "count"] = "crude_rate"
+    statistic: Literal["crude_rate", "dsr", "published_rate", "count"] = Field(
+        default="crude_rate", description="crude_rate, dsr (directly standardised, ESP2013, Dobson), published_rate "
+        "or count; config validation refuses one the metric's data cannot carry",
+    )
+    standard_bands: list[str] | None = Field(
+        default=None, description="dsr: the age bands the data are counted in, each a whole number of ESP2013 "
+        "five-year bands (e.g. [0-24, 25+]); their ESP2013 weights are summed. Default: the 19 ESP2013 bands",
+    )
     polarity: Literal["higher_is_worse", "higher_is_better", "no_polarity"] = Field(
         default="higher_is_worse",
         description="Whether a higher value is worse (violence, the default), better, or neither: colours the "
@@ -424,6 +465,55 @@ class MetricDefinition(Strict):
         default=1, description="Pool this many years (sum of counts over sum of populations), as Fingertips does "
         "for small numbers; the period is labelled e.g. 2020/21-2022/23",
     )
+
+
+    @property
+    def dsr_bands(self) -> list[str]:
+        """The age bands a DSR is standardised over (the ESP2013 bands unless standard_bands groups them)."""
+        if self.standard_bands:
+            return list(self.standard_bands)
+        return [f"{low}-{high}" if high < 200 else f"{low}+" for low, high in ESP2013_EDGES]
+
+    @property
+    def statistic_words(self) -> str:
+        """The statistic in words, as config defines it."""
+        return STATISTIC_METHODS[self.statistic][0].format(multiplier=self.multiplier, bands=", ".join(self.dsr_bands))
+
+    @property
+    def interval_words(self) -> str:
+        """The interval method in words."""
+        return STATISTIC_METHODS[self.statistic][1]
+
+    @model_validator(mode="after")
+    def _statistic_fits(self) -> MetricDefinition:
+        if self.standard_bands is not None and self.statistic != "dsr":
+            raise ValueError(f"{self.id}: standard_bands applies to statistic dsr only (this metric is {self.statistic})")
+        if self.statistic == "dsr":
+            if self.denominator is None or self.denominator.age_band is not None:
+                raise ValueError(f"{self.id}: a dsr needs the population by age as its denominator (denominator: "
+                                 "{dataset: population}, without a fixed age_band)")
+            _check_standard_bands(self.id, self.dsr_bands)
+        return self
+
+
+def _check_standard_bands(metric_id: str, bands: list[str]) -> None:
+    """DSR bands must each be whole ESP2013 bands and together cover every age once, from 0 to 90+."""
+    edges = {low for low, _ in ESP2013_EDGES}
+    expected_low = 0
+    for label in bands:
+        bounds = age_bounds(label)
+        if bounds is None:
+            raise ValueError(f"{metric_id}: standard band '{label}' is not an age band like 0-24 or 25+")
+        low, high = bounds
+        if low != expected_low:
+            raise ValueError(f"{metric_id}: standard bands must run from age 0 upwards without gaps or overlaps: "
+                             f"'{label}' starts at {low}, expected {expected_low}")
+        if low not in edges or (high != 200 and high + 1 not in edges):
+            raise ValueError(f"{metric_id}: standard band '{label}' cuts an ESP2013 five-year band (bands must "
+                             "start at a multiple of 5 and end just before one, the last ending in '+', 90+ at most)")
+        expected_low = high + 1
+    if expected_low != 201:
+        raise ValueError(f"{metric_id}: standard bands must end with an open band such as 25+ or 90+")
 
 
 class DisclosurePolicy(Strict):
@@ -498,6 +588,16 @@ class MetricsFile(Strict):
                     raise ValueError(f"metrics[{index}] ({metric.id}): age band '{band}' is not in age_bands")
             if metric.statistic == "crude_rate" and metric.denominator is None:
                 raise ValueError(f"metrics[{index}] ({metric.id}): a crude_rate needs a denominator")
+            if metric.statistic == "dsr":
+                bands = [age_bounds(b) for b in metric.dsr_bands]
+                for band_id in metric.age_bands:
+                    band = self.age_bands[band_id]
+                    if band.min_age is None and band.max_age is None:
+                        continue
+                    low, high = band.min_age or 0, band.max_age if band.max_age is not None else 200
+                    if any(b_low < low <= b_high or b_low <= high < b_high for b_low, b_high in bands):
+                        raise ValueError(f"metrics[{index}] ({metric.id}): age band '{band_id}' cuts a standard "
+                                         f"band of the dsr ({', '.join(metric.dsr_bands)})")
         for index, metric in enumerate(self.metrics):
             if metric.disclosure_policy and metric.disclosure_policy not in self.disclosure_policies:
                 raise ValueError(
@@ -820,6 +920,36 @@ def load_deadlines(config_dir: Path, folder: Path) -> DeadlinesFile:
         raise ConfigError(own_path, _key_path(error["loc"]), _reason(error)) from exc
 
 
+AGE_BY_SINGLE_YEAR = ("ons_mye2", "nomis_population")  # population kinds read by single year of age
+
+
+def _carries_ages(source: Source, measures: list[str]) -> bool:
+    """True when a source's rows of these measures say the victims' age band (an age column, or value columns each
+    fixed to an age band other than all ages)."""
+    if source.kind != "partner_return" or source.template is None:
+        return False  # police street files, the police API and Fingertips exports carry no ages
+    if source.template.age_band is not None:
+        return True
+    columns = [v for v in source.template.values if v.measure in measures]
+    return bool(columns) and all(v.age_band not in (None, "all") for v in columns)
+
+
+def statistic_problem(metric: MetricDefinition, sources: list[Source]) -> str | None:
+    """Why the partnership's data cannot carry the metric's statistic (None when they can): a dsr needs every source
+    of its numerator to count by age band and a population source by single year of age."""
+    if metric.statistic != "dsr":
+        return None
+    feeding = [s for s in sources if s.dataset == metric.numerator.dataset]
+    ageless = [s.id for s in feeding if not _carries_ages(s, metric.numerator.measures)]
+    if ageless:
+        return (f"statistic dsr needs age-banded numerators, but source(s) {', '.join(ageless)} of dataset "
+                f"{metric.numerator.dataset} carry no age band")
+    if not any(s.kind in AGE_BY_SINGLE_YEAR for s in sources):
+        return ("statistic dsr needs the population by single year of age (a source of kind ons_mye2 or "
+                "nomis_population), and the partnership has none")
+    return None
+
+
 def load_partnership_config(config_dir: Path, partnership_id: str) -> PartnershipConfig:
     """Load and cross-check every file a partnership's cycle needs."""
     if not re.match(SLUG, partnership_id):
@@ -847,6 +977,11 @@ def load_partnership_config(config_dir: Path, partnership_id: str) -> Partnershi
             raise ConfigError(
                 folder / "sources.yaml", f"sources[{index}].owner", f"'{source.owner}' is not in stakeholders.yaml"
             )
+    for index, metric in enumerate(metrics.metrics):
+        problem = statistic_problem(metric, sources.sources)
+        if problem:
+            raise ConfigError(config_dir / "metrics.yaml", f"metrics[{index}].statistic",
+                              f"{metric.id}: {problem} (partnership {partnership_id}, sources.yaml)")
     return PartnershipConfig(
         folder=folder.resolve(),
         partnership=partnership,

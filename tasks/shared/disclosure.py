@@ -61,6 +61,8 @@ PUBLISHED_COLUMNS = [
     "compared_with_baseline",
     "trend",
     "compared_with_england",
+    "statistic",
+    "interval_method",
     "disclosure_policy",
     "note",
 ]
@@ -340,6 +342,8 @@ def published_table(
                 "compared_with_baseline": _fmt(getattr(stat, "compared_with_baseline", None), "{}") if show_rate else "",
                 "trend": _fmt(getattr(stat, "trend", None), "{}") if show_rate else "",
                 "compared_with_england": _fmt(getattr(stat, "compared_with_england", None), "{}") if show_rate else "",
+                "statistic": "",  # from the metric's definition: published_table_by_policy
+                "interval_method": "",
                 "disclosure_policy": policy_name or policy.name,
                 "note": "; ".join(notes),
             }
@@ -354,8 +358,16 @@ def published_table_by_policy(
     secondary suppression works within a metric, so splitting by policy loses no protection."""
     tables = []
     for metric_id, chosen in values.groupby("metric_id", sort=False):
-        tables.append(published_table(chosen, partnership, metrics.policy_for(metric_id), restate,
-                                      metrics.policy_name(metric_id)))
+        table = published_table(chosen, partnership, metrics.policy_for(metric_id), restate,
+                                metrics.policy_name(metric_id))
+        # the statistic and its interval method as metrics.yaml defines the version the values were computed with
+        versions = {(m.id, m.version): m for m in metrics.metrics}
+        definition = versions.get((metric_id, int(chosen["metric_version"].iloc[0]))) if "metric_version" in chosen \
+            else None
+        if definition is not None:
+            table["statistic"] = definition.statistic_words
+            table["interval_method"] = definition.interval_words
+        tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=PUBLISHED_COLUMNS)
 
 

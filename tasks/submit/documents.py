@@ -28,18 +28,6 @@ DEFINITIONS = "definitions.md"
 NOT_COMPUTED = "measures-not-computed.csv"
 SERIES_YEARS = 5  # the reviewed year and the four before it: the trend charts' and baselines' years (compute stage)
 MAX_LISTED_FAILURES = 100  # a statement a person reads; the validate stage's quality report holds every failure
-STATISTICS = {
-    "crude_rate": "crude rate per {multiplier:,} population",
-    "published_rate": "the rate OHID Fingertips publishes (directly age-standardised where Fingertips says so), "
-                      "carried through unchanged",
-    "count": "a count only (no suitable denominator)",
-}
-INTERVALS = {
-    "crude_rate": "95% and 99.8% confidence intervals: exact Poisson for counts under 10, Byar's approximation "
-                  "otherwise (as UKHSA's PHEindicatormethods)",
-    "published_rate": "the confidence intervals Fingertips publishes with the rate",
-    "count": "none (a count has no interval here)",
-}
 
 
 @lru_cache(maxsize=1)
@@ -124,6 +112,8 @@ def _definition_rows(ctx: CycleContext, metric_ids: list[str]) -> list[dict]:
             band = m.denominator.age_band
             denominator = "ONS mid-year population estimate of the member authorities" + (
                 f", {config.metrics.age_bands[band].label.lower()}" if band else ", in the same age band as the count")
+            if m.statistic == "dsr":
+                denominator += f", summed into the standard bands {', '.join(m.dsr_bands)}"
             population = ("the mid-year estimate of the calendar year the financial year starts in (mid-2022 for "
                           "2022/23); the latest earlier one, with a note, when it is not yet published")
         rows.append({
@@ -135,8 +125,8 @@ def _definition_rows(ctx: CycleContext, metric_ids: list[str]) -> list[dict]:
                                  for s in sources) or "no configured source",
             "denominator": denominator, "population_year": population,
             "age_bands": ", ".join(config.metrics.age_bands[b].label for b in m.age_bands),
-            "statistic": STATISTICS[m.statistic].format(multiplier=m.multiplier),
-            "interval": INTERVALS[m.statistic],
+            "statistic": m.statistic_words,
+            "interval": m.interval_words,
             "policy": config.metrics.policy_for(m.id).name,
         })
     return rows
@@ -252,15 +242,24 @@ def cover_note_html(ctx: CycleContext, deadline: dict, contents: list[tuple[str,
     )
 
 
+REPORT_WORDS = {
+    "report.html": "the annual review report for the board: key messages, each measure's five years with its chart, "
+                   "data quality, definitions and methods (self-contained: open it in a browser)",
+    "report.pdf": "the same report printed to A4 with page numbers",
+}
+
+
 def package_documents(ctx: CycleContext, published: pd.DataFrame, not_computed: pd.DataFrame, provenance: dict,
-                      deadline_id: str, chart_names: list[str]) -> tuple[dict[str, bytes], list[list[str]]]:
+                      deadline_id: str, chart_names: list[str],
+                      report_names: tuple[str, ...] | list[str] = ()) -> tuple[dict[str, bytes], list[list[str]]]:
     """The cover note, definitions and data-quality statement of a package, and its Excel notes sheet."""
     metric_ids = sorted(set(published["measure"])) if "measure" in published else []
     missing = [f"{r['title']}: {r['reason']}" for r in not_computed.to_dict("records")] if len(not_computed) else []
     raw_files = provenance.get("raw_files", [])
     contents = [
         (COVER_NOTE, "this note"),
-        ("summary.html", "the report: the measures of the year with their trend and funnel charts"),
+        *[(name, REPORT_WORDS[name]) for name in report_names],
+        ("summary.html", "the summary: the measures of the year with their trend and funnel charts"),
         ("measures.csv", "the published measures, one row per measure, area and age band (disclosure applied)"),
         ("measures.xlsx", "the same measures as an Excel workbook, with a notes sheet (definitions, marks, sources)"),
         (DEFINITIONS, "the definition and version of every measure, its source, statistic and interval method"),

@@ -14,12 +14,18 @@ from typing import Any
 
 import pandas as pd
 
+from tasks.shared.exports import csv_text
+
 # A fixed timestamp inside the zip makes the same content produce the same member bytes.
 ZIP_TIMESTAMP = (2000, 1, 1, 0, 0, 0)
 MANIFEST = "manifest.json"
 APPROVAL = "approval.json"
-# The report member: today the HTML summary with its charts; the report issue swaps it for report.html/pdf here.
+# The summary of the year with its trend and funnel charts (charts/), beside the board's report
 REPORT = "summary.html"
+# The board's annual review report, byte-identical for the same figures (tasks/compute/report_step.py), so a
+# rebuild of the same figures keeps the package's identity; the PDF is absent where WeasyPrint cannot load
+BOARD_REPORT_HTML = "report.html"
+BOARD_REPORT_PDF = "report.pdf"
 MEASURES_CSV = "measures.csv"
 MEASURES_XLSX = "measures.xlsx"
 # Left out of the identity: the build time changes on every build, the approval is added after approval.
@@ -46,7 +52,8 @@ class Package:
 
 
 def measures_csv(published: pd.DataFrame) -> bytes:
-    return published.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """The published measures as CSV, formula-looking text neutralised (tasks/shared/exports.py)."""
+    return csv_text(published).encode("utf-8")
 
 
 def _number_or_text(text: str) -> int | float | str:
@@ -148,8 +155,10 @@ def build_package(
     documents: dict[str, bytes] | None = None,
     xlsx_notes: list[list[str]] | None = None,
     build_time: dt.datetime | None = None,
+    report_files: dict[str, bytes] | None = None,
 ) -> Package:
-    """Zip the published measures (CSV and Excel), the report with its charts, the documents (cover note,
+    """Zip the published measures (CSV and Excel), the summary with its charts, the board's report (``report_files``:
+    report.html and report.pdf), the documents (cover note,
     data-quality statement, definitions) and a manifest listing every member's checksum, the raw files, the
     software and the build time; the identity checksum leaves the build time out."""
     members = {
@@ -157,6 +166,7 @@ def build_package(
         MEASURES_XLSX: measures_xlsx(published, xlsx_notes or [["note"], ["See definitions.md"]]),
         REPORT: summary_html.encode("utf-8"),
     }
+    members.update(report_files or {})
     members.update(documents or {})
     members.update(extra_files or {})
     if MANIFEST in members or APPROVAL in members:

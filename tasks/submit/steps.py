@@ -38,7 +38,7 @@ from tasks.submit.handover import (
     deliver_approved,
 )
 from tasks.submit.messages import submission_receipt_messages
-from tasks.submit.package import Package, build_package, utc_timestamp
+from tasks.submit.package import BOARD_REPORT_HTML, BOARD_REPORT_PDF, Package, build_package, utc_timestamp
 from tasks.submit.store import store_package
 from tasks.submit.submissions import AWAITING, HELD, SUPERSEDED, record_package
 
@@ -135,6 +135,15 @@ def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
     )
 
 
+def report_files(outputs: PublishedOutputs) -> dict[str, bytes]:
+    """The board's report as compute wrote it (report.html, and report.pdf where WeasyPrint could print it)."""
+    found = {}
+    for name, path in ((BOARD_REPORT_HTML, outputs.report_html), (BOARD_REPORT_PDF, outputs.report_pdf)):
+        if path is not None and path.is_file():
+            found[name] = path.read_bytes()
+    return found
+
+
 @task(name="build-submission", cache_policy=NO_CACHE)
 def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> SubmissionRecord | None:
     """Build the annual-review package, check it, store it by checksum and record it once against its deadline as
@@ -147,10 +156,12 @@ def build_submission(ctx: CycleContext, outputs: PublishedOutputs) -> Submission
         charts[NOT_COMPUTED_CSV] = outputs.not_computed_csv.read_bytes()
     deadline = next(d for d in ctx.config.deadlines.deadlines if d.delivers == ANNUAL_REVIEW)
     manifest = {**provenance(ctx), "deadline": deadline.id}
+    reports = report_files(outputs)
     documents, notes = package_documents(ctx, outputs.table, outputs.not_computed, manifest, deadline.id,
-                                         [n for n in charts if n.startswith("charts/")])
+                                         [n for n in charts if n.startswith("charts/")], sorted(reports))
     package = build_package(outputs.table, outputs.summary_html.read_text(encoding="utf-8"), manifest,
-                            extra_files=charts, documents=documents, xlsx_notes=notes)
+                            extra_files=charts, documents=documents, xlsx_notes=notes,
+                            report_files=reports)
     validation = check_package(ctx, package)
     if validation.blocking:
         raise ValueError(

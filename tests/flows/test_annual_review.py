@@ -17,13 +17,14 @@ import pytest
 from prefect.states import State
 from sqlalchemy import select
 
+from tasks.compute.metric_values import esp2013_weights
 from tasks.shared.config import load_partnership_config
 from tasks.shared.disclosure import NUMERIC_COLUMNS, published_count_pattern
 from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import MetricValue, RawFile, Submission
 from tasks.shared.storage.session import dispose_engines, session_scope, table_row_counts
 from tests.databases import fresh_database
-from tests.unit.shared.disclosure_attack import attack, leaks, read_populations
+from tests.unit.shared.disclosure_attack import _shown_range, attack, dsr_attack, leaks, read_populations
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -133,8 +134,12 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
         names = sorted(package.namelist())
         assert [n for n in names if not n.startswith("charts/")] == [
             "cover-note.html", "data-quality.md", "definitions.md", "manifest.json", "measures-not-computed.csv",
-            "measures.csv", "measures.xlsx", "summary.html",
+            "measures.csv", "measures.xlsx", "report.html", "report.pdf", "summary.html",
         ]
+        # the board's report as compute wrote it: the second run rendered the same bytes (one submission row)
+        year_folder = data_dir / "outputs" / DEMO / "2022-23"
+        assert package.read("report.html") == (year_folder / "report.html").read_bytes()
+        assert package.read("report.pdf") == (year_folder / "report.pdf").read_bytes()
         manifest = json.loads(package.read("manifest.json"))
         assert manifest["identity"]["sha256"] == submission.package_sha256
         assert "DEMONSTRATION ONLY: SYNTHETIC DATA." in package.read("cover-note.html").decode()
@@ -166,9 +171,10 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
     # a reader with the table, the public populations and the sum of the areas recovers no protected count
     populations = read_populations(PROJECT_ROOT / "config/partnerships" / DEMO / "inputs/population")
     statistic = {m.id: m for m in metrics.metrics}
+    dsr_rows = [dict(r) for r in rows if statistic[r["measure"]].statistic == "dsr"]
     for r in rows:
-        if statistic[r["measure"]].statistic == "published_rate":
-            r["rate_per_100000"] = ""  # a DSR: not count / population
+        if statistic[r["measure"]].statistic in ("published_rate", "dsr"):
+            r["rate_per_100000"] = ""  # a DSR: not count / population (its own reader below)
     config = load_partnership_config(PROJECT_ROOT / "config", DEMO)
     members = config.partnership.local_authority_codes
     found = attack(rows, populations, metrics.policy_for, members, DEMO, rate_band=lambda m, band: (
@@ -179,6 +185,27 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
     found = {cell: possible for cell, possible in found.items() if cell in exact}
     assert found and leaks(found, exact, rows, metrics.policy_for, members) == []
     assert all(int(round(exact[cell])) in possible for cell, possible in found.items())
+    # the DSR's reader (public ESP2013 weights and ONS populations by age, the crude measure's published counts)
+    # learns no band count or total beyond what those counts already say
+    crude = {(r["measure"], r["area_code"], r["age_band"], r["financial_year"]): r["count"] for r in rows}
+    weights = esp2013_weights(["0-24", "25+"])
+    attacked = 0
+    for r in dsr_rows:
+        if r["area_code"] not in members or not r["rate_per_100000"]:
+            continue
+        year = int(r["financial_year"][:4])
+        # the DSR row prints its population (the sum of the single years of age, as compute sums them)
+        under, everyone = populations[(r["area_code"], year, "under_25")], float(r["denominator"])
+        policy = metrics.policy_for(r["measure"])
+        bands = {"0-24": _shown_range(int(crude[("ae_assault_attendances", r["area_code"], "under_25",
+                                                 r["financial_year"])]), policy), "25+": set(range(0, 400))}
+        total = _shown_range(int(r["count"]), policy)
+        totals, by_band = dsr_attack(r, {"0-24": under, "25+": everyone - under}, weights, bands, total, policy)
+        true = exact[(r["measure"], r["area_code"], "all", r["financial_year"])]
+        assert totals == total and int(true) in totals, r
+        assert by_band["0-24"] == bands["0-24"], r
+        attacked += 1
+    assert attacked >= 8  # both districts, every year of the series
     # published: the five-year series for the authorities, the partnership and England; LSOA and monthly figures
     # stay internal (exact values, never packaged)
     assert {r["financial_year"] for r in rows} == {"2018/19", "2019/20", "2020/21", "2021/22", "2022/23"}

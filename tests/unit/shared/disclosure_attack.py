@@ -197,3 +197,44 @@ def leaks(
         if len(possible) < promise:
             found.append((cell, true, possible, promise))
     return found
+
+
+def dsr_attack(
+    dsr_row: Mapping[str, str], band_populations: Mapping[str, float], weights: Mapping[str, float],
+    band_ranges: Mapping[str, set[int]], total_range: set[int], policy: DisclosurePolicy, rests_on: str = "published",
+) -> tuple[set[int], dict[str, set[int]]]:
+    """The reader of a directly standardised rate (two or more age bands, public ESP2013 weights and ONS
+    populations): every exact band count consistent with what else is published (``band_ranges``: e.g. the
+    under-25 count of the crude measure, as its rounding range; ``total_range``: the all-ages count) and with the
+    printed DSR and its interval, computed as the publisher documents: from the "exact" band counts, or from the
+    "published" ones (each band but the last as published, the last the published total less those). Returns the
+    possible totals and the possible counts of each band."""
+    from tasks.compute.statistics import directly_standardised_rate
+    from tasks.shared.disclosure import published_count_value
+
+    labels = list(band_populations)
+    totals: set[int] = set()
+    by_band: dict[str, set[int]] = {b: set() for b in labels}
+    for combo in itertools.product(*(sorted(band_ranges[b]) for b in labels[:-1])):
+        for total in sorted(total_range):
+            last = total - sum(combo)
+            if last < 0:
+                continue
+            exact = dict(zip(labels, (*combo, last), strict=True))
+            if rests_on == "exact":
+                used = exact
+            else:
+                shown = [published_count_value(c, policy) for c in combo]
+                shown_total = published_count_value(total, policy)
+                if shown_total is None or any(v is None for v in shown):
+                    continue
+                used = dict(zip(labels, (*shown, shown_total - sum(shown)), strict=True))
+            dsr = directly_standardised_rate(used, band_populations, weights)
+            if dsr.value is None or f"{dsr.value:.1f}" != dsr_row["rate_per_100000"]:
+                continue
+            if (f"{dsr.lower:.1f}", f"{dsr.upper:.1f}") != (dsr_row["lower_ci_95"], dsr_row["upper_ci_95"]):
+                continue
+            totals.add(total)
+            for band, count in exact.items():
+                by_band[band].add(count)
+    return totals, by_band

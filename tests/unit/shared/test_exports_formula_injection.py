@@ -133,8 +133,6 @@ def test_the_data_quality_listing_attached_to_a_data_owners_report() -> None:
     assert cells["value"].iloc[-1] == "-2"  # a partner's negative count, quoted as it was
 
 
-@pytest.mark.xfail(strict=True, reason="tasks/submit/package.py measures_csv() is published.to_csv(...) "
-                   "unneutralised (its workbook is protected); fix: tasks.shared.exports.csv_text(published)")
 def test_the_submission_packages_measures_csv() -> None:
     from tasks.submit.package import measures_csv
 
@@ -155,14 +153,14 @@ def test_the_submission_packages_measures_workbook() -> None:
     assert book["notes"]["A1"].data_type == "s" and book["notes"]["A1"].quotePrefix
 
 
-# Writers of CSV or Excel for people: each goes through tasks/shared/exports.py (or, for the two marked xfail
+# Writers of CSV or Excel for people: each goes through tasks/shared/exports.py (or, for the one marked xfail
 # above, is known to need it). A new .to_csv( or Workbook() elsewhere fails here until it does.
 KNOWN_WRITERS = {
     "tasks/shared/exports.py": ".to_csv(",
     "tasks/shared/workbook.py": "Workbook()",
     "tasks/submit/package.py": "Workbook()",  # text through its own _text_cell (quote prefix), tested above
 }
-KNOWN_UNPROTECTED = {"tasks/notify/messages.py", "tasks/submit/package.py"}  # the two xfail tests above
+KNOWN_UNPROTECTED = {"tasks/notify/messages.py"}  # the xfail test above
 
 
 def test_every_csv_and_excel_writer_is_known() -> None:

@@ -105,11 +105,12 @@ def test_the_manifest_lists_every_raw_file_of_every_year_of_the_series(data_dir:
 
 
 def _shown(cell) -> str:
-    """A cell as a spreadsheet shows it: text as it is, a number in its number format ('0', '0.0', '0.00')."""
+    """A cell as the CSV writes it: text as it is (a quote-prefixed cell with the quote that the CSV carries in its
+    text, tasks/shared/exports.py), a number in its number format ('0', '0.0', '0.00')."""
     if cell.value is None:
         return ""
     if isinstance(cell.value, str):
-        return cell.value
+        return ("'" if cell.quotePrefix else "") + cell.value
     decimals = len(cell.number_format.partition(".")[2])
     return f"{cell.value:.{decimals}f}"
 
