@@ -455,28 +455,79 @@ def _submission_context(submission: int):
         _fail(f"error: {exc}")
 
 
+def _board_pack_context(pack_id: int):
+    """The cycle context of a recorded board pack (its partnership and year), or a one-line failure."""
+    from tasks.notify.board_pack import BoardPackError, pack_row
+    from tasks.shared.config import ConfigError
+    from tasks.shared.context import open_cycle
+    from tasks.shared.settings import get_settings
+
+    try:
+        row = pack_row(get_settings().resolved_database_url, pack_id)
+        return open_cycle(row["partnership"], row["financial_year"])
+    except (BoardPackError, ConfigError, ValueError) as exc:
+        _fail(f"error: {exc}")
+
+
+def _approve_board_pack(pack_id: int, answer) -> None:
+    """The board pack's sign-off at the terminal: recorded; a waiting run resumes with it, else an approved pack
+    is released to the outbox and delivered now, a rejected one is told to the analysts (one message)."""
+    from tasks.notify.board_pack import BoardPackError, HeldPack, approve_from_terminal, pack_row
+    from tasks.notify.steps import settle_board_pack
+    from tasks.shared.outbox import deliver_outbox
+
+    ctx = _board_pack_context(pack_id)
+    try:
+        decision, why_not_resumed = approve_from_terminal(ctx, pack_id, answer)
+    except BoardPackError as exc:
+        _fail(str(exc))
+    typer.echo(f"board pack {pack_id} {decision.sentence()} (sha256 {decision.package_sha256[:12]})")
+    if why_not_resumed is None:
+        typer.echo("the run waiting for this decision has it and continues: it sends the pack (or not) and reports")
+        return
+    row = pack_row(ctx.database_url, pack_id)
+    held = HeldPack(pack_id, row["status"], row["pack_sha256"], False, ())
+    outcome = settle_board_pack(ctx, held, decision)
+    delivered = deliver_outbox.fn(ctx)
+    typer.echo(outcome.sentence)
+    for item in delivered:
+        typer.echo(f"  {item['status']}: {item['kind']} to {item['to']} by {item['channel']}")
+    if outcome.status == "not sent":
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def approve(
-    submission: Annotated[int, typer.Argument(help="The submission's id (the submit stage's report and receipt)")],
+    subject: Annotated[int, typer.Argument(help="The submission's id (the submit stage's report and receipt), or the "
+                                                "board pack's with --kind board-pack (the notify stage's report)")],
     name: Annotated[str, typer.Option(help="Your full name, as partnership.yaml's approvers give it")],
     role: Annotated[str, typer.Option(help="The role you approve in, as the approvers list gives it")],
-    reject: Annotated[bool, typer.Option("--reject", help="Reject the package: nothing is sent")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject it: nothing is sent")] = False,
     comment: Annotated[str, typer.Option(help="Your reason or remark (required with --reject)")] = "",
+    kind: Annotated[str, typer.Option(help="What you sign off: submission (the Home Office package) or board-pack "
+                                           "(the board's metric pack)")] = "submission",
 ) -> None:
-    """Sign off a submission package (the terminal's equivalent of the Prefect UI's form): the decision is recorded
-    with the package checksum; a run waiting for it resumes with it, else an approved package is delivered now."""
+    """Sign off a submission package or a board pack (the terminal's equivalent of the Prefect UI's form): the
+    decision is recorded with the version's checksum; a run waiting for it resumes with it, else an approved
+    package is delivered (an approved board pack sent) now."""
     from pydantic import ValidationError
 
     from tasks.shared.signoff import SignOffInput
     from tasks.submit.handover import HandoverError, approve_from_terminal, deliver_approved
     from tasks.submit.steps import tell_outcome
 
-    ctx = _submission_context(submission)
+    if kind not in ("submission", "board-pack"):
+        _fail(f"refused: --kind {kind!r}: choose submission or board-pack")
     try:
         answer = SignOffInput(approver_name=name, approver_role=role, decision="reject" if reject else "approve",
                               comment=comment)
     except ValidationError as exc:
         _fail(f"refused: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+    if kind == "board-pack":
+        _approve_board_pack(subject, answer)
+        return
+    submission = subject
+    ctx = _submission_context(submission)
     try:
         decision, why_not_resumed = approve_from_terminal(ctx, submission, answer)
     except HandoverError as exc:

@@ -1,4 +1,4 @@
-"""Stage 4, notify: data-quality reports and requests to data owners, the measures to the board.
+"""Stage 4, notify: data-quality reports and requests to data owners, the measures to the board once signed off.
 
 Deadline reminders and escalations are the daily deadlines flow's (flows/deadlines.py)."""
 
@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from prefect import flow
 
+from tasks.notify.board_pack import obtain_sign_off
 from tasks.notify.report import notification_report
 from tasks.notify.steps import (
     data_requests,
-    metric_pack,
+    hold_board_pack,
     published_measures,
     quality_reports,
+    settle_board_pack,
 )
 from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.outbox import deliver_outbox, queue_messages
@@ -24,15 +26,22 @@ from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stag
 @plain_failures
 def notify(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):
     """Write the year's messages to the outbox and deliver them (SMTP if configured, else .eml files):
-    data-quality reports and requests for overdue data to data owners, the measures to the board."""
+    data-quality reports and requests for overdue data to data owners at once; the board's metric pack only once
+    a named approver has signed off that version."""
     ctx = start_stage("notify", partnership, financial_year)
     with stage_running(ctx, "notify"):  # one run per partnership and year at a time
         published = published_measures(ctx)
-        messages = quality_reports(ctx) + data_requests(ctx) + metric_pack(ctx, published)
+        # no published figure in these: they go now, whatever becomes of the board pack
+        messages = quality_reports(ctx) + data_requests(ctx)
         queued = queue_messages(ctx, messages)
         delivered = deliver_outbox(ctx)
+        pack = hold_board_pack(ctx, published)  # recorded by its checksum, not queued
+        decision = obtain_sign_off(ctx, pack)  # on a Prefect server the run pauses here with the sign-off form
+        outcome = settle_board_pack(ctx, pack, decision)
+        delivered += deliver_outbox(ctx)
         report = notification_report(
-            ctx, len(messages), queued, delivered, measures_published=published is not None,
-            measures_computed=published is not None and not published.table.empty,
+            ctx, len(messages) + (len(pack.messages) if pack else 0), queued + (outcome.queued if outcome else 0),
+            delivered, measures_published=published is not None,
+            measures_computed=published is not None and not published.table.empty, pack=outcome,
         )
         return finish_stage(ctx, "notify", report)

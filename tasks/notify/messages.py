@@ -13,6 +13,7 @@ import pandas as pd
 
 from tasks.shared.completeness import months_of_file
 from tasks.shared.config import PartnershipConfig, Source, Stakeholder
+from tasks.shared.exports import csv_text
 from tasks.shared.outbox import Message
 from tasks.shared.periods import parse_financial_year
 from tasks.shared.rendering import render_parts
@@ -153,7 +154,7 @@ def _quality_message(
     files_attached = {}
     if len(problems):
         listing = problems[list(CSV_COLUMNS)].rename(columns=CSV_COLUMNS)
-        files_attached[csv_name] = listing.to_csv(index=False).encode("utf-8")
+        files_attached[csv_name] = csv_text(listing).encode("utf-8")
     values = {
         "person": person, "financial_year": financial_year, "per_source": per_source,
         "file_count": len(files), "blocked": blocked[["original_name", "reason"]].to_dict("records"),

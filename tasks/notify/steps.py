@@ -1,7 +1,15 @@
-"""Notify's steps: gather the year's messages from the registers and the publication, ready for the outbox."""
+"""Notify's steps: gather the year's messages from the registers and the publication, ready for the outbox; hold
+the board's metric pack until it is signed off."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.notify import board_pack
+from tasks.notify.board_pack import BoardPackError, HeldPack
 from tasks.notify.messages import (
     data_quality_messages,
     data_request_messages,
@@ -11,12 +19,13 @@ from tasks.shared.checks import completeness
 from tasks.shared.completeness import needs_chasing
 from tasks.shared.context import CycleContext
 from tasks.shared.coverage import part_year_lines
-from tasks.shared.outbox import Message
+from tasks.shared.outbox import Message, queue_messages
 from tasks.shared.published import (
     NothingPublishedError,
     PublishedOutputs,
     read_published,
 )
+from tasks.shared.signoff import Decision
 from tasks.shared.storage import repository
 from tasks.shared.storage.session import session_scope
 
@@ -52,3 +61,47 @@ def metric_pack(ctx: CycleContext, published: PublishedOutputs | None) -> list[M
     return metric_pack_messages(ctx.config, ctx.year_label, published.table, attachments, published.not_computed,
                                 part_year_lines(published.table, ctx.year_label))
 
+
+
+# ---------------------------------------------------------------- the board pack's sign-off
+
+
+@dataclass(frozen=True)
+class PackOutcome:
+    """What happened to the board pack this time: awaiting approval, released, rejected, or not sent (why)."""
+
+    pack_id: int
+    status: str
+    sentence: str
+    queued: int = 0
+
+
+@task(name="hold-board-pack", cache_policy=NO_CACHE)
+def hold_board_pack(ctx: CycleContext, published: PublishedOutputs | None) -> HeldPack | None:
+    """Record this version of the board's metric pack for sign-off instead of queueing it (None: no pack)."""
+    return board_pack.hold_pack(ctx, metric_pack(ctx, published))
+
+
+def settle_board_pack(ctx: CycleContext, pack: HeldPack | None, decision: Decision | None) -> PackOutcome | None:
+    """Act on the decision: approved, the pack as it stands now (the very version approved) goes to the outbox;
+    rejected, nothing of it is sent and the analysts get one message saying why; undecided, nothing is sent."""
+    if pack is None:
+        return None
+    if decision is None:
+        return PackOutcome(pack.pack_id, board_pack.AWAITING,
+                           f"board pack {pack.pack_id} awaits approval by {board_pack.approvers_line(ctx.config)}; "
+                           f"nothing of it was sent: `{board_pack.approve_command(pack.pack_id)}`")
+    if not decision.approved:
+        told = queue_messages.fn(ctx, board_pack.rejection_messages(ctx.config, ctx.year_label, pack.pack_id,
+                                                                   pack.pack_sha256, decision))
+        return PackOutcome(pack.pack_id, board_pack.REJECTED,
+                           f"board pack {pack.pack_id} was {decision.sentence()}; nothing of it was sent", told)
+    try:  # read again: the published files may have changed while the run waited for the decision
+        messages = board_pack.release(ctx, pack.pack_id, metric_pack(ctx, published_measures(ctx)))
+    except BoardPackError as exc:
+        return PackOutcome(pack.pack_id, "not sent", str(exc))
+    queued = queue_messages.fn(ctx, messages)
+    board_pack.mark_released(ctx.database_url, pack.pack_id)
+    return PackOutcome(pack.pack_id, board_pack.RELEASED,
+                       f"board pack {pack.pack_id} was {decision.sentence()}; its {len(messages)} message(s) are in "
+                       f"the outbox ({queued} new this time), each delivered once", queued)

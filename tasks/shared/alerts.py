@@ -30,6 +30,7 @@ from tasks.shared.context import CycleContext
 from tasks.shared.delivery import Envelope, build_email, message_id_for, send_smtp, smtp_password, write_eml
 from tasks.shared.outbox import SENT, Message, deliver_pending, queue_messages
 from tasks.shared.periods import parse_financial_year
+from tasks.shared.runs import REJECTED_STATE
 from tasks.shared.settings import Settings, get_settings
 
 ALERT_KIND = "run_failed"
@@ -312,6 +313,11 @@ def _alert(flow: Any, flow_run: Any, state: Any) -> None:
         if getattr(flow_run, "parent_task_run_id", None) is not None:
             # a stage run by the cycle: the cycle's own alert names it, so the analyst hears once
             logger.info("failure alert left to the parent run, which names this stage")
+            return
+        if getattr(state, "name", None) == REJECTED_STATE:
+            # a sign-off rejection is a decision, not a fault: the analysts already have one message with the
+            # approver's reason (the receipt or the board pack's rejection note); an alert would be a second
+            logger.info("no failure alert: the rejection and its reason were sent to the analysts as its own message")
             return
         outcome = alert_partnership(describe_failure(flow, flow_run, state), get_settings())
         (logger.warning if outcome.startswith("nobody") else logger.info)(outcome)

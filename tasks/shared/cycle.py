@@ -14,7 +14,7 @@ from tasks.shared.artifacts import artifact_scope, stage_summary_key
 from tasks.shared.context import CycleContext
 from tasks.shared.coverage import year_refusal
 from tasks.shared.markdown import markdown_table
-from tasks.shared.runs import WARNINGS_STATE, PlainFailure
+from tasks.shared.runs import REJECTED_STATE, WARNINGS_STATE, PlainFailure
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class StageOutcome:
     """How one stage of the cycle ended."""
 
     stage: str
-    status: str  # completed | completed with warnings | failed | crashed | cancelled
+    status: str  # completed | completed with warnings | failed | rejected (a sign-off) | crashed | cancelled
     message: str
     flow_run_id: str | None
     summary: dict[str, Any] = field(default_factory=dict)
@@ -41,7 +41,8 @@ def outcome_of(stage: str, state: State) -> StageOutcome:
         summary = dict(result) if isinstance(result, dict) else {}
         status = str(summary.pop("status", "completed"))
         return StageOutcome(stage, status, state.message or status, run_id, summary)
-    status = "failed" if state.is_failed() else state.type.value.lower()
+    status = ("rejected" if state.name == REJECTED_STATE else "failed") if state.is_failed() \
+        else state.type.value.lower()
     message = (state.message or state.name or status).strip().splitlines()[0]
     return StageOutcome(stage, status, message, run_id, {})
 
@@ -101,7 +102,9 @@ def cycle_state(ctx: CycleContext, outcomes: list[StageOutcome]) -> State:
     if failed:
         reasons = "; ".join(f"{o.stage}: {o.message}" for o in failed)
         message = f"{label}: these stages failed: {', '.join(o.stage for o in failed)} ({reasons})"
-        return Failed(message=message, data=PlainFailure(message))
+        # only rejections: each was told to the analysts by its own message, so the cycle raises no alert either
+        name = REJECTED_STATE if all(o.status == "rejected" for o in failed) else "Failed"
+        return Failed(name=name, message=message, data=PlainFailure(message))
     warned = [o.stage for o in outcomes if o.status != "completed"]
     if warned:
         return Completed(name=WARNINGS_STATE, message=f"{label}: completed with warnings in: {', '.join(warned)}")

@@ -138,18 +138,29 @@ def delivery_row(url: str, delivery_id: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- the adapters
 
 
-def upload_https(session: Any, url: str, data: bytes, filename: str, key: str, sha: str) -> dict[str, Any]:
-    """POST the package with its idempotency key (the session retries 429, 5xx and timeouts with backoff, always
-    with the same key); the receipt is the status, the receiver's id and a digest of its answer."""
+def upload_https(session: Any, url: str, data: bytes, filename: str, key: str, sha: str,
+                 token: str | None = None) -> dict[str, Any]:
+    """POST the package with its idempotency key and, when set, ``Authorization: Bearer <token>``
+    (DUTYCYCLE_UPLOAD_TOKEN); the session retries 429, 5xx and timeouts with backoff, always with the same key.
+    The receipt is the status, the receiver's id and a digest of its answer: never the token."""
     import requests
 
     headers = {"Idempotency-Key": key, "Content-Type": "application/zip", "X-Package-Sha256": sha,
                "Content-Disposition": f'attachment; filename="{filename}"'}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     try:
         response = session.post(url, data=data, headers=headers)
     except requests.exceptions.RequestException as exc:
         raise DeliveryError(f"upload to {url} failed: {type(exc).__name__}", maybe_delivered=True) from exc
     body = response.content
+    if response.status_code in (401, 403):
+        # the receiver's answer is not quoted: it is no use to the analyst and might echo what was sent
+        why = ("no DUTYCYCLE_UPLOAD_TOKEN is set" if not token
+               else "it refused the token in DUTYCYCLE_UPLOAD_TOKEN (wrong or expired)")
+        raise DeliveryError(f"upload to {url} was refused ({response.status_code} "
+                            f"{'Unauthorized' if response.status_code == 401 else 'Forbidden'}): {why}; nothing "
+                            "was delivered")
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"upload to {url} answered {response.status_code}: {body[:200]!r}",
                             maybe_delivered=response.status_code >= 500)

@@ -23,6 +23,9 @@ from tasks.shared.storage.session import session_scope
 
 WARNINGS = "completed with warnings"
 WARNINGS_STATE = "Completed with warnings"
+# a Failed state of this name is a sign-off rejection: the person's decision, already told to the analysts by its own
+# message (the submission's receipt, the board pack's rejection note), so no failure alert repeats it
+REJECTED_STATE = "Rejected"
 
 
 class StageFailed(ValueError):
@@ -82,7 +85,8 @@ def finish_stage(ctx: CycleContext, stage: str, report: StageReport) -> dict | S
         # a rejection is a person's decision, not a failed check: its message is the decision and its reason
         reason = report.failure if report.status == "rejected" else \
             f"{stage} failed its checks: {report.failure or 'see its summary artifact'}"
-        return Failed(message=reason, data=PlainFailure(reason))
+        name = REJECTED_STATE if report.status == "rejected" else "Failed"
+        return Failed(name=name, message=reason, data=PlainFailure(reason))
     result = {"status": report.status, **report.summary}
     if report.status == WARNINGS:
         # a named Completed state: the UI's badge says "Completed with warnings", not a plain green "Completed"

@@ -74,8 +74,9 @@ class Settings(BaseSettings):
     )
     sign_off_wait: Literal["auto", "pause", "record"] = Field(
         default="auto",
-        description="How the submit stage waits for sign-off: pause (the run pauses with the UI's form), record (the "
-        "package is recorded as awaiting approval; `dutycycle approve` decides), auto (pause when Prefect's API is a "
+        description="How the submit and notify stages wait for sign-off (the Home Office package, the board pack): "
+        "pause (the run pauses with the UI's form), record (the package or pack is recorded as awaiting approval; "
+        "`dutycycle approve` decides), auto (pause when Prefect's API is a "
         "server, i.e. PREFECT_API_URL is set; record on the ephemeral API of a plain local run)",
     )
     sign_off_timeout_seconds: int = Field(
@@ -83,6 +84,10 @@ class Settings(BaseSettings):
         "package stays awaiting approval and the run ends (approve later with `dutycycle approve`)",
     )
     sign_off_poll_seconds: int = Field(default=10, gt=0, description="How often a paused run looks for its decision")
+    upload_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the HTTPS upload receiver (submission: {delivery: https_upload}), "
+        "sent as 'Authorization: Bearer <token>'; never logged, never in a receipt or artifact",
+    )
     delivery_lease_seconds: float = Field(
         default=900, gt=0, description="A delivery claim older than this (its process died mid-send on another "
         "machine) may be sent again, with the same idempotency key",

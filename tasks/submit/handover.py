@@ -122,7 +122,8 @@ def _send(ctx: CycleContext, config: Any, package: Path, data: bytes, name: str,
     if isinstance(config, HttpsUpload):
         from tasks.shared.http import build_session
 
-        return pd_.upload_https(build_session(ctx.settings), config.url, data, name, key, sha)
+        token = ctx.settings.upload_token.get_secret_value() if ctx.settings.upload_token else None
+        return pd_.upload_https(build_session(ctx.settings), config.url, data, name, key, sha, token)
     if isinstance(config, EmailDelivery):
         sender, reply_to = sender_of(ctx.config, ctx.settings)
         subject = f"{ctx.config.partnership.name}: {deadline_title} {ctx.year_label}"

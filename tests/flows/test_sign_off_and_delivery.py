@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,26 +26,6 @@ DEMO = "castle-point-rochford"
 YEAR = "2022/23"
 ALLOWED = {"approver_name": "Sam Taylor", "approver_role": "Head of Community Safety"}
 WAIT = 600  # seconds: generous, the machine is shared
-
-
-@pytest.fixture(scope="module")
-def computed(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The demo year collected, validated and computed once; each test submits from its own copy."""
-    from flows.annual_review import annual_review
-
-    data_dir = tmp_path_factory.mktemp("computed") / "data"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("DUTYCYCLE_DATA_DIR", str(data_dir))
-        for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST", "DUTYCYCLE_CONFIG_DIR"):
-            env.delenv(name, raising=False)
-        reset_settings_cache()
-        dispose_engines()
-        state = annual_review(partnership=DEMO, financial_year=YEAR, stages=["collect", "validate", "compute"],
-                              return_state=True)
-        assert state.is_completed(), state.message
-        dispose_engines()
-        reset_settings_cache()
-    return data_dir
 
 
 def _setup(computed: Path, tmp_path: Path, upload_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
@@ -214,4 +193,7 @@ def test_a_rejection_sends_nothing_and_tells_the_analysts_why(
         assert session.scalars(select(Delivery)).all() == []
         assert session.scalars(select(Submission)).one().status == "rejected"
         told = session.scalars(select(OutboxMessage).where(OutboxMessage.recipient_id == "csp-analyst")).all()
+        # one message tells the analyst of the rejection and why: the receipt, and no failure alert besides it
+        assert [m.kind for m in told if "looks wrong" in m.body_text or m.kind == "run_failed"] == [
+            "submission_receipt"]
         assert any("rejected" in m.subject and "looks wrong" in m.body_text for m in told)

@@ -1,10 +1,12 @@
 """A real HTTPS-upload receiver on 127.0.0.1 standing in for the Home Office's: it stores each upload once per
 Idempotency-Key (the same key again answers the same receipt and stores nothing), answers 503 a scripted number of
-times, and can stall in the middle of a body (so a test can kill the sender mid-upload)."""
+times, can stall in the middle of a body (so a test can kill the sender mid-upload), and, given a ``token``, answers
+401 to a request without ``Authorization: Bearer <token>`` (storing nothing)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ class UploadReceiver:
     folder: Path
     fail_first: int = 0  # answer 503 to this many requests before acting
     stall_after_bytes: int | None = None  # read this much of a body, then hang until released
+    token: str | None = None  # when set, every request must carry "Authorization: Bearer <token>"
     posts: list[dict] = field(default_factory=list)  # every request seen (key, bytes read, answer)
     stored: dict[str, dict] = field(default_factory=dict)  # idempotency key -> receipt of the stored copy
     partial: threading.Event = field(default_factory=threading.Event)  # set when a stalled body is part-read
@@ -38,6 +41,13 @@ class UploadReceiver:
             def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
                 length = int(self.headers["Content-Length"])
                 key = self.headers.get("Idempotency-Key", "")
+                if receiver.token is not None and not hmac.compare_digest(
+                        self.headers.get("Authorization", ""), f"Bearer {receiver.token}"):
+                    self.rfile.read(length)
+                    with receiver._lock:
+                        receiver.posts.append({"key": key, "read": length, "answer": 401})
+                    self._answer(401, {"error": "unauthorized"})
+                    return
                 if receiver.stall_after_bytes is not None:
                     self.rfile.read(receiver.stall_after_bytes)
                     receiver.posts.append({"key": key, "read": receiver.stall_after_bytes, "answer": "stalled"})

@@ -338,3 +338,27 @@ class Delivery(Base):
     receipt: Mapped[dict | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
+class BoardPack(Base):
+    """One version (checksum) of the board's metric pack of a year, held until a named approver signs it off.
+
+    status: awaiting approval -> approved -> sent | rejected; superseded when a changed pack replaces it unsent.
+    """
+
+    __tablename__ = "board_packs"
+    __table_args__ = (UniqueConstraint("partnership", "financial_year", "pack_sha256", name="uq_board_packs_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership: Mapped[str] = mapped_column(String(64))
+    financial_year: Mapped[str] = mapped_column(String(7))
+    # sha256 of what would leave: each message's recipient, channel, subject and text, each attachment's checksum
+    pack_sha256: Mapped[str] = mapped_column(String(64))
+    contents: Mapped[dict] = mapped_column(JSON)  # the identity's inputs, so a reviewer sees what was approved
+    status: Mapped[str] = mapped_column(String(32))
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    # the paused notify run waiting for this pack's sign-off (so `dutycycle approve --kind board-pack` resumes it)
+    waiting_flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("board_packs.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    sent_at: Mapped[dt.datetime | None]

@@ -171,3 +171,80 @@ def test_a_claim_is_taken_over_only_when_its_process_died(tmp_path: Path, data_d
     assert delivery.claim_delivery(url, row_id, delivery.claim_token(), settings)  # its claimant is gone
     assert delivery.delivery_row(url, row_id)["attempts"] == 2
     assert os.getpid() != int(dead.stdout)
+
+
+# ---------------------------------------------------------------- the upload's bearer token
+
+TOKEN = "tok-3f9c1e77-never-in-a-receipt"
+
+
+def _https_context(url: str):
+    """The demo's context delivering by HTTPS upload to ``url`` (the demo itself drops files in a folder)."""
+    import dataclasses
+
+    from tasks.shared.config import HttpsUpload
+
+    ctx = demo_context()
+    partnership = ctx.config.partnership.model_copy(
+        update={"submission": HttpsUpload(delivery="https_upload", url=url)})
+    return dataclasses.replace(ctx, config=ctx.config.model_copy(update={"partnership": partnership}))
+
+
+@pytest.mark.parametrize(("sent", "says"), [
+    (None, "refused (401 Unauthorized): no DUTYCYCLE_UPLOAD_TOKEN is set; nothing was delivered"),
+    ("wrong-token", "refused (401 Unauthorized): it refused the token in DUTYCYCLE_UPLOAD_TOKEN (wrong or expired)"),
+])
+def test_an_upload_without_the_right_token_is_refused_clearly_and_leaves_no_receipt(
+    sent, says, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tasks.shared.settings import reset_settings_cache
+    from tasks.submit.handover import HandoverError, deliver_approved, deliveries_of
+
+    with UploadReceiver(tmp_path / "received", token=TOKEN) as receiver:
+        if sent:
+            monkeypatch.setenv("DUTYCYCLE_UPLOAD_TOKEN", sent)
+        reset_settings_cache()
+        ctx = _https_context(receiver.url)
+        submission_id, _ = _approved_submission(tmp_path)
+        _approve(ctx, submission_id)
+        with pytest.raises(HandoverError) as refused:
+            deliver_approved(ctx, submission_id)
+    message = str(refused.value)
+    assert says in message and "\n" not in message
+    assert [p["answer"] for p in receiver.posts] == [401] and receiver.stored == {} and receiver.files() == []
+    [row] = deliveries_of(ctx.database_url, ctx.partnership_id)
+    assert row["status"] == "failed" and row["receipt"] is None and row["delivered_at"] is None
+    assert says in row["last_error"]
+    with session_scope(ctx.database_url) as session:
+        assert session.get(Submission, submission_id).status == "approved"  # not delivered, not marked so
+    if sent:
+        assert sent not in message and sent not in caplog.text
+
+
+def test_the_right_token_is_sent_as_a_bearer_header_and_kept_out_of_the_receipt_and_logs(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tasks.shared.settings import reset_settings_cache
+    from tasks.shared.storage.models import Delivery
+    from tasks.submit.handover import deliver_approved
+
+    caplog.set_level(logging.DEBUG)
+    with UploadReceiver(tmp_path / "received", token=TOKEN, fail_first=1) as receiver:
+        monkeypatch.setenv("DUTYCYCLE_UPLOAD_TOKEN", TOKEN)
+        reset_settings_cache()
+        ctx = _https_context(receiver.url)
+        submission_id, _ = _approved_submission(tmp_path)
+        _approve(ctx, submission_id)
+        outcome = deliver_approved(ctx, submission_id)
+    assert outcome.delivered and [p["answer"] for p in receiver.posts] == [503, 201]
+    assert len(receiver.stored) == 1
+    with session_scope(ctx.database_url) as session:
+        [row] = session.query(Delivery).all()
+        stored = repr({c.name: getattr(row, c.name) for c in Delivery.__table__.columns})
+    assert row.receipt["id"] == "HO-00001"
+    assert TOKEN not in stored and TOKEN not in repr(outcome) and TOKEN not in caplog.text
+    assert TOKEN not in repr(get_settings())  # a SecretStr: printing the settings shows ******
+    kept = list((data_dir / "submissions").rglob("*.zip"))
+    assert kept and all(TOKEN.encode() not in p.read_bytes() for p in kept)
