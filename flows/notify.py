@@ -14,6 +14,7 @@ from tasks.notify.steps import (
     published_measures,
     quality_reports,
     settle_board_pack,
+    sign_off_requests,
 )
 from tasks.shared.alerts import alert_on_crash, alert_on_failure
 from tasks.shared.outbox import deliver_outbox, queue_messages
@@ -36,11 +37,15 @@ def notify(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: Financ
         queued = queue_messages(ctx, messages)
         delivered = deliver_outbox(ctx)
         pack = hold_board_pack(ctx, published)  # recorded by its checksum, not queued
+        # the approvers are asked before the run waits (once per version: the outbox keys on content)
+        requests = sign_off_requests(ctx, pack, published)
+        queued += queue_messages(ctx, requests)
+        delivered += deliver_outbox(ctx)
         decision = obtain_sign_off(ctx, pack)  # on a Prefect server the run pauses here with the sign-off form
         outcome = settle_board_pack(ctx, pack, decision)
         delivered += deliver_outbox(ctx)
         report = notification_report(
-            ctx, len(messages) + (len(pack.messages) if pack else 0), queued + (outcome.queued if outcome else 0),
+            ctx, len(messages) + len(requests) + (len(pack.messages) if pack else 0), queued + (outcome.queued if outcome else 0),
             delivered, measures_published=published is not None,
             measures_computed=published is not None and not published.table.empty, pack=outcome,
         )

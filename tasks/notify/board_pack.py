@@ -256,3 +256,37 @@ def rejection_messages(config: PartnershipConfig, financial_year: str, pack_id: 
             summary=f"The {financial_year} board pack was {decision.sentence()}. Nothing of it was sent.",
         ))
     return messages
+
+
+REQUEST_KIND = "board_pack_sign_off_request"
+
+
+def approver_stakeholders(config: PartnershipConfig) -> list:
+    """The approvers of the board pack who are stakeholders (they have an address); a named person without one is
+    reached through the analysts, who are told too."""
+    ids = [a.stakeholder for a in config.partnership.approvers.get(KIND, []) if a.stakeholder]
+    analysts = [p for p in config.stakeholders if p.role == "analyst"]
+    people = [config.stakeholder(i) for i in ids] + [p for p in analysts if p.id not in ids]
+    return people
+
+
+def sign_off_request_messages(config: PartnershipConfig, financial_year: str, pack: HeldPack,
+                              review_link: str | None) -> list[Message]:
+    """Ask the board pack's approvers (and tell the analysts) that a version awaits sign-off: where to read it
+    and how to decide. It carries no figure; the same version is asked about once (the outbox keys on content)."""
+    if pack.status != AWAITING:
+        return []
+    messages = []
+    for person in approver_stakeholders(config):
+        text, html = render_parts(STAGE, REQUEST_KIND, config.partnership, person=person,
+                                  financial_year=financial_year, pack_id=pack.pack_id,
+                                  pack_sha256=pack.pack_sha256, recipients=len(pack.messages),
+                                  approvers=approvers_line(config), review_link=review_link,
+                                  command=approve_command(pack.pack_id))
+        messages.append(Message(
+            kind=REQUEST_KIND, recipient=person,
+            subject=f"[{config.partnership.name}] Board pack {financial_year} awaits sign-off (pack {pack.pack_id})",
+            body=text, html=html,
+            summary=f"Board pack {pack.pack_id} of {financial_year} awaits sign-off by {approvers_line(config)}.",
+        ))
+    return messages

@@ -19,13 +19,14 @@ from tasks.shared.checks import completeness
 from tasks.shared.completeness import needs_chasing
 from tasks.shared.context import CycleContext
 from tasks.shared.coverage import part_year_lines
+from tasks.shared.file_server import NotServedError, served_url
 from tasks.shared.outbox import Message, queue_messages
 from tasks.shared.published import (
     NothingPublishedError,
     PublishedOutputs,
     read_published,
 )
-from tasks.shared.signoff import Decision
+from tasks.shared.signoff import Decision, decision_for
 from tasks.shared.storage import repository
 from tasks.shared.storage.session import session_scope
 
@@ -80,6 +81,24 @@ class PackOutcome:
 def hold_board_pack(ctx: CycleContext, published: PublishedOutputs | None) -> HeldPack | None:
     """Record this version of the board's metric pack for sign-off instead of queueing it (None: no pack)."""
     return board_pack.hold_pack(ctx, metric_pack(ctx, published))
+
+
+def sign_off_requests(ctx: CycleContext, pack: HeldPack | None, published: PublishedOutputs | None) -> list[Message]:
+    """The message asking the approvers to decide on a pack awaiting sign-off, with a link to the report it is
+    built from (sent before the run waits, so the approvers know there is something to decide)."""
+    if pack is None or published is None or decision_recorded(ctx, pack):
+        return []
+    report = published.report_html if published.report_html and published.report_html.exists() \
+        else published.summary_html
+    try:
+        link = served_url(ctx.settings, report)
+    except NotServedError:
+        link = None
+    return board_pack.sign_off_request_messages(ctx.config, ctx.year_label, pack, link)
+
+
+def decision_recorded(ctx: CycleContext, pack: HeldPack) -> bool:
+    return decision_for(ctx.database_url, board_pack.KIND, pack.pack_id, pack.pack_sha256) is not None
 
 
 def settle_board_pack(ctx: CycleContext, pack: HeldPack | None, decision: Decision | None) -> PackOutcome | None:

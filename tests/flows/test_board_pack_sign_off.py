@@ -78,6 +78,14 @@ def test_off_a_server_the_pack_waits_and_the_approve_command_sends_it_exactly_on
     [pack] = _packs()
     assert pack.status == "awaiting approval" and len(pack.pack_sha256) == 64
     assert {m["to"] for m in pack.contents["messages"]} == {"csp-board", "csp-analyst"}
+    # the approver (the board's chair) is asked, and the analyst told, once: where to read it and how to decide
+    asked = [m for m in _outbox() if m.kind == "board_pack_sign_off_request"]
+    assert sorted(m.recipient_id for m in asked) == ["csp-analyst", "csp-board"]
+    for message in asked:
+        assert message.status == "sent"
+        assert f"dutycycle approve {pack.id} --kind board-pack" in message.body_text
+        assert "Chair of the Community Safety Partnership Board (board)" in message.body_text
+        assert "/outputs/" in message.body_text and "report.html" in message.body_text
 
     # someone not on approvers.board_pack: refused in one line, nothing recorded or sent
     refused = _dutycycle("approve", str(pack.id), "--kind", "board-pack", "--name", "Sam Taylor",
@@ -105,6 +113,7 @@ def test_off_a_server_the_pack_waits_and_the_approve_command_sends_it_exactly_on
     assert state.is_completed(), state.message
     assert [m.id for m in _outbox() if m.kind == "metric_pack"] == [m.id for m in sent]
     assert len(_packs()) == 1 and len(_eml_with_figures(data_dir)) == 2
+    assert [m.id for m in _outbox() if m.kind == "board_pack_sign_off_request"] == [m.id for m in asked]
 
 
 def _all_sign_offs() -> list[SignOff]:
@@ -181,9 +190,12 @@ def test_on_a_server_notify_pauses_and_a_rejection_sends_nothing_and_tells_the_a
     assert "the under-25 knife crime rate needs a footnote; nothing of it was sent" in state.message
     rows = _outbox()
     assert "metric_pack" not in {m.kind for m in rows} and _eml_with_figures(data_dir) == []
-    # exactly one message tells the analyst: the rejection with its reason; no failure alert besides it
+    # the analyst heard that the pack awaited sign-off (before the run waited), then exactly one message tells of
+    # the rejection with its reason; no failure alert besides it
     told = [m for m in rows if m.recipient_id == "csp-analyst" and m.kind != "data_quality_report"]
-    assert [(m.kind, m.status) for m in told] == [("board_pack_rejected", "sent")]
+    assert [(m.kind, m.status) for m in told] == [("board_pack_sign_off_request", "sent"),
+                                                   ("board_pack_rejected", "sent")]
+    told = told[1:]
     assert "needs a footnote" in told[0].body_text and "Nothing of it was sent" in told[0].body_text
     assert not [m for m in rows if m.kind == "run_failed"]
     assert [p.status for p in _packs()] == ["rejected"]
