@@ -13,7 +13,9 @@ app = typer.Typer(
     help="dutycycle: the Serious Violence Duty's yearly cycle (collect, validate, compute, notify, submit).",
     no_args_is_help=True,
     add_completion=False,
-    # a traceback must never print local variables: one of them may be the database URL with its password
+    # main() turns a database that cannot be used into one line; a traceback must never print local variables
+    # (one of them may be the database URL with its password)
+    pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
 )
 config_app = typer.Typer(help="Check the partnership configuration in config/.", no_args_is_help=True)
@@ -245,6 +247,23 @@ def partnerships() -> None:
 
     for pid in partnership_ids(get_settings().config_dir):
         typer.echo(pid)
+
+
+@app.command()
+def status(partnership: Annotated[str, typer.Option(help="Partnership id")] = DEMO) -> None:
+    """Each year's stages as the runs register has them; a stage left `running` by a killed run is marked
+    interrupted (with the time)."""
+    from tasks.shared.orphans import stage_status
+    from tasks.shared.settings import get_settings
+
+    settings = get_settings()
+    rows = stage_status(settings.resolved_database_url, settings.data_dir, partnership)
+    if not rows:
+        typer.echo(f"no stage of {partnership} has run yet")
+    for row in rows:
+        when = row["finished"] or row["started"]
+        typer.echo(f"{row['year']}  {row['stage']:9s} {row['status']:24s} {when:%Y-%m-%d %H:%M:%S} UTC  "
+                   f"attempts {row['attempts']}  flow run {row['flow_run_id'] or '-'}")
 
 
 @db_app.command("upgrade")
@@ -597,8 +616,29 @@ def audit(
         typer.echo(f"wrote {csv}")
 
 
+def database_problem(error: BaseException) -> str | None:
+    """One line for a database that cannot be used (locked, read-only, gone, unreachable), else None."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(error, OperationalError):
+        return None
+    from tasks.shared.settings import get_settings
+
+    safe = get_settings().shown_database_url  # never print a password from the URL
+    reason = str(error.orig).splitlines()[0] if error.orig is not None else str(error).splitlines()[0]
+    return (f"database error: {reason} ({safe}); what was recorded before this stays, nothing was lost: "
+            "run the command again once the database can be written")
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
+    try:
+        sys.exit(app())
+    except Exception as error:  # noqa: BLE001 - a database that cannot be used is one plain line; anything else raises
+        line = database_problem(error)
+        if line is None:
+            raise
+        typer.secho(line, fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 
 from tasks.shared.artifacts import artifact_key
 from tasks.shared.context import CycleContext
+from tasks.shared.orphans import close_orphans, holder_path, remove_holder, write_holder
 from tasks.shared.parameters import ParameterProblem
 
 LEASE_SECONDS = 300
@@ -86,8 +87,12 @@ def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
     from prefect.types._concurrency import ConcurrencyLeaseHolder
 
     name = lock_name(ctx.partnership_id, ctx.year_label)
+    orphans = dict(url=ctx.database_url, data_dir=ctx.settings.data_dir, lock=name, partnership=ctx.partnership_id,
+                   financial_year=ctx.year_label)
     with get_client(sync_client=True) as client:
         _ensure_limit(client, name)
+        for sentence in close_orphans(client, holding=False, **orphans):  # a killed holder on this host
+            _say(sentence)
         others = other_runs_of(client, ctx.partnership_id, ctx.year_label, ctx.flow_run_id)
     if others:
         _say(f"waiting: {', '.join(others)} is already working on {ctx.partnership_id} {ctx.year_label}; this run "
@@ -103,4 +108,12 @@ def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
                           f"{wait:.0f} s of waiting; start this one again when it has finished") from None
         if others:
             _say(f"the other run of {ctx.partnership_id} {ctx.year_label} has finished: this run starts now")
-        yield
+        with get_client(sync_client=True) as client:  # the slot is ours: whatever a holder left is orphaned
+            for sentence in close_orphans(client, holding=True, **orphans):
+                _say(sentence)
+        holder_file = holder_path(ctx.settings.data_dir, name)
+        write_holder(holder_file, ctx.flow_run_id)
+        try:
+            yield
+        finally:
+            remove_holder(holder_file)

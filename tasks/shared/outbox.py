@@ -13,14 +13,17 @@ How a message is delivered exactly once:
    The claim is committed *before* anything is sent.
 3. **Sent with a stable identity.** The e-mail's Message-ID and the webhook's ``Idempotency-Key`` are derived from
    the dedupe key, identical on every attempt.
-4. **Recorded by the claimant.** ``UPDATE ... SET status='sent' WHERE id=? AND claimed_by=<token>``. If the
-   database is locked, the recording is retried for ``outbox_record_timeout_seconds``; if it still cannot be
-   written, a receipt file (``<outbox>/.receipts/``) is written and the next run applies it before it claims
-   anything, so a lock never causes a second copy.
+4. **Journalled, then recorded by the claimant.** As soon as the receiver accepts, a receipt file
+   (``<outbox>/.receipts/``, fsynced, renamed into place) records the delivery; then
+   ``UPDATE ... SET status='sent' WHERE id=? AND claimed_by=<token>`` records it in the database (retried for
+   ``outbox_record_timeout_seconds`` while the database is locked) and the receipt is removed. A receipt still
+   there is applied by the next run before it claims anything, so neither a lock nor a kill while the database is
+   locked causes a second copy.
 
-The window that remains: between the receiver accepting the message and our process learning it (the SMTP server
-has taken the DATA but its "250" has not reached us: the process is killed, the connection drops, the reply times
-out; a webhook answers 5xx after acting on it). SMTP has no way to ask "did you get it?", so:
+The window that remains: between the receiver accepting the message and our process journalling it (the SMTP
+server has taken the DATA but its "250" has not reached us: the process is killed, the connection drops, the reply
+times out; a webhook answers 5xx after acting on it). A kill before the end of DATA is no such case: the server
+discards an unfinished message, and the re-send is its only copy. SMTP has no way to ask "did you get it?", so:
 - a run killed in that window leaves the row ``sending``; after ``outbox_lease_seconds`` (default 15 minutes) the
   next run sends it again, **at most once more, with the same Message-ID** (mail clients and MTAs that de-duplicate
   by Message-ID show it once);
@@ -220,21 +223,8 @@ def _receipt_folder(settings: Settings, partnership: str) -> Path:
     return settings.outbox_dir / partnership / RECEIPTS
 
 
-def record_with_patience(
-    url: str, settings: Settings, partnership: str, message_id: int, token: str, outcome: dict[str, Any]
-) -> str:
-    """Record an outcome, riding out a locked database; if it stays locked, leave a receipt for the next run."""
-    deadline = time.monotonic() + settings.outbox_record_timeout_seconds
-    pause = 0.05
-    while True:
-        try:
-            record_outcome(url, message_id, token, outcome)
-            return "recorded"
-        except OperationalError:
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(pause)
-            pause = min(pause * 2, 2.0)
+def _write_receipt(settings: Settings, partnership: str, message_id: int, token: str, outcome: dict[str, Any]) -> Path:
+    """Journal an outcome beside the outbox, durably (fsync, atomic rename): the next run applies it."""
     folder = _receipt_folder(settings, partnership)
     folder.mkdir(parents=True, exist_ok=True)
     receipt = {"id": message_id, "token": token, "outcome": {k: _jsonable(v) for k, v in outcome.items()}}
@@ -245,6 +235,35 @@ def record_with_patience(
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)  # atomic: the next run sees a whole receipt or none
+    return path
+
+
+def record_with_patience(
+    url: str, settings: Settings, partnership: str, message_id: int, token: str, outcome: dict[str, Any]
+) -> str:
+    """Record an outcome, riding out a locked database; if it stays locked, leave a receipt for the next run.
+
+    A delivery is journalled in a receipt *before* the database is touched: the database may be locked for seconds,
+    and a run killed while it waits would otherwise leave the row `sending` and the next run would send the message
+    again although the server has it (measured before this order). From the receiver's "250" to the receipt's
+    fsync is a few milliseconds of local disk; the database write can take as long as the lock lasts."""
+    receipt = _write_receipt(settings, partnership, message_id, token, outcome) if outcome.get("status") == SENT \
+        else None
+    deadline = time.monotonic() + settings.outbox_record_timeout_seconds
+    pause = 0.05
+    while True:
+        try:
+            record_outcome(url, message_id, token, outcome)
+            if receipt is not None:
+                receipt.unlink(missing_ok=True)  # recorded: the journal entry has done its work
+            return "recorded"
+        except OperationalError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+    if receipt is None:
+        _write_receipt(settings, partnership, message_id, token, outcome)
     return "receipt"
 
 

@@ -70,3 +70,27 @@ class SmtpServer:
 
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
+
+
+class StallInData:
+    """Make an SmtpServer hold the ``nth`` DATA command (counted from 1) before its 354, signal ``in_data`` and drop
+    it once ``release`` is set: the sender is then in the middle of delivering and nothing is accepted yet."""
+
+    def __init__(self, server: SmtpServer, nth: int = 1) -> None:
+        from aiosmtpd.smtp import SMTP
+
+        self.in_data, self.release, self.seen = threading.Event(), threading.Event(), 0
+        staller = self
+
+        class Session(SMTP):
+            async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command method
+                staller.seen += 1
+                if staller.seen == nth and not staller.release.is_set():
+                    staller.in_data.set()
+                    while not staller.release.is_set():
+                        await asyncio.sleep(0.05)
+                    return  # the sender is gone: this DATA is dropped, nothing accepted
+                await super().smtp_DATA(arg)
+
+        options = dict(server.controller.SMTP_kwargs)
+        server.controller.factory = lambda: Session(server.inbox, **options)

@@ -1,0 +1,125 @@
+"""The cycle SIGKILLed from outside (the `dutycycle` process and the Prefect API it started, as a crash takes both)
+at observable points: in the middle of loading observations, at the boundary collect -> validate, in the middle of
+computing, in the middle of delivering a message (the SMTP server holds DATA). Each stage is then run again; the
+database's tables, the outputs, outbox and raw store must equal those of a clean run of the same small cycle, every
+message must have arrived once, and nothing may be left RUNNING, `running` or half-written.
+
+The same clean run carries canary secrets (SMTP password, webhook URL token, Prefect API auth string) and every file
+it wrote is searched for them. A submission killed in the middle of its upload is tests/flows/
+test_sign_off_and_delivery.py's (approved, killed mid-body, delivered once)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from aiosmtpd.smtp import AuthResult
+
+from tests.faults.cycle import comparable_files, comparable_tables, count, environment, kill_when, run, small_config
+from tests.servers.mail import Inbox, SmtpServer, StallInData
+
+pytestmark = pytest.mark.faults
+
+CANARIES = {name: f"canary-{name.lower()}-{uuid.uuid4().hex}" for name in ("SMTP", "WEBHOOK", "PREFECT")}
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login, auth_data.password))
+        return AuthResult(success=True)
+
+    inbox = Inbox()
+    with SmtpServer(inbox, authenticator=authenticator, auth_required=True, auth_require_tls=False) as server:
+        server.logins = logins
+        yield server
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> dict:
+    """One clean run of the small cycle, with the canary secrets set; what it left is the reference."""
+    base = tmp_path_factory.mktemp("clean")
+    config = small_config(base / "config")
+    env = environment(
+        base / "data", config, base / "prefect-home", DUTYCYCLE_SMTP_HOST="127.0.0.1", DUTYCYCLE_SMTP_PORT=str(smtp.port),
+        DUTYCYCLE_SMTP_USERNAME="dutycycle", DUTYCYCLE_SMTP_PASSWORD=CANARIES["SMTP"],
+        DUTYCYCLE_WEBHOOK_CSP_BOARD=f"https://hooks.example.invalid/services/{CANARIES['WEBHOOK']}",
+        PREFECT_API_AUTH_STRING=f"admin:{CANARIES['PREFECT']}",
+    )
+    result = run(env, "review")
+    (base / "run.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    received = _arrived(smtp)
+    smtp.inbox.messages.clear()
+    return {"base": base, "config": config, "env": env, "received": received}
+
+
+def test_no_secret_is_written_anywhere(clean: dict, smtp: SmtpServer) -> None:
+    assert (b"dutycycle", CANARIES["SMTP"].encode()) in smtp.logins  # the password was really used
+    written = [p for p in clean["base"].rglob("*") if p.is_file() and "config" not in p.relative_to(clean["base"]).parts]
+    # the data directory, the run's output, and the Prefect home: its SQLite database (and WAL) holds the run logs,
+    # states, parameters and artifacts the API serves
+    assert any(p.name == "prefect.db" for p in written) and any(p.name == "dutycycle.db" for p in written)
+    leaks = [(p.name, name) for p in written for name, canary in CANARIES.items() if canary.encode() in p.read_bytes()]
+    assert leaks == []
+
+
+def _arrived(smtp: SmtpServer) -> Counter:
+    """Messages the SMTP server accepted, by recipient and subject (a message's Message-ID and text name its own
+    run's package checksum), after checking that no Message-ID arrived twice."""
+    assert max(Counter(smtp.inbox.message_ids()).values(), default=1) == 1
+    return Counter((str(m["To"]), str(m["Subject"])) for m in smtp.inbox.messages)
+
+
+def _database(folder: Path) -> Path:
+    return folder / "data" / "dutycycle.db"
+
+
+def test_killed_at_every_point_and_run_again_loses_and_doubles_nothing(clean: dict, smtp: SmtpServer,
+                                                                       tmp_path: Path) -> None:
+    env = {**clean["env"], "DUTYCYCLE_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    shutil.copytree(clean["base"] / "prefect-home", tmp_path / "prefect-home")  # migrated already: faster start
+    db = _database(tmp_path)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    steps = [
+        ("collect", ("review", "--stage", "collect"), lambda: count(db, "observations") > 0),  # mid-loading
+        ("boundary", ("review", "--stage", "collect", "--stage", "validate"),
+         lambda: count(db, "runs", "stage='validate' AND status='running'") > 0),
+        ("compute", ("review", "--stage", "validate", "--stage", "compute"), lambda: count(db, "metric_values") > 0),
+    ]
+    for name, args, event in steps:
+        assert kill_when(env, args, event, log=logs / f"{name}.log"), f"{name}: the run ended before its kill point"
+    staller = StallInData(smtp, nth=2)  # the second message: one delivered, one in the middle of DATA
+    try:
+        assert kill_when(env, ("review", "--stage", "compute", "--stage", "notify"), staller.in_data.is_set,
+                         log=logs / "notify.log"), "notify: the run ended before its kill point"
+    finally:
+        staller.release.set()
+        smtp.controller.factory = type(smtp.controller).factory.__get__(smtp.controller)
+    status = run(env, "status")
+    assert "running" not in status.stdout and "interrupted" in status.stdout, status.stdout + status.stderr
+    # the message caught in DATA stays `sending` for the lease (15 min: the killed sender might have delivered it);
+    # a run after the lease re-sends it with the same Message-ID. The final run comes after a shortened lease.
+    final = run({**env, "DUTYCYCLE_OUTBOX_LEASE_SECONDS": "1"}, "review", "--stage", "notify", "--stage", "submit")
+    (logs / "final.log").write_text(final.stdout + final.stderr, encoding="utf-8")
+    assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
+    said = "".join(p.read_text(errors="replace") for p in logs.glob("*.log"))
+    assert "marked Crashed (their process was killed)" in said  # the next run closed the killed runs and said so
+
+    # nothing lost, nothing doubled: the same rows, files and messages as the clean run
+    assert comparable_tables(db) == comparable_tables(_database(clean["base"]))
+    assert comparable_files(tmp_path / "data") == comparable_files(clean["base"] / "data")
+    assert _arrived(smtp) == clean["received"]
+    # nothing left behind: no run RUNNING in Prefect, no stage `running`, no temporary file, receipt or holder
+    with sqlite3.connect(tmp_path / "prefect-home" / "prefect.db") as prefect:
+        assert prefect.execute("SELECT count(*) FROM flow_run WHERE state_type='RUNNING'").fetchone()[0] == 0
+    assert count(db, "runs", "status='running'") == 0
+    assert [p.name for p in (tmp_path / "data").rglob("*") if p.name.startswith(".incoming-") or p.suffix == ".tmp"] == []
+    assert list((tmp_path / "data" / "locks").glob("*")) == []

@@ -1,0 +1,84 @@
+"""The data directory full: a write that cannot finish leaves no temporary file, and the store stays whole.
+
+A tmpfs cannot be mounted without root here, so the stand-in is RLIMIT_FSIZE set in the child process: a write past
+the limit fails with EFBIG (SIGXFSZ ignored) exactly where ENOSPC would, through the same write() call."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tasks.shared.raw_store import TEMPORARY_PREFIX, store_bytes, sweep_orphans
+from tasks.shared.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.faults
+
+STORE = """
+import sys
+from pathlib import Path
+from tasks.shared.raw_store import store_bytes
+try:
+    store_bytes(Path(sys.argv[1]), b"x" * int(sys.argv[2]), ".csv")
+except OSError as exc:
+    print(f"refused: {exc.strerror}")
+    sys.exit(3)
+print("stored")
+"""
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG from write() instead of the default kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def _store_in_child(store: Path, size: int, limit: int) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", STORE, str(store), str(size)], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=120, preexec_fn=_limit_file_size(limit))
+
+
+def test_a_full_disk_refuses_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    store = tmp_path / "raw"
+    kept = store_bytes(store, b"Month,Offences\n2022-04,3\n", ".csv")  # a file stored before the disk filled
+    refused = _store_in_child(store, 200_000, limit=64_000)
+    assert refused.returncode == 3, refused.stderr
+    assert refused.stdout.strip() == "refused: File too large"
+    leftovers = [p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file() and p != kept.path]
+    assert leftovers == []  # no 0-byte or partial temporary file, no partial file under a final name
+    assert kept.path.read_bytes() == b"Month,Offences\n2022-04,3\n"
+    # with room again, the same file is stored whole
+    assert _store_in_child(store, 200_000, limit=10_000_000).stdout.strip() == "stored"
+
+
+def test_temporary_files_left_by_a_killed_run_are_swept_and_young_ones_kept(tmp_path: Path) -> None:
+    store = tmp_path / "raw"
+    stored = store_bytes(store, b"a,b\n1,2\n")
+    old = stored.path.parent / f"{TEMPORARY_PREFIX}abc123"
+    young = stored.path.parent / f"{TEMPORARY_PREFIX}def456"  # another run's write in progress
+    old.write_bytes(b"")
+    young.write_bytes(b"partial")
+    a_day_ago = time.time() - 86_400
+    os.utime(old, (a_day_ago, a_day_ago))
+    assert sweep_orphans(store) == [old]
+    assert not old.exists() and young.exists() and stored.path.exists()
+
+
+def test_the_first_store_of_a_process_sweeps_the_orphans(tmp_path: Path) -> None:
+    store = tmp_path / "raw"
+    (store / "ab").mkdir(parents=True)
+    orphan = store / "ab" / f"{TEMPORARY_PREFIX}left-by-a-kill"
+    orphan.write_bytes(b"")
+    os.utime(orphan, (time.time() - 86_400,) * 2)
+    result = subprocess.run([sys.executable, "-c", STORE, str(store), "10"], cwd=PROJECT_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.strip() == "stored", result.stderr
+    assert not orphan.exists()

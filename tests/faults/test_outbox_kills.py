@@ -1,0 +1,152 @@
+"""A message sender killed while delivering: in the middle of DATA, and after the server's "250" while the database
+is locked. A local SMTP server (aiosmtpd) counts what it accepted; the re-run must leave it holding each message once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from aiosmtpd.smtp import SMTP
+from sqlalchemy import select
+
+from tasks.shared.config import load_partnership_config
+from tasks.shared.context import open_cycle
+from tasks.shared.outbox import Message, deliver_pending, queue_messages
+from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
+from tasks.shared.storage.models import OutboxMessage
+from tasks.shared.storage.session import dispose_engines, session_scope
+from tests.servers.mail import Inbox, SmtpServer
+
+pytestmark = pytest.mark.faults
+
+DEMO = "castle-point-rochford"
+SENDER = """
+import sys
+from tasks.shared.settings import get_settings
+from tasks.shared.outbox import deliver_pending
+settings = get_settings()
+deliver_pending(settings.resolved_database_url, settings, sys.argv[1])
+"""
+
+
+def _use(monkeypatch: pytest.MonkeyPatch, **values: object) -> None:
+    for key, value in values.items():
+        monkeypatch.setenv(f"DUTYCYCLE_{key.upper()}", str(value))
+    reset_settings_cache()
+    dispose_engines()
+
+
+def _queue_one() -> str:
+    config = load_partnership_config(PROJECT_ROOT / "config", DEMO)
+    person = config.stakeholders[0]
+    ctx = open_cycle(DEMO, "2022/23")
+    queue_messages.fn(ctx, [Message(kind="data_request", recipient=person, subject="Data needed",
+                                    body="Please send the file.", html="<p>Please send the file.</p>")])
+    return ctx.database_url
+
+
+def _rows(url: str) -> list[OutboxMessage]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(OutboxMessage)))
+
+
+def _sender() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", SENDER, DEMO], cwd=PROJECT_ROOT, env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill(child: subprocess.Popen) -> None:
+    child.send_signal(signal.SIGKILL)
+    child.wait(60)
+
+
+def _redeliver_after_the_lease(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    _use(monkeypatch, outbox_lease_seconds=0.5)
+    time.sleep(0.6)
+    settings = get_settings()
+    return deliver_pending(settings.resolved_database_url, settings, DEMO)
+
+
+class _StallInData(SMTP):
+    """An SMTP session that signals when the client has started DATA and holds it there (no 354 yet)."""
+
+    in_data = threading.Event()
+    hold = threading.Event()
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command method
+        if not self.hold.is_set():
+            self.in_data.set()
+            while not self.hold.is_set():
+                await asyncio.sleep(0.05)
+            return  # the sender is dead: drop this DATA, nothing accepted
+        await super().smtp_DATA(arg)
+
+
+def test_a_sender_killed_in_the_middle_of_data_delivers_the_message_once_on_the_rerun(data_dir: Path,
+                                                                                       monkeypatch) -> None:
+    inbox = Inbox()
+    _StallInData.in_data.clear()
+    _StallInData.hold.clear()
+    server = SmtpServer(inbox)
+    server.controller.factory = lambda: _StallInData(inbox)  # aiosmtpd builds each session with factory()
+    with server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port)
+        url = _queue_one()
+        child = _sender()
+        try:
+            assert _StallInData.in_data.wait(120), "the sender never reached DATA"
+            _kill(child)
+        finally:
+            _StallInData.hold.set()
+        [row] = _rows(url)
+        assert row.status == "sending" and inbox.messages == []  # claimed, nothing accepted
+        [again] = _redeliver_after_the_lease(monkeypatch)
+        assert again["status"] == "sent"
+    assert len(inbox.messages) == 1  # lost: nothing; duplicated: nothing
+    assert _rows(url)[0].status == "sent"
+
+
+def test_a_sender_killed_after_the_250_while_the_database_is_locked_is_not_sent_again(data_dir: Path,
+                                                                                       monkeypatch) -> None:
+    inbox = Inbox()
+    release = threading.Event()
+    locked = threading.Event()
+    holder: list[sqlite3.Connection] = []
+
+    def lock_database(message: object) -> None:
+        # another connection takes SQLite's exclusive lock as the server accepts: the sender cannot record "sent"
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+        holder.append(connection)
+        locked.set()
+
+    with SmtpServer(inbox) as server:
+        _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port, outbox_record_timeout_seconds=300)
+        url = _queue_one()
+        inbox.on_accept = lock_database
+        child = _sender()
+        try:
+            assert locked.wait(120), "the server never accepted the message"
+            time.sleep(3)  # the 250 is back and the sender is waiting for the lock (it waits up to 300 s)
+            assert child.poll() is None
+            _kill(child)
+        finally:
+            release.set()
+            for connection in holder:
+                connection.execute("COMMIT")
+                connection.close()
+        inbox.on_accept = None
+        assert [r.status for r in _rows(url)] == ["sending"]  # the database never learnt it
+        assert _redeliver_after_the_lease(monkeypatch) == []  # the journal said: delivered
+    assert len(inbox.messages) == 1
+    [row] = _rows(url)
+    assert row.status == "sent" and row.delivered_at is not None
+    assert list((data_dir / "outbox" / DEMO / ".receipts").glob("*")) == []
