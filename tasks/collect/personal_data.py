@@ -438,6 +438,14 @@ def mask_value(kind: str, text: str) -> str:
 # --- scanning ----------------------------------------------------------------------------------------
 
 
+# Values in the validated form of something that is not about a person, which no detector can match: a
+# data.police.uk Crime ID (a SHA-256 in hex, unique on nearly every row: two thirds of the guard's time; every
+# detector needs a word boundary, an '@' or a letter outside a-f), a GSS area code, and a coordinate as
+# data.police.uk writes it (at most 9 digits in all: phone and NHS numbers have 10 or more, dates two
+# separators). A column whose header says it holds personal data is still judged on every value.
+_CANNOT_BE_PERSONAL = re.compile(r"^(?:[0-9a-f]{64}|[EWSNKLM]\d{8}|-?\d{1,3}\.\d{1,6})$")
+
+
 def _texts(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str)
 
@@ -480,11 +488,16 @@ def scan_for_personal_data(
     for position, column in enumerate(frame.columns):
         if str(column) in PIPELINE_COLUMNS:
             continue
-        texts = _texts(frame.iloc[:, position]).str.strip()
-        unique = [str(v) for v in pd.unique(texts)]
+        series = frame.iloc[:, position]
+        # each distinct value is judged once (a column repeats its values); the cells as text only when one is hit
+        distinct = pd.Series(pd.unique(series), dtype=object)
+        unique = list(dict.fromkeys(_texts(distinct).str.strip().tolist()))
         ctx = _column_context(column, frame, unique)
+        candidates = pd.Series(unique, dtype=object)
+        if ctx.header_kind is None:
+            candidates = candidates[~candidates.str.match(_CANNOT_BE_PERSONAL).astype(bool)]
         flagged: dict[str, tuple[str, str, str]] = {}
-        for value in unique:
+        for value in candidates.tolist():
             if not value:
                 continue
             found = _cell_kind(value, ctx, today)
@@ -492,6 +505,7 @@ def scan_for_personal_data(
                 flagged[value] = found
         if not flagged:
             continue
+        texts = _texts(series).str.strip()
         hits = [i for i, hit in enumerate(texts.isin(list(flagged)).tolist()) if hit]
         for i in hits[:MAX_ROWS_PER_COLUMN]:
             kind, basis, matched = flagged[texts.iat[i]]

@@ -46,8 +46,9 @@ from tasks.shared.context import CycleContext
 from tasks.shared.periods import financial_year_label
 from tasks.shared.raw_store import store_bytes
 from tasks.shared.storage import repository
+from tasks.shared.storage.models import RawFile
 from tasks.shared.storage.session import session_scope
-from tasks.shared.suites import SuiteOutcome, load_suite_definition, validate_frame
+from tasks.shared.suites import SuiteOutcome, load_suite_definition, validate_frames
 
 
 @dataclass
@@ -396,6 +397,40 @@ def _unreadable(error: InputFileError) -> pd.DataFrame:
 
 def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> FileOutcome:
     """Store one file unchanged, parse and check it, then load its observations or quarantine it."""
+    return collect_files(ctx, source, [found])[0]
+
+
+def collect_files(ctx: CycleContext, source: Source, units: list[DiscoveredFile]) -> list[FileOutcome]:
+    """Store every file of a source unchanged and parse it, check them all against the source's suite together
+    (one Great Expectations run for many files, each file keeping its own verdict and failing rows), then load or
+    quarantine each file in turn, as if it had been collected alone."""
+    pending = [_receive(ctx, source, unit) for unit in units]
+    to_check = [p for p in pending if p.parsed is not None]
+    verdicts = validate_frames(
+        [(p.parsed.frame, p.parsed.suite_parameters) for p in to_check],
+        source.suite_name,
+        expectations_dir=ctx.settings.expectations_dir,
+    )
+    for p, verdict in zip(to_check, verdicts, strict=True):
+        p.suite_outcome = verdict
+    return [_settle(ctx, source, p) for p in pending]
+
+
+@dataclass
+class _Received:
+    """A file stored, registered and parsed (or refused while reading), waiting for its suite's verdict."""
+
+    found: DiscoveredFile
+    sha256: str
+    outcome: FileOutcome
+    parsed: ParsedFile | None = None
+    error: InputFileError | None = None
+    settled: bool = False  # superseded before anything was read: nothing more to do
+    suite_outcome: SuiteOutcome | None = None
+
+
+def _receive(ctx: CycleContext, source: Source, found: DiscoveredFile) -> _Received:
+    """Keep the file's bytes and register it; parse and guard it unless it was superseded."""
     stored = store_bytes(ctx.settings.raw_store_dir, found.data, found.path.suffix)
     with session_scope(ctx.database_url) as session:
         raw, _ = repository.register_raw_file(
@@ -409,13 +444,11 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
             stored_path=str(stored.path),
             synthetic=source.synthetic,
         )
-        raw_file_id, status, reason = raw.id, raw.status, raw.status_reason
+        raw_file_id, status, reason, period = raw.id, raw.status, raw.status_reason, raw.period
     if status == "superseded":
         # a corrected version of this file was loaded after it: keep it as history, never load it again
-        return FileOutcome(
-            source_id=source.id, dataset=source.dataset, original_name=found.name, raw_file_id=raw_file_id,
-            sha256=stored.sha256, period=raw.period, financial_year=ctx.year_label, status=status, reason=reason,
-        )
+        return _Received(found, stored.sha256, _superseded(ctx, source, found, raw_file_id, stored.sha256, reason,
+                                                           period), settled=True)
     outcome = FileOutcome(
         source_id=source.id,
         dataset=source.dataset,
@@ -427,8 +460,7 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         status="quarantined",
         reason=None,
     )
-    suite_outcome: SuiteOutcome | None = None
-    extra_records: list[dict] = []
+    received = _Received(found, stored.sha256, outcome)
     try:
         if found.refusal:
             raise InputFileError(found.name, found.refusal)
@@ -445,12 +477,38 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         outcome.rows_unattributable = parsed.rows_unattributable
         if parsed.financial_year is not None:
             outcome.financial_year = financial_year_label(parsed.financial_year)
-        suite_outcome = validate_frame(
-            parsed.frame,
-            source.suite_name,
-            expectations_dir=ctx.settings.expectations_dir,
-            parameters=parsed.suite_parameters,
-        )
+        received.parsed = parsed
+    except InputFileError as error:  # PersonalDataFound included
+        received.error = error
+    return received
+
+
+def _superseded(
+    ctx: CycleContext, source: Source, found: DiscoveredFile, raw_file_id: int, sha256: str, reason: str | None,
+    period: str | None,
+) -> FileOutcome:
+    return FileOutcome(
+        source_id=source.id, dataset=source.dataset, original_name=found.name, raw_file_id=raw_file_id,
+        sha256=sha256, period=period, financial_year=ctx.year_label, status="superseded", reason=reason,
+    )
+
+
+def _settle(ctx: CycleContext, source: Source, received: _Received) -> FileOutcome:
+    """Load a checked file's observations or quarantine it, and record its checks and status."""
+    if received.settled:
+        return received.outcome
+    found, outcome, parsed = received.found, received.outcome, received.parsed
+    raw_file_id = outcome.raw_file_id
+    with session_scope(ctx.database_url) as session:
+        raw = session.get(RawFile, raw_file_id)
+        if raw.status == "superseded":  # by a file of this collection settled before it, as collected one by one
+            return _superseded(ctx, source, found, raw_file_id, received.sha256, raw.status_reason, raw.period)
+    suite_outcome = received.suite_outcome
+    extra_records: list[dict] = []
+    observations = None
+    try:
+        if received.error is not None:
+            raise received.error
         refusals = partner_row_refusals(ctx, source, parsed)
         outcome.validation_status = "failed" if len(refusals) else suite_outcome.status
         outcome.failures = pd.concat(
@@ -465,7 +523,6 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
         if suite_outcome.blocking or len(refusals):
             rules = [o.description for o in suite_outcome.failed_critical] + list(dict.fromkeys(refusals["rule"]))
             outcome.reason = f"failed critical checks: {'; '.join(rules)}"
-            observations = None
         else:
             observations = build_observations(ctx, source, parsed, found.name, raw_file_id)
     except PersonalDataFound as error:
@@ -490,7 +547,7 @@ def collect_file(ctx: CycleContext, source: Source, found: DiscoveredFile) -> Fi
             stage="collect",
             dataset=source.dataset,
             suite=source.suite_name,
-            subject=f"{found.name} ({stored.sha256[:12]})",
+            subject=f"{found.name} ({received.sha256[:12]})",
             raw_file_id=raw_file_id,
             records=records,
             flow_run_id=ctx.flow_run_id,
@@ -581,11 +638,12 @@ def collect_source(ctx: CycleContext, source: Source) -> list[FileOutcome]:
         for problem in report.problems:
             _logger().warning("fetching %s: %s", source.id, problem)
     folder = ctx.config.source_folder(source)
-    return [
-        collect_file(ctx, source, unit)
+    units = [
+        unit
         for found in discover_files(folder, source.patterns, ctx.settings.max_file_bytes)
         for unit in months_of_archive(ctx, source, found)
     ]
+    return collect_files(ctx, source, units)
 
 
 def months_of_archive(ctx: CycleContext, source: Source, found: DiscoveredFile) -> list[DiscoveredFile]:

@@ -168,10 +168,12 @@ def refuse_formulas(frame: pd.DataFrame, file: str) -> None:
     for column in frame.columns:
         if column in ("source_row", "raw_file_id") or pd.api.types.is_numeric_dtype(frame[column]):
             continue
+        # judged on the column's distinct values (a column repeats its values), then the first row holding one found
         cells = frame[column].astype(str)
-        suspicious = cells.str.match(FORMULA_START) & ~cells.str.fullmatch(PLAIN_NUMBER) & (cells.str.len() > 1)
+        distinct = pd.Series(cells.unique())
+        suspicious = distinct.str.match(FORMULA_START) & ~distinct.str.fullmatch(PLAIN_NUMBER) & (distinct.str.len() > 1)
         if suspicious.any():
-            first = suspicious.idxmax()
+            first = cells.isin(distinct[suspicious]).idxmax()
             row = int(frame.at[first, "source_row"]) if "source_row" in frame.columns else None
             raise InputFileError(
                 file,

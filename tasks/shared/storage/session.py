@@ -108,27 +108,39 @@ def upsert(
     """
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
+    columns = tuple(rows[0].keys())
+    updates = tuple(c for c in (update_columns if update_columns is not None else columns) if c not in key_columns)
+    statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(key_columns), updates)
+    # one statement for every row (executemany): compiled once and cached, where a multi-row VALUES statement
+    # per chunk was compiled anew each time and cost more than the database's own work
+    session.execute(statement, list(rows))
+    return len(rows)
+
+
+_upsert_statements: dict[tuple, Any] = {}
+
+
+def _upsert_statement(dialect: str, table: Table, key_columns: tuple[str, ...], updates: tuple[str, ...]) -> Any:
+    """The ``INSERT ... ON CONFLICT`` statement of a table, built once per dialect, key and updated columns."""
+    cache_key = (dialect, table, key_columns, updates)
+    statement = _upsert_statements.get(cache_key)
+    if statement is not None:
+        return statement
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:  # pragma: no cover - only the two supported back ends reach here
         raise NotImplementedError(f"upsert is not implemented for {dialect}")
-    columns = list(rows[0].keys())
-    updates = [c for c in (update_columns if update_columns is not None else columns) if c not in key_columns]
-    # SQLite limits bound parameters per statement; chunk so large loads stay under it.
-    chunk = max(1, 30000 // max(1, len(columns)))
-    for start in range(0, len(rows), chunk):
-        statement = insert(table).values(list(rows[start : start + chunk]))
-        if updates:
-            statement = statement.on_conflict_do_update(
-                index_elements=list(key_columns), set_={c: statement.excluded[c] for c in updates}
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
-        session.execute(statement)
-    return len(rows)
+    statement = insert(table)
+    if updates:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key_columns), set_={c: statement.excluded[c] for c in updates}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key_columns))
+    _upsert_statements[cache_key] = statement
+    return statement
 
 
 def dialect_insert(session: Session, table: Table) -> Any:
