@@ -935,11 +935,14 @@ def _carries_ages(source: Source, measures: list[str]) -> bool:
 
 
 def statistic_problem(metric: MetricDefinition, sources: list[Source]) -> str | None:
-    """Why the partnership's data cannot carry the metric's statistic (None when they can): a dsr needs every source
-    of its numerator to count by age band and a population source by single year of age."""
+    """Why the partnership's data cannot carry the metric's statistic (None when they can, or when the partnership
+    has no source of its numerator at all): a dsr needs every source of its numerator to count by age band and a
+    population source by single year of age."""
     if metric.statistic != "dsr":
         return None
     feeding = [s for s in sources if s.dataset == metric.numerator.dataset]
+    if not feeding:
+        return None  # the partnership does not supply the dataset: compute lists the metric as not computed, and why
     ageless = [s.id for s in feeding if not _carries_ages(s, metric.numerator.measures)]
     if ageless:
         return (f"statistic dsr needs age-banded numerators, but source(s) {', '.join(ageless)} of dataset "

@@ -77,8 +77,6 @@ def test_read_only_database(killed_stage: Path) -> None:
     _recovers(killed_stage, before)
 
 
-@pytest.mark.xfail(strict=True, reason="found here, not fixed yet: a database URL whose folder is gone gets a new, "
-                   "empty database (the folder is created and migrated) instead of an error")
 def test_database_gone(killed_stage: Path, tmp_path: Path) -> None:
     before = tables(killed_stage / "dutycycle.db")
     moved = tmp_path / "elsewhere"

@@ -57,7 +57,7 @@ def get_engine(url: str) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                _sqlite_folder(Path(url.removeprefix("sqlite:///")))
             try:
                 engine = create_engine(url, future=True)
             except (ArgumentError, ValueError):
@@ -71,6 +71,16 @@ def get_engine(url: str) -> Engine:
             upgrade_schema(engine)
             _engines[url] = engine
         return engine
+
+
+def _sqlite_folder(path: Path) -> None:
+    """Make the folder of the default database (inside the data directory) on first use; a database named by
+    DUTYCYCLE_DATABASE_URL must already have its folder: one that is gone (an unmounted share, a moved disk) is an
+    error ("unable to open database file"), never a new, empty database that would hide every recorded run."""
+    settings = get_settings()
+    named = settings.database_url is not None and settings.database_url.get_secret_value().strip()
+    if not named:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def database_created(url: str) -> bool:
