@@ -5,7 +5,7 @@ Two whole processes in one run, each timed from outside (wall time; CPU of the p
 - the pipeline: ``dutycycle review`` (what ``./run demo`` runs) on a fresh temporary DUTYCYCLE_DATA_DIR and
   PREFECT_HOME, start-up and the ephemeral Prefect API included;
 - the baseline: this file with ``--baseline``, a plain pandas script as an analyst would write it. It reads the
-  same demo input files (police street archives, partner returns, ONS MYE2 populations) and computes the yearly
+  same demo input files (all police street archives, partner returns, ONS MYE2 populations) and computes the yearly
   counts, crude rates per 100,000 and 95% intervals (exact Poisson under 10 events, Byar otherwise) written out
   here with ``scipy.stats.chi2`` and ``math``; it imports nothing from tasks/ or flows/.
 
@@ -86,15 +86,16 @@ def baseline() -> list[dict]:
                             "lower": lower / population * 100_000, "upper": upper / population * 100_000})
 
     # data.police.uk street archives: the year's 12 force-months, rows in the partnership's LSOAs, by crime type
+    # every archive is read, as the pipeline collects every file of the series, and the year kept
     street = []
-    for month in MONTHS:
-        with zipfile.ZipFile(INPUTS / "police-archive" / f"{month}.zip") as archive:
+    for path in sorted((INPUTS / "police-archive").glob("*.zip")):
+        with zipfile.ZipFile(path) as archive:
             for name in archive.namelist():
                 if name.endswith("-street.csv"):
                     with archive.open(name) as handle:
-                        street.append(pd.read_csv(handle, usecols=["LSOA code", "Crime type"], dtype=str))
+                        street.append(pd.read_csv(handle, usecols=["Month", "LSOA code", "Crime type"], dtype=str))
     street = pd.concat(street)
-    street = street[street["LSOA code"].isin(lsoas)]
+    street = street[street["LSOA code"].isin(lsoas) & street["Month"].isin(MONTHS)]
     lsoa_authority = {lsoa["code"]: lsoa["local_authority"] for lsoa in partnership["lsoas"]}
     street["la"] = street["LSOA code"].map(lsoa_authority)
     by_type = street.groupby(["Crime type", "la"]).size()
