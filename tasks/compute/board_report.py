@@ -285,7 +285,10 @@ class ReportFacts:
     quality: list[dict] = field(default_factory=list)  # dataset, checks, passed, warnings, failures, quarantined
     completeness: list[dict] = field(default_factory=list)  # source, owner, expected, arrived, missing
     commentary: str | None = None
-    signed_off: str = "Not yet signed off"
+    # the report is written before anyone decides on it and its bytes must not change with the decision (the
+    # package's identity): it says where the decision is recorded instead of claiming one either way
+    signed_off: str = ("a draft for sign-off when produced; the approver's decision is recorded with each release "
+                       "(the board pack's sign-off, the submission package's approval.json; `dutycycle audit`)")
     sources_of: dict[str, list[str]] = field(default_factory=dict)  # dataset -> source titles
 
 

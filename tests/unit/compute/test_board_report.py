@@ -100,7 +100,7 @@ def test_report_reads_in_a_boards_order_with_every_measure(report: str) -> None:
     assert order == sorted(order)
     for metric in CONFIG.metrics.metrics:  # every measure defined: in definitions, and its section if published
         assert f"({metric.id}, version {metric.version}" in report
-    assert "The partnership&#39;s own words." in report and "Not yet signed off" in report
+    assert "The partnership&#39;s own words." in report and "a draft for sign-off when produced" in report
     assert "no source supplies dataset police_homicides" in report
     assert "community.safety@example.org" in report and "dutycycle 0.1.0" in report
     for words in ("Better", "Similar", "Worse", "Higher", "Lower", "Not compared"):
