@@ -168,6 +168,12 @@ def partnership_yaml(partnership_id: str, name: str, area: Area, codes: list[str
         f"id: {partnership_id}",
         f"name: {_quoted(name)}",
         "financial_year_start: {month: 4, day: 1}",
+        "# who may approve each kind of output before it leaves (the Prefect UI's sign-off form or `dutycycle approve`):",
+        "# a stakeholder of stakeholders.yaml or a named person with a role. TODO: check; the board's chair to start with",
+        "approvers:",
+        "  submission: [{stakeholder: csp-board}]",
+        "  board_pack: [{stakeholder: csp-board}]",
+        "  publication: [{stakeholder: csp-board}]",
         "local_authorities:",
         *[
             f"  - {{code: {code}, name: {_quoted(la_name)}"
