@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tasks.shared.config import PartnershipConfig
+from tasks.shared.config import PartnershipConfig, Stakeholder
 from tasks.shared.context import CycleContext
 from tasks.shared.outbox import Message
 from tasks.shared.rendering import render_parts
@@ -47,6 +47,7 @@ AWAITING, APPROVED, REJECTED, RELEASED, SUPERSEDED = (
 UNRELEASED = (AWAITING, APPROVED)  # a changed pack replaces these; a released or rejected one stays as history
 STAGE = "tasks.notify"
 REJECTION_KIND = "board_pack_rejected"
+REQUEST_KIND = "board_pack_sign_off_request"
 
 
 class BoardPackError(ValueError):
@@ -242,32 +243,31 @@ def mark_released(url: str, pack_id: int) -> None:
 def rejection_messages(config: PartnershipConfig, financial_year: str, pack_id: int, pack_sha256: str,
                        decision: Decision) -> list[Message]:
     """One message to each analyst: the pack was rejected, by whom and why, and that nothing of it was sent."""
+    analysts = [p for p in config.stakeholders if p.role == "analyst"]
+    return _messages(config, REJECTION_KIND, analysts,
+                     subject=f"Board pack {financial_year} rejected: nothing sent",
+                     summary=f"The {financial_year} board pack was {decision.sentence()}. Nothing of it was sent.",
+                     financial_year=financial_year, pack_id=pack_id, pack_sha256=pack_sha256,
+                     decision=decision.sentence())
+
+
+def _messages(config: PartnershipConfig, kind: str, people: list[Stakeholder], subject: str, summary: str,
+              **values: object) -> list[Message]:
+    """The same message (template ``kind`` of tasks/notify/templates) to each of these people."""
     messages = []
-    for person in config.stakeholders:
-        if person.role != "analyst":
-            continue
-        text, html = render_parts(STAGE, REJECTION_KIND, config.partnership, person=person,
-                                  financial_year=financial_year, pack_id=pack_id, pack_sha256=pack_sha256,
-                                  decision=decision.sentence())
-        messages.append(Message(
-            kind=REJECTION_KIND, recipient=person,
-            subject=f"[{config.partnership.name}] Board pack {financial_year} rejected: nothing sent",
-            body=text, html=html,
-            summary=f"The {financial_year} board pack was {decision.sentence()}. Nothing of it was sent.",
-        ))
+    for person in people:
+        text, html = render_parts(STAGE, kind, config.partnership, person=person, **values)
+        messages.append(Message(kind=kind, recipient=person, subject=f"[{config.partnership.name}] {subject}",
+                                body=text, html=html, summary=summary))
     return messages
 
 
-REQUEST_KIND = "board_pack_sign_off_request"
-
-
-def approver_stakeholders(config: PartnershipConfig) -> list:
+def approver_stakeholders(config: PartnershipConfig) -> list[Stakeholder]:
     """The approvers of the board pack who are stakeholders (they have an address); a named person without one is
     reached through the analysts, who are told too."""
     ids = [a.stakeholder for a in config.partnership.approvers.get(KIND, []) if a.stakeholder]
     analysts = [p for p in config.stakeholders if p.role == "analyst"]
-    people = [config.stakeholder(i) for i in ids] + [p for p in analysts if p.id not in ids]
-    return people
+    return [config.stakeholder(i) for i in ids] + [p for p in analysts if p.id not in ids]
 
 
 def sign_off_request_messages(config: PartnershipConfig, financial_year: str, pack: HeldPack,
@@ -276,17 +276,10 @@ def sign_off_request_messages(config: PartnershipConfig, financial_year: str, pa
     and how to decide. It carries no figure; the same version is asked about once (the outbox keys on content)."""
     if pack.status != AWAITING:
         return []
-    messages = []
-    for person in approver_stakeholders(config):
-        text, html = render_parts(STAGE, REQUEST_KIND, config.partnership, person=person,
-                                  financial_year=financial_year, pack_id=pack.pack_id,
-                                  pack_sha256=pack.pack_sha256, recipients=len(pack.messages),
-                                  approvers=approvers_line(config), review_link=review_link,
-                                  command=approve_command(pack.pack_id))
-        messages.append(Message(
-            kind=REQUEST_KIND, recipient=person,
-            subject=f"[{config.partnership.name}] Board pack {financial_year} awaits sign-off (pack {pack.pack_id})",
-            body=text, html=html,
-            summary=f"Board pack {pack.pack_id} of {financial_year} awaits sign-off by {approvers_line(config)}.",
-        ))
-    return messages
+    return _messages(config, REQUEST_KIND, approver_stakeholders(config),
+                     subject=f"Board pack {financial_year} awaits sign-off (pack {pack.pack_id})",
+                     summary=f"Board pack {pack.pack_id} of {financial_year} awaits sign-off by "
+                             f"{approvers_line(config)}.",
+                     financial_year=financial_year, pack_id=pack.pack_id, pack_sha256=pack.pack_sha256,
+                     recipients=len(pack.messages), approvers=approvers_line(config), review_link=review_link,
+                     command=approve_command(pack.pack_id))
