@@ -203,12 +203,19 @@ def source_add(
     pattern: Annotated[list[str], typer.Option(help="File name pattern(s), e.g. 'knife-crime-*.csv'; repeat")],
     period_column: Annotated[str, typer.Option(help="Column holding the period")],
     area_column: Annotated[str, typer.Option(help="Column holding the ONS district code")],
-    value: Annotated[list[str], typer.Option(help="COLUMN=measure, e.g. 'Offences=knife_sharp_instrument_offences'; "
-                                              "repeat")],
+    value: Annotated[list[str], typer.Option(help="COLUMN=measure, e.g. 'Offences=knife_sharp_instrument_offences', "
+                                              "or COLUMN=measure:age_band for a column of one age band "
+                                              "('Victims Under 25=homicide_non_domestic:0-24'); repeat")],
     period_format: Annotated[str, typer.Option(help="'%Y-%m', '%b-%y' or 'financial_quarter'")] = "%Y-%m",
     cadence: Annotated[str, typer.Option(help="month, quarter or financial_year")] = "quarter",
     age_band_column: Annotated[str | None, typer.Option(help="Column holding the age band, if any")] = None,
     location: Annotated[str | None, typer.Option(help="Inbox folder (default inputs/<source id>)")] = None,
+    area_map: Annotated[list[str] | None, typer.Option(help="VALUE=CODE: the partner's area value (e.g. a name) -> "
+                                                       "ONS district code, e.g. 'Castle Point=E07000069'; repeat")] = None,
+    age_band_map: Annotated[list[str] | None, typer.Option(help="VALUE=BAND: the partner's age group -> our band, "
+                                                           "e.g. 'Under 25=0-24'; repeat")] = None,
+    where: Annotated[list[str] | None, typer.Option(help="COLUMN=VALUE: keep only rows where the column has the "
+                                                    "value, e.g. 'Domestic=N'; repeat")] = None,
 ) -> None:
     """Add a partner-return source to sources.yaml (its comments kept) and create its inbox folder."""
     from tasks.shared.config import ConfigError
@@ -216,16 +223,30 @@ def source_add(
     from tasks.shared.settings import get_settings
 
     settings = get_settings()
-    values = []
+    values: list[tuple[str, ...]] = []
     for item in value:
         column, _, measure = item.rpartition("=")
-        if not column or not measure:
-            _fail(f"--value {item!r}: write COLUMN=measure")
-        values.append((column, measure))
+        measure, _, band = measure.partition(":")
+        if not column or not measure or (":" in item.rpartition("=")[2] and not band):
+            _fail(f"--value {item!r}: write COLUMN=measure or COLUMN=measure:age_band")
+        values.append((column, measure, band) if band else (column, measure))
+
+    def pairs(items: list[str] | None, option: str, form: str) -> dict[str, str] | None:
+        mapping = {}
+        for item in items or []:
+            key, _, target = item.rpartition("=")
+            if not key or not target:
+                _fail(f"{option} {item!r}: write {form}")
+            mapping[key] = target
+        return mapping or None
+
     source = PartnerReturn(
         id=source_id, dataset=dataset, title=title, owner=owner, patterns=pattern, cadence=cadence,
         period_column=period_column, period_format=period_format, area_column=area_column, values=values,
         age_band_column=age_band_column, location=location,
+        area_map=pairs(area_map, "--area-map", "VALUE=CODE"),
+        age_band_map=pairs(age_band_map, "--age-band-map", "VALUE=BAND"),
+        where=pairs(where, "--where", "COLUMN=VALUE"),
     )
     try:
         inbox = add_partner_return(settings.config_dir, partnership, source)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
 from tasks.shared.config import SLUG, ConfigError, load_partnership_config, read_lookup
 
-CSP_CODE = re.compile(r"^[EW]22\d{6}$")
+# CSP (2017) codes: E22 in England; the Welsh partnerships are W14 in the ONS lookup
+CSP_CODE = re.compile(r"^(?:E22|W14)\d{6}$")
 LSOA_SUFFIX = re.compile(r"\s+\d{3}[A-Z]$")  # "Aylesbury Vale 012C" -> "Aylesbury Vale"
 # data.police.uk force ids that do not follow from the force area's name
 FORCE_ID_EXCEPTIONS = {"London, City of": "city-of-london", "Metropolitan Police": "metropolitan"}
@@ -41,6 +43,11 @@ class Lookups:
     districts: pd.DataFrame  # LAD17CD, LAD17NM, CSP17CD, CSP17NM, PFA17CD, PFA17NM
     lsoas: pd.DataFrame  # LSOA11CD, LSOA11NM, LAD20CD, LAD20NM
     lsoa_names_2017: pd.DataFrame  # Code, Name
+
+    @cached_property
+    def geography(self) -> pd.DataFrame:
+        """lsoa_geography of these lookups, worked out once (read it, do not change it)."""
+        return lsoa_geography(self)
 
 
 def read_lookups(config_dir: Path) -> Lookups:
@@ -92,7 +99,7 @@ class Area:
 
 def resolve_area(codes: list[str], lookups: Lookups) -> Area:
     """The districts, LSOAs and forces of the given LAD 2017, LAD 2020 or CSP 2017 codes."""
-    geography = lsoa_geography(lookups)
+    geography = lookups.geography
     districts = lookups.districts
     lad20_names = dict(zip(geography["LAD20CD"], geography["LAD20NM"], strict=False))
     lad17_names = dict(zip(districts["LAD17CD"], districts["LAD17NM"], strict=True))
@@ -287,14 +294,16 @@ def inbox_readme(what: str) -> str:
     return f"# What to drop in this folder\n\n{what}\n\nFiles are collected by `dutycycle review` (this note is not).\n"
 
 
-def write_partnership(config_dir: Path, partnership_id: str, codes: list[str], name: str | None = None) -> Area:
-    """Write config/partnerships/<id>/ (partnership, sources, stakeholders, empty inboxes) and validate it."""
+def write_partnership(config_dir: Path, partnership_id: str, codes: list[str], name: str | None = None,
+                      lookups: Lookups | None = None) -> Area:
+    """Write config/partnerships/<id>/ (partnership, sources, stakeholders, empty inboxes) and validate it.
+    ``lookups``: those of config_dir already read (a caller writing many partnerships reads them once)."""
     if not re.match(SLUG, partnership_id):
         raise OnboardingError(f"'{partnership_id}' is not a valid partnership id (lower case letters, digits, dashes)")
     folder = config_dir / "partnerships" / partnership_id
     if folder.exists():
         raise OnboardingError(f"{folder} exists already: choose another id or remove the folder")
-    area = resolve_area(codes, read_lookups(config_dir))
+    area = resolve_area(codes, lookups or read_lookups(config_dir))
     if not area.members:
         raise OnboardingError("give at least one district or CSP code with --from")
     title = name or default_name(area)
@@ -326,13 +335,22 @@ class PartnerReturn:
     period_column: str
     period_format: str
     area_column: str
-    values: list[tuple[str, str]]  # (column, measure)
+    values: list[tuple[str, ...]]  # (column, measure) or (column, measure, fixed age band)
     age_band_column: str | None = None
     location: str | None = None  # default inputs/<id>
+    area_map: dict[str, str] | None = None  # the partner's area values (e.g. names) -> ONS district codes
+    age_band_map: dict[str, str] | None = None  # the partner's age groups -> our bands ("Under 25" -> "0-24")
+    where: dict[str, str] | None = None  # keep only the rows where column == value (e.g. Domestic: N)
+
+
+def _flow_map(mapping: dict[str, str]) -> str:
+    """A YAML flow mapping with every key and value quoted: {"Under 25": "0-24"}."""
+    return "{" + ", ".join(f"{_quoted(key)}: {_quoted(value)}" for key, value in mapping.items()) + "}"
 
 
 def partner_return_yaml(source: PartnerReturn) -> str:
     """The source as a YAML block for the end of sources.yaml's list."""
+    area_map = f", map: {_flow_map(source.area_map)}" if source.area_map else ""
     lines = [
         "",
         f"  - id: {source.id}",
@@ -345,12 +363,17 @@ def partner_return_yaml(source: PartnerReturn) -> str:
         f"    cadence: {source.cadence}",
         "    template:",
         f"      period: {{column: {_quoted(source.period_column)}, format: {_quoted(source.period_format)}}}",
-        f"      area: {{column: {_quoted(source.area_column)}}}",
+        f"      area: {{column: {_quoted(source.area_column)}{area_map}}}",
     ]
     if source.age_band_column:
-        lines.append(f"      age_band: {{column: {_quoted(source.age_band_column)}}}")
+        age_map = f", map: {_flow_map(source.age_band_map)}" if source.age_band_map else ""
+        lines.append(f"      age_band: {{column: {_quoted(source.age_band_column)}{age_map}}}")
+    if source.where:
+        lines.append(f"      where: {_flow_map(source.where)}")
     lines.append("      values:")
-    lines += [f"        - {{column: {_quoted(column)}, measure: {measure}}}" for column, measure in source.values]
+    for column, measure, *band in source.values:
+        fixed = f", age_band: {_quoted(band[0])}" if band else ""
+        lines.append(f"        - {{column: {_quoted(column)}, measure: {measure}{fixed}}}")
     return "\n".join(lines) + "\n"
 
 

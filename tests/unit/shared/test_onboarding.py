@@ -89,6 +89,20 @@ def test_a_csp_gives_its_districts_their_lsoas_and_force_as_the_lookups_say(conf
     assert area.notes == ["E22000365 County Durham (CSP 2017): districts E06000047"]
 
 
+def test_a_welsh_csp_code_is_taken_as_the_lookup_writes_it(config_dir: Path) -> None:
+    # the ONS lookup codes the Welsh partnerships W14...: Cwm Taf is Rhondda Cynon Taf and Merthyr Tydfil
+    rows = [r for r in _rows("Local_Authority_District_to_Community*.csv") if r["CSP17NM"] == "Cwm Taf"]
+    lsoas = {r["LSOA11CD"] for r in _rows("Lower_Layer_Super_Output_Area*.csv")
+             if r["LAD20CD"] in {row["LAD17CD"] for row in rows}}
+
+    area = resolve_area([rows[0]["CSP17CD"]], read_lookups(config_dir))
+
+    assert rows[0]["CSP17CD"].startswith("W14")
+    assert sorted(area.members) == sorted((r["LAD17CD"], r["LAD17NM"]) for r in rows) and len(rows) == 2
+    assert {code for code, _, _ in area.lsoas} == lsoas
+    assert area.forces == [("south-wales", "South Wales")]
+
+
 def test_a_merged_2017_district_keeps_its_own_lsoas_and_says_what_it_became(config_dir: Path) -> None:
     # Aylesbury Vale (2017) is part of Buckinghamshire E06000060 since 2020: its LSOAs carry its mid-2017 name
     names_2017 = {r["Code"] for r in _rows("Mid-2017 Population Density.csv") if r["Name"][:-5] == "Aylesbury Vale"}
@@ -154,6 +168,49 @@ def test_a_source_the_models_refuse_leaves_sources_yaml_unchanged(config_dir: Pa
     with pytest.raises(ConfigError, match="source ids must be unique"):
         add_partner_return(config_dir, "knowsley", PartnerReturn(**{**KNIFE.__dict__, "id": "ons-population"}))
     assert sources.read_text() == before
+
+
+# `source add` options that give the demo's hand-written templates (maps, a filter, columns of one age band)
+DEMO_RETURNS = {
+    "police-knife-crime": [
+        "--dataset", "police_knife_crime", "--owner", "csp-analyst", "--pattern", "knife-crime-*.csv",
+        "--period-column", "Month", "--area-column", "Local Authority Code", "--age-band-column", "Victim Age Group",
+        "--age-band-map", "Under 25=0-24", "--age-band-map", "25 and over=25+", "--age-band-map", "Unknown=unknown",
+        "--value", "Knife or Sharp Instrument Offences=knife_sharp_instrument_offences",
+    ],
+    "police-homicides": [
+        "--dataset", "police_homicides", "--owner", "csp-analyst", "--pattern", "homicides-*.csv",
+        "--cadence", "financial_year", "--period-column", "Month", "--area-column", "Local Authority Code",
+        "--where", "Domestic=N", "--value", "Victims Under 25=homicide_non_domestic:0-24",
+        "--value", "Victims 25 and Over=homicide_non_domestic:25+",
+        "--value", "Of Which Knife or Sharp Instrument=homicide_non_domestic_knife:all",
+    ],
+    "yj-first-time-entrants": [
+        "--dataset", "yj_first_time_entrants", "--owner", "csp-analyst", "--pattern", "first-time-entrants-*.csv",
+        "--cadence", "financial_year", "--period-column", "Quarter", "--period-format", "financial_quarter",
+        "--area-column", "Local Authority", "--area-map", "Castle Point=E07000069", "--area-map", "Rochford=E07000075",
+        "--value", "First Time Entrants (10-17)=first_time_entrants:10-17",
+    ],
+}
+
+
+@pytest.mark.parametrize("source_id", sorted(DEMO_RETURNS))
+def test_source_add_writes_the_demos_maps_filters_and_fixed_age_bands(config_dir: Path, source_id: str) -> None:
+    write_partnership(config_dir, "cpr", ["E07000069", "E07000075"])
+    result = CliRunner().invoke(app, ["source", "add", source_id, "--partnership", "cpr", "--title", "t",
+                                      *DEMO_RETURNS[source_id]])
+    assert result.exit_code == 0, result.output
+    written = load_partnership_config(config_dir, "cpr").source(source_id).template
+    # the expected template is the demo's, written by hand in config/partnerships/castle-point-rochford/sources.yaml
+    assert written == load_partnership_config(CONFIG, "castle-point-rochford").source(source_id).template
+
+
+def test_source_add_refuses_a_value_with_an_empty_age_band(config_dir: Path) -> None:
+    write_partnership(config_dir, "cpr", ["E07000069", "E07000075"])
+    result = CliRunner().invoke(app, ["source", "add", "x", "--partnership", "cpr", "--title", "t", "--dataset", "d",
+                                      "--owner", "csp-analyst", "--pattern", "x-*.csv", "--period-column", "M",
+                                      "--area-column", "A", "--value", "Victims=homicide_non_domestic:"])
+    assert result.exit_code != 0 and "write COLUMN=measure or COLUMN=measure:age_band" in result.output
 
 
 def test_unmatched_files_are_found_as_collection_globs_them(tmp_path: Path) -> None:
