@@ -18,6 +18,9 @@ DEMO = "castle-point-rochford"
 DEMO_FOLDER = PROJECT_ROOT / "config" / "partnerships" / DEMO
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# the reliability record (--reliability-report): the `reliability` fixture the fault and corpus tests record through
+pytest_plugins = ["tests.reliability"]
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

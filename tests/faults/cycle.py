@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -165,3 +166,21 @@ def comparable_tables(database: Path) -> dict[str, list[tuple]]:
         found["outbox"] = sorted(connection.execute(
             "SELECT kind, recipient_id, channel, status, delivery_channel FROM outbox").fetchall())
     return found
+
+
+def rows(found: dict[str, list[tuple]]) -> int:
+    """How many rows the tables hold in all."""
+    return sum(len(table) for table in found.values())
+
+
+def differing(found: dict[str, list], reference: dict[str, list]) -> int:
+    """Rows (or files) that are in one but not the other, counted with repeats: 0 when the two are equal."""
+    total = 0
+    for name in set(found) | set(reference):
+        got, want = found.get(name), reference.get(name)
+        if isinstance(got, list) or isinstance(want, list):  # a table: its rows, with repeats
+            have, need = Counter(map(repr, got or [])), Counter(map(repr, want or []))
+            total += sum(((have - need) + (need - have)).values())
+        else:  # a file: its digest
+            total += got != want
+    return total

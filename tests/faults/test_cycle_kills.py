@@ -19,7 +19,17 @@ from pathlib import Path
 import pytest
 from aiosmtpd.smtp import AuthResult
 
-from tests.faults.cycle import comparable_files, comparable_tables, count, environment, kill_when, run, small_config
+from tests.faults.cycle import (
+    comparable_files,
+    comparable_tables,
+    count,
+    differing,
+    environment,
+    kill_when,
+    rows,
+    run,
+    small_config,
+)
 from tests.servers.mail import Inbox, SmtpServer, StallInData
 
 pytestmark = pytest.mark.faults
@@ -60,14 +70,17 @@ def clean(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> dict:
     return {"base": base, "config": config, "env": env, "received": received}
 
 
-def test_no_secret_is_written_anywhere(clean: dict, smtp: SmtpServer) -> None:
-    assert (b"dutycycle", CANARIES["SMTP"].encode()) in smtp.logins  # the password was really used
+def test_no_secret_is_written_anywhere(clean: dict, smtp: SmtpServer, reliability) -> None:
+    reliability.fault("secrets in what a run writes",
+                      injected="canary SMTP password, webhook URL token and Prefect API auth string set for a whole cycle",
+                      where="every file of the data directory and Prefect home (prefect.db and dutycycle.db included)")
+    reliability.check("SMTP logins with the canary password", int((b"dutycycle", CANARIES["SMTP"].encode()) in smtp.logins), 1)
     written = [p for p in clean["base"].rglob("*") if p.is_file() and "config" not in p.relative_to(clean["base"]).parts]
     # the data directory, the run's output, and the Prefect home: its SQLite database (and WAL) holds the run logs,
     # states, parameters and artifacts the API serves
     assert any(p.name == "prefect.db" for p in written) and any(p.name == "dutycycle.db" for p in written)
     leaks = [(p.name, name) for p in written for name, canary in CANARIES.items() if canary.encode() in p.read_bytes()]
-    assert leaks == []
+    reliability.check("files holding a canary secret", len(leaks), 0, detail=leaks)
 
 
 def _arrived(smtp: SmtpServer) -> Counter:
@@ -82,7 +95,13 @@ def _database(folder: Path) -> Path:
 
 
 def test_killed_at_every_point_and_run_again_loses_and_doubles_nothing(clean: dict, smtp: SmtpServer,
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path, reliability) -> None:
+    reliability.fault(
+        "SIGKILL in the middle of loading, at collect -> validate, in the middle of computing, in the middle of a "
+        "message's DATA; each stage run again",
+        injected="the process group (dutycycle and its Prefect API) SIGKILLed when observations has a row, when "
+                 "validate is `running`, when metric_values has a row, while the SMTP server holds the 2nd DATA",
+        where="review --stage collect / validate / compute / notify; then status; then notify + submit after a 1 s lease")
     env = {**clean["env"], "DUTYCYCLE_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect-home")}
     shutil.copytree(clean["base"] / "prefect-home", tmp_path / "prefect-home")  # migrated already: faster start
     db = _database(tmp_path)
@@ -94,15 +113,19 @@ def test_killed_at_every_point_and_run_again_loses_and_doubles_nothing(clean: di
          lambda: count(db, "runs", "stage='validate' AND status='running'") > 0),
         ("compute", ("review", "--stage", "validate", "--stage", "compute"), lambda: count(db, "metric_values") > 0),
     ]
+    killed = 0
     for name, args, event in steps:
         assert kill_when(env, args, event, log=logs / f"{name}.log"), f"{name}: the run ended before its kill point"
+        killed += 1
     staller = StallInData(smtp, nth=2)  # the second message: one delivered, one in the middle of DATA
     try:
         assert kill_when(env, ("review", "--stage", "compute", "--stage", "notify"), staller.in_data.is_set,
                          log=logs / "notify.log"), "notify: the run ended before its kill point"
+        killed += 1
     finally:
         staller.release.set()
         smtp.controller.factory = type(smtp.controller).factory.__get__(smtp.controller)
+    reliability.check("runs killed at their point", killed, 4)
     status = run(env, "status")
     assert "running" not in status.stdout and "interrupted" in status.stdout, status.stdout + status.stderr
     # the message caught in DATA stays `sending` for the lease (15 min: the killed sender might have delivered it);
@@ -112,14 +135,28 @@ def test_killed_at_every_point_and_run_again_loses_and_doubles_nothing(clean: di
     assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
     said = "".join(p.read_text(errors="replace") for p in logs.glob("*.log"))
     assert "marked Crashed (their process was killed)" in said  # the next run closed the killed runs and said so
+    reliability.outcome("retried")
 
-    # nothing lost, nothing doubled: the same rows, files and messages as the clean run
-    assert comparable_tables(db) == comparable_tables(_database(clean["base"]))
-    assert comparable_files(tmp_path / "data") == comparable_files(clean["base"] / "data")
+    # nothing lost, nothing doubled: the same messages, rows and files as the clean run
+    ids = Counter(smtp.inbox.message_ids())
+    reliability.kept("messages at the SMTP server", len(smtp.inbox.messages), sum(clean["received"].values()))
+    reliability.check("Message-IDs that arrived twice", sum(n > 1 for n in ids.values()), 0)
     assert _arrived(smtp) == clean["received"]
+    reliability.kept("submissions", count(db, "submissions"), count(_database(clean["base"]), "submissions"))
+    found, reference = comparable_tables(db), comparable_tables(_database(clean["base"]))
+    reliability.kept("rows", rows(found), rows(reference))
+    reliability.check("rows not as in the clean run", differing(found, reference), 0)
+    assert found == reference
+    found_files, reference_files = comparable_files(tmp_path / "data"), comparable_files(clean["base"] / "data")
+    reliability.kept("files", len(found_files), len(reference_files))
+    reliability.check("files not as in the clean run", differing(found_files, reference_files), 0)
+    assert found_files == reference_files
     # nothing left behind: no run RUNNING in Prefect, no stage `running`, no temporary file, receipt or holder
     with sqlite3.connect(tmp_path / "prefect-home" / "prefect.db") as prefect:
-        assert prefect.execute("SELECT count(*) FROM flow_run WHERE state_type='RUNNING'").fetchone()[0] == 0
-    assert count(db, "runs", "status='running'") == 0
-    assert [p.name for p in (tmp_path / "data").rglob("*") if p.name.startswith(".incoming-") or p.suffix == ".tmp"] == []
-    assert list((tmp_path / "data" / "locks").glob("*")) == []
+        running = prefect.execute("SELECT count(*) FROM flow_run WHERE state_type='RUNNING'").fetchone()[0]
+    reliability.check("Prefect flow runs left RUNNING", running, 0)
+    reliability.check("stages left `running`", count(db, "runs", "status='running'"), 0)
+    leftovers = [p.name for p in (tmp_path / "data").rglob("*") if p.name.startswith(".incoming-") or p.suffix == ".tmp"]
+    reliability.check("temporary files left", len(leftovers), 0, detail=leftovers)
+    reliability.check("lock holder files left", len(list((tmp_path / "data" / "locks").glob("*"))), 0)
+    reliability.outcome("kept")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tasks.shared.settings import PROJECT_ROOT
-from tests.faults.cycle import tables
+from tests.faults.cycle import differing, rows, tables
 
 pytestmark = pytest.mark.faults
 
@@ -44,51 +44,70 @@ def killed_stage(tmp_path: Path) -> Path:
     return data
 
 
-def _one_line(result: subprocess.CompletedProcess, words: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
+def _one_line(result: subprocess.CompletedProcess, words: str, reliability) -> None:
+    reliability.check("exit code", result.returncode, 2, detail=result.stdout + result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("database error: ") and words in lines[0], result.stderr
+    reliability.check("lines on stderr", len(lines), 1, detail=result.stderr)
+    assert lines[0].startswith("database error: ") and words in lines[0], result.stderr
     assert "Traceback" not in result.stderr
+    reliability.message(lines[0])
+    reliability.outcome("refused")
 
 
-def _recovers(data: Path, before: dict) -> None:
-    assert tables(data / "dutycycle.db") == before  # the fault wrote nothing
+def _recovers(data: Path, before: dict, reliability) -> None:
+    after = tables(data / "dutycycle.db")
+    reliability.kept("rows", rows(after), rows(before))
+    reliability.check("rows changed by the fault", differing(after, before), 0)
+    assert after == before  # the fault wrote nothing
     again = _status(data)
-    assert again.returncode == 0 and "compute" in again.stdout and "interrupted" in again.stdout, again.stderr
+    reliability.check("exit code once the database is back", again.returncode, 0, detail=again.stderr)
+    assert "compute" in again.stdout and "interrupted" in again.stdout, again.stderr
+    reliability.outcome("kept")
 
 
-def test_locked_database(killed_stage: Path) -> None:
+def test_locked_database(killed_stage: Path, reliability) -> None:
+    reliability.fault("database locked", injected="another connection holds SQLite's exclusive lock (BEGIN EXCLUSIVE)",
+                      where="dutycycle status (it marks a killed stage `interrupted`: a write)")
     before = tables(killed_stage / "dutycycle.db")
     holder = sqlite3.connect(killed_stage / "dutycycle.db", isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process holds SQLite's exclusive lock
     try:
-        _one_line(_status(killed_stage), "database is locked")
+        _one_line(_status(killed_stage), "database is locked", reliability)
     finally:
         holder.execute("COMMIT")
         holder.close()
-    _recovers(killed_stage, before)
+    _recovers(killed_stage, before, reliability)
 
 
-def test_read_only_database(killed_stage: Path) -> None:
+def test_read_only_database(killed_stage: Path, reliability) -> None:
+    reliability.fault("database read-only", injected="the SQLite file opened with mode=ro (file modes do not stop root)",
+                      where="dutycycle status (a write)")
     before = tables(killed_stage / "dutycycle.db")
     # opened read-only (as a file without write permission is; file modes do not stop root, who runs CI here)
     url = f"sqlite:///file:{killed_stage / 'dutycycle.db'}?mode=ro&uri=true"
-    _one_line(_status(killed_stage, DUTYCYCLE_DATABASE_URL=url), "readonly database")
-    _recovers(killed_stage, before)
+    _one_line(_status(killed_stage, DUTYCYCLE_DATABASE_URL=url), "readonly database", reliability)
+    _recovers(killed_stage, before, reliability)
 
 
-def test_database_gone(killed_stage: Path, tmp_path: Path) -> None:
+def test_database_gone(killed_stage: Path, tmp_path: Path, reliability) -> None:
+    reliability.fault("database's folder gone (an unmounted share)",
+                      injected="the data directory moved away; DUTYCYCLE_DATABASE_URL names the file in it",
+                      where="dutycycle status (must not create a new, empty database)")
     before = tables(killed_stage / "dutycycle.db")
     moved = tmp_path / "elsewhere"
     shutil.move(killed_stage, moved)  # the database's directory removed (an unmounted share)
     result = _status(killed_stage, DUTYCYCLE_DATABASE_URL=f"sqlite:///{killed_stage}/dutycycle.db")
-    _one_line(result, "unable to open database file")
+    _one_line(result, "unable to open database file", reliability)
+    reliability.check("files created where the database was", len(list(killed_stage.glob("*"))) if killed_stage.exists()
+                      else 0, 0)
     shutil.move(moved, killed_stage)
-    _recovers(killed_stage, before)
+    _recovers(killed_stage, before, reliability)
 
 
-def test_database_server_down(tmp_path: Path) -> None:
+def test_database_server_down(tmp_path: Path, reliability) -> None:
+    reliability.fault("PostgreSQL server down", injected="DUTYCYCLE_DATABASE_URL names 127.0.0.1:9 (nothing listens)",
+                      where="dutycycle status")
     pytest.importorskip("psycopg", reason="no PostgreSQL driver installed: the SQLite cases stand for it")
     result = _status(tmp_path, DUTYCYCLE_DATABASE_URL="postgresql+psycopg://dutycycle:pw@127.0.0.1:9/dutycycle")
-    _one_line(result, "127.0.0.1")
-    assert "pw" not in result.stderr
+    _one_line(result, "127.0.0.1", reliability)
+    reliability.check("password printed", int("pw" in result.stderr), 0)

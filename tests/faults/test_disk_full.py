@@ -46,20 +46,32 @@ def _store_in_child(store: Path, size: int, limit: int) -> subprocess.CompletedP
                           text=True, timeout=120, preexec_fn=_limit_file_size(limit))
 
 
-def test_a_full_disk_refuses_the_file_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+def test_a_full_disk_refuses_the_file_and_leaves_no_temporary_file(tmp_path: Path, reliability) -> None:
+    reliability.fault("data directory full",
+                      injected="RLIMIT_FSIZE 64 kB in the child (write() fails with EFBIG where a full disk gives ENOSPC)",
+                      where="raw store: store_bytes of a 200 kB file, after a file stored earlier")
     store = tmp_path / "raw"
-    kept = store_bytes(store, b"Month,Offences\n2022-04,3\n", ".csv")  # a file stored before the disk filled
+    original = b"Month,Offences\n2022-04,3\n"
+    kept = store_bytes(store, original, ".csv")  # a file stored before the disk filled
     refused = _store_in_child(store, 200_000, limit=64_000)
-    assert refused.returncode == 3, refused.stderr
+    reliability.check("exit code", refused.returncode, 3, detail=refused.stderr)
+    reliability.message(refused.stdout.strip())
     assert refused.stdout.strip() == "refused: File too large"
+    reliability.outcome("refused")
     leftovers = [p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file() and p != kept.path]
-    assert leftovers == []  # no 0-byte or partial temporary file, no partial file under a final name
-    assert kept.path.read_bytes() == b"Month,Offences\n2022-04,3\n"
+    # no 0-byte or partial temporary file, no partial file under a final name
+    reliability.check("temporary or partial files left", len(leftovers), 0, detail=leftovers)
+    reliability.kept("files stored earlier, intact", int(kept.path.read_bytes() == original), 1)
     # with room again, the same file is stored whole
-    assert _store_in_child(store, 200_000, limit=10_000_000).stdout.strip() == "stored"
+    reliability.check("stored once there is room", _store_in_child(store, 200_000, limit=10_000_000).stdout.strip(),
+                      "stored")
+    reliability.outcome("kept")
 
 
-def test_temporary_files_left_by_a_killed_run_are_swept_and_young_ones_kept(tmp_path: Path) -> None:
+def test_temporary_files_left_by_a_killed_run_are_swept_and_young_ones_kept(tmp_path: Path, reliability) -> None:
+    reliability.fault("temporary files left by a killed run",
+                      injected="a day-old and a fresh `.incoming-` file beside a stored file in the raw store",
+                      where="raw store: sweep_orphans")
     store = tmp_path / "raw"
     stored = store_bytes(store, b"a,b\n1,2\n")
     old = stored.path.parent / f"{TEMPORARY_PREFIX}abc123"
@@ -68,11 +80,17 @@ def test_temporary_files_left_by_a_killed_run_are_swept_and_young_ones_kept(tmp_
     young.write_bytes(b"partial")
     a_day_ago = time.time() - 86_400
     os.utime(old, (a_day_ago, a_day_ago))
-    assert sweep_orphans(store) == [old]
-    assert not old.exists() and young.exists() and stored.path.exists()
+    swept = sweep_orphans(store)
+    reliability.check("day-old temporaries swept", len(swept), 1)
+    assert swept == [old] and not old.exists()
+    reliability.check("fresh temporaries kept (another run's write)", int(young.exists()), 1)
+    reliability.kept("stored files", int(stored.path.exists()), 1)
+    reliability.outcome("kept")
 
 
-def test_the_first_store_of_a_process_sweeps_the_orphans(tmp_path: Path) -> None:
+def test_the_first_store_of_a_process_sweeps_the_orphans(tmp_path: Path, reliability) -> None:
+    reliability.fault("a killed run's temporary file, then a new process",
+                      injected="a day-old `.incoming-` file in the raw store", where="raw store: a new process's first store")
     store = tmp_path / "raw"
     (store / "ab").mkdir(parents=True)
     orphan = store / "ab" / f"{TEMPORARY_PREFIX}left-by-a-kill"
@@ -80,5 +98,6 @@ def test_the_first_store_of_a_process_sweeps_the_orphans(tmp_path: Path) -> None
     os.utime(orphan, (time.time() - 86_400,) * 2)
     result = subprocess.run([sys.executable, "-c", STORE, str(store), "10"], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=120)
-    assert result.stdout.strip() == "stored", result.stderr
-    assert not orphan.exists()
+    reliability.check("stored", result.stdout.strip(), "stored", detail=result.stderr)
+    reliability.check("orphans left", int(orphan.exists()), 0)
+    reliability.outcome("kept")

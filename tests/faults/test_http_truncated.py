@@ -65,17 +65,32 @@ def serve() -> Iterator:
         server.server.shutdown()
 
 
-def test_a_body_cut_off_is_fetched_again_and_arrives_whole(serve) -> None:
+def test_a_body_cut_off_is_fetched_again_and_arrives_whole(serve, reliability) -> None:
+    reliability.fault("HTTP answer cut off half-way, twice",
+                      injected="local server: Content-Length of the whole export, half the body, connection closed",
+                      where="fetch_indicator_csv (Fingertips API export), 4 attempts allowed")
     server = serve(cut=2)
     session = build_session(Settings(http_max_attempts=4), backoff_base_seconds=0.01)
     data = fetch_indicator_csv(session, server.url, [93356], 102)
-    assert data == WHOLE and server.answers == ["cut", "cut", "whole"]
-    assert len(fingertips.parse_export(data, "93356.csv")) == len(fingertips.parse_export(WHOLE, "93356.csv"))
+    reliability.check("requests (cut, cut, whole)", len(server.answers), 3)
+    assert server.answers == ["cut", "cut", "whole"]
+    reliability.outcome("retried")
+    reliability.kept("bytes", len(data), len(WHOLE))
+    assert data == WHOLE
+    reliability.kept("rows parsed", len(fingertips.parse_export(data, "93356.csv")),
+                     len(fingertips.parse_export(WHOLE, "93356.csv")))
+    reliability.outcome("kept")
 
 
-def test_a_body_cut_off_every_time_fails_and_keeps_no_part(serve) -> None:
+def test_a_body_cut_off_every_time_fails_and_keeps_no_part(serve, reliability) -> None:
+    reliability.fault("HTTP answer cut off every time",
+                      injected="local server: every answer half its Content-Length, connection closed",
+                      where="fetch_indicator_csv (Fingertips API export), 2 attempts allowed")
     server = serve(cut=99)
     session = build_session(Settings(http_max_attempts=2), backoff_base_seconds=0.01)
-    with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead|Connection broken"):
+    with pytest.raises(requests.exceptions.ChunkedEncodingError, match="IncompleteRead|Connection broken") as raised:
         fetch_indicator_csv(session, server.url, [93356], 102)
-    assert server.answers == ["cut", "cut"]
+    reliability.check("requests", len(server.answers), 2)
+    reliability.message(type(raised.value).__name__)
+    reliability.outcome("retried")
+    reliability.outcome("refused")  # the call fails: no part of the body is returned as the export

@@ -90,8 +90,11 @@ class _StallInData(SMTP):
         await super().smtp_DATA(arg)
 
 
-def test_a_sender_killed_in_the_middle_of_data_delivers_the_message_once_on_the_rerun(data_dir: Path,
-                                                                                       monkeypatch) -> None:
+def test_a_sender_killed_in_the_middle_of_data_delivers_the_message_once_on_the_rerun(data_dir: Path, monkeypatch,
+                                                                                       reliability) -> None:
+    reliability.fault("message sender killed in the middle of DATA",
+                      injected="the SMTP server holds DATA (no 354); the sending process SIGKILLed",
+                      where="outbox deliver_pending, then a run after the lease")
     inbox = Inbox()
     _StallInData.in_data.clear()
     _StallInData.hold.clear()
@@ -107,15 +110,21 @@ def test_a_sender_killed_in_the_middle_of_data_delivers_the_message_once_on_the_
         finally:
             _StallInData.hold.set()
         [row] = _rows(url)
-        assert row.status == "sending" and inbox.messages == []  # claimed, nothing accepted
+        reliability.check("messages accepted before the re-run", len(inbox.messages), 0)
+        reliability.check("row after the kill", row.status, "sending")  # claimed, nothing accepted
         [again] = _redeliver_after_the_lease(monkeypatch)
-        assert again["status"] == "sent"
-    assert len(inbox.messages) == 1  # lost: nothing; duplicated: nothing
-    assert _rows(url)[0].status == "sent"
+        reliability.outcome("retried")
+        reliability.check("re-run", again["status"], "sent")
+    reliability.kept("messages at the SMTP server", len(inbox.messages), 1)  # lost: nothing; duplicated: nothing
+    reliability.check("row at the end", _rows(url)[0].status, "sent")
+    reliability.outcome("kept")
 
 
-def test_a_sender_killed_after_the_250_while_the_database_is_locked_is_not_sent_again(data_dir: Path,
-                                                                                       monkeypatch) -> None:
+def test_a_sender_killed_after_the_250_while_the_database_is_locked_is_not_sent_again(data_dir: Path, monkeypatch,
+                                                                                       reliability) -> None:
+    reliability.fault("message sender killed after the server's 250, the database locked",
+                      injected="the server's accept hook takes BEGIN EXCLUSIVE; the sender SIGKILLed 3 s later, waiting",
+                      where="outbox deliver_pending recording `sent`, then a run after the lease")
     inbox = Inbox()
     release = threading.Event()
     locked = threading.Event()
@@ -144,9 +153,13 @@ def test_a_sender_killed_after_the_250_while_the_database_is_locked_is_not_sent_
                 connection.execute("COMMIT")
                 connection.close()
         inbox.on_accept = None
-        assert [r.status for r in _rows(url)] == ["sending"]  # the database never learnt it
-        assert _redeliver_after_the_lease(monkeypatch) == []  # the journal said: delivered
-    assert len(inbox.messages) == 1
+        reliability.check("rows `sending` after the kill (the database never learnt it)",
+                          [r.status for r in _rows(url)], ["sending"])
+        resent = _redeliver_after_the_lease(monkeypatch)
+    reliability.kept("messages at the SMTP server", len(inbox.messages), 1)
+    reliability.check("messages sent again after the lease (the receipt said: delivered)", len(resent), 0)
     [row] = _rows(url)
-    assert row.status == "sent" and row.delivered_at is not None
-    assert list((data_dir / "outbox" / DEMO / ".receipts").glob("*")) == []
+    reliability.check("row at the end", row.status, "sent")
+    assert row.delivered_at is not None
+    reliability.check("receipts left", len(list((data_dir / "outbox" / DEMO / ".receipts").glob("*"))), 0)
+    reliability.outcome("kept")

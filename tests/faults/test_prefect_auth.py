@@ -40,7 +40,10 @@ def _client(url: str, auth: str | None) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-def test_a_server_with_an_auth_string_refuses_a_client_without_it(tmp_path: Path) -> None:
+def test_a_server_with_an_auth_string_refuses_a_client_without_it(tmp_path: Path, reliability) -> None:
+    reliability.fault("Prefect API called without its auth string",
+                      injected="server with PREFECT_SERVER_API_AUTH_STRING; calls without, with a wrong and with the "
+                               "right PREFECT_API_AUTH_STRING", where="prefect server start; HTTP and get_client")
     secret = f"admin:{uuid.uuid4().hex}"
     port = _free_port()
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -61,13 +64,18 @@ def test_a_server_with_an_auth_string_refuses_a_client_without_it(tmp_path: Path
                 time.sleep(0.5)
             else:
                 pytest.fail("prefect server did not start in 240 s")
-            assert httpx.post(f"{url}/flow_runs/filter", json={}, timeout=30).status_code == 401
-            assert httpx.post(f"{url}/flow_runs/filter", json={}, auth=("admin", "wrong"), timeout=30).status_code == 401
+            reliability.check("HTTP status without credentials",
+                              httpx.post(f"{url}/flow_runs/filter", json={}, timeout=30).status_code, 401)
+            reliability.check("HTTP status with a wrong password", httpx.post(
+                f"{url}/flow_runs/filter", json={}, auth=("admin", "wrong"), timeout=30).status_code, 401)
             refused = _client(url, None)
-            assert refused.returncode != 0 and "401" in refused.stderr
-            assert _client(url, "admin:wrong").returncode != 0
+            reliability.check("client without it refused with a 401",
+                              refused.returncode != 0 and "401" in refused.stderr, True, detail=refused.stderr[-2000:])
+            reliability.check("client with a wrong one refused", _client(url, "admin:wrong").returncode != 0, True)
+            reliability.outcome("refused")
             allowed = _client(url, secret)
-            assert allowed.returncode == 0 and allowed.stdout.strip() == "0", allowed.stderr[-2000:]
+            reliability.check("exit code of the client with it", allowed.returncode, 0, detail=allowed.stderr[-2000:])
+            assert allowed.stdout.strip() == "0", allowed.stderr[-2000:]
         finally:
             server.terminate()
             try:
