@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import beta, binom, chi2, gamma
+from scipy.stats import chi2, gamma
 
 from tasks.compute.comparisons import (
     CANNOT_BE_CALCULATED,
@@ -40,20 +39,6 @@ def test_year_on_year_change() -> None:
 # --- two Poisson rates and the 3-year baseline -------------------------------------------------------------
 
 
-def r_binom_test_two_sided(x: int, n: int, p: float) -> float:
-    """R's binom.test two-sided p-value written out (stats/R/binom.test.R): sum of outcomes no more likely."""
-    d, m, rel = binom.pmf(x, n, p), n * p, 1 + 1e-7
-    if x == m:
-        return 1.0
-    if x < m:
-        i = np.arange(math.ceil(m), n + 1)
-        y = int(np.sum(binom.pmf(i, n, p) <= d * rel))
-        return min(1.0, binom.cdf(x, n, p) + binom.sf(n - y, n, p))
-    i = np.arange(0, math.floor(m) + 1)
-    y = int(np.sum(binom.pmf(i, n, p) <= d * rel))
-    return min(1.0, binom.cdf(y - 1, n, p) + binom.sf(x - 1, n, p))
-
-
 def test_rate_ratio_matches_r_poisson_test_published_example() -> None:
     # R documentation, ?poisson.test: poisson.test(c(11, 6+8+7), c(800, 1083+1050+878)) prints
     # p-value = 0.07967, 95 percent CI 0.8584264 4.2772659, rate ratio 1.971488
@@ -64,16 +49,16 @@ def test_rate_ratio_matches_r_poisson_test_published_example() -> None:
     assert result.ratio == pytest.approx(1.971488, rel=1e-6)
 
 
-@pytest.mark.parametrize("confidence", [0.95, 0.998])
-@pytest.mark.parametrize(("x1", "t1", "x2", "t2"), [(150, 1e5, 315, 3e5), (3, 9000, 20, 30000), (0, 5e4, 7, 1.5e5)])
-def test_rate_ratio_matches_binomial_written_out(x1, t1, x2, t2, confidence: float) -> None:
-    result = poisson_rate_ratio_test(x1, t1, x2, t2, confidence)
-    n, p, a = x1 + x2, t1 / (t1 + t2), 1 - confidence
-    assert result.p_value == pytest.approx(r_binom_test_two_sided(x1, n, p), rel=1e-6)
-    low = 0.0 if x1 == 0 else beta.ppf(a / 2, x1, n - x1 + 1)  # Clopper-Pearson
-    high = 1.0 if x1 == n else beta.ppf(1 - a / 2, x1 + 1, n - x1)
-    assert result.lower == pytest.approx(low / (1 - low) * t2 / t1, rel=1e-6, abs=1e-12)
-    assert result.upper == pytest.approx(high / (1 - high) * t2 / t1, rel=1e-6)
+def test_rate_ratio_matches_r_binom_test_published_example() -> None:
+    # The conditional test of two Poisson counts is binom.test(x1, x1 + x2, t1 / (t1 + t2)). R documentation,
+    # ?binom.test (Mendel's peas): binom.test(c(682, 243), p = 3/4) prints p-value = 0.3825 and
+    # 95 percent confidence interval 0.7076683 0.7654066 for the probability; as rate ratios with exposures 3 and 1
+    # that is p / (1 - p) / 3.
+    result = poisson_rate_ratio_test(682, 3, 243, 1)
+    assert result.p_value == pytest.approx(0.3825, abs=5e-5)
+    assert result.ratio == pytest.approx(682 / 243 / 3, rel=1e-12)
+    assert result.lower == pytest.approx(0.7076683 / (1 - 0.7076683) / 3, rel=2e-6)
+    assert result.upper == pytest.approx(0.7654066 / (1 - 0.7654066) / 3, rel=2e-6)
 
 
 def test_baseline_is_the_mean_of_three_years_and_the_change_is_tested() -> None:
@@ -81,7 +66,9 @@ def test_baseline_is_the_mean_of_three_years_and_the_change_is_tested() -> None:
     assert result.baseline_rate == pytest.approx(105.0)
     assert result.absolute_change == pytest.approx(45.0)
     assert result.percent_change == pytest.approx(45 / 105 * 100)
-    assert result.test.p_value == pytest.approx(r_binom_test_two_sided(150, 465, 0.25), rel=1e-6)
+    # 150 of 465 events where a quarter are expected: z = (150 - 116.25) / sqrt(465 x 0.25 x 0.75) = 3.61 by hand,
+    # two-sided p about 0.0003
+    assert result.test.p_value < 0.001
     assert result.verdict == "Significantly higher"
     lower = baseline_comparison(80, 100_000, [100, 110, 105], [100_000] * 3)
     assert lower.verdict == "Significantly lower"
@@ -99,10 +86,10 @@ def test_baseline_significance_uses_the_level_asked_for() -> None:
     assert at_95.verdict == "No significant change"
     at_90 = baseline_comparison(11, 800, [6, 8, 7], [1083, 1050, 878], multiplier=1000, confidence=0.90)
     assert at_90.verdict == "Significantly higher"
-    # 150 against 100, 110, 105 (p = 0.00048 by R's binom.test written out above) is significant even at 99.8%;
-    # 132 (p = 0.029) is significant at 95% but not at 99.8% (alpha 0.002)
+    # 150 against 100, 110, 105 (z = 3.61 by hand, p about 0.0003) is significant even at 99.8%;
+    # 132 (z = (132 - 111.75) / sqrt(447 x 0.1875) = 2.21, p about 0.027) is significant at 95% but not at 99.8%
     assert baseline_comparison(150, 1e5, [100, 110, 105], [1e5] * 3, confidence=0.998).verdict == "Significantly higher"
-    assert 0.002 < r_binom_test_two_sided(132, 447, 0.25) < 0.05
+    assert 0.002 < baseline_comparison(132, 1e5, [100, 110, 105], [1e5] * 3).test.p_value < 0.05
     assert baseline_comparison(132, 1e5, [100, 110, 105], [1e5] * 3).verdict == "Significantly higher"
     assert baseline_comparison(132, 1e5, [100, 110, 105], [1e5] * 3, confidence=0.998).verdict == (
         "No significant change")
@@ -150,27 +137,29 @@ def test_benchmark_at_both_fingertips_levels() -> None:
 # --- trend markers -----------------------------------------------------------------------------------------
 
 
-def wls_slope_and_chi2(values, times, lower, upper, z=1.959963984540054):
-    """Weighted least squares with numpy: weights 1 / se^2, se = (upper - lower) / 2z; X2 = b^2 / var(b)."""
-    se = (np.asarray(upper) - np.asarray(lower)) / (2 * z)
-    x = np.column_stack([np.ones(len(times)), np.asarray(times, float)])
-    w = np.diag(1 / se**2)
-    cov = np.linalg.inv(x.T @ w @ x)
-    coef = cov @ x.T @ w @ np.asarray(values, float)
-    return coef[1], coef[1] ** 2 / cov[1, 1]
+Z95 = 1.959963984540054  # qnorm(0.975)
 
 
-def test_trend_statistic_is_the_weighted_regression_chi_squared() -> None:
-    periods = [2018, 2019, 2020, 2021, 2022]
-    counts, pops = [100, 130, 160, 200, 250], [100_000] * 5
-    rates = [crude_rate(c, n) for c, n in zip(counts, pops, strict=True)]
-    result = trend_marker_for_rates(periods, counts, pops)
-    slope, statistic = wls_slope_and_chi2([r.value for r in rates], periods, [r.lower for r in rates],
-                                          [r.upper for r in rates])
-    assert result.slope == pytest.approx(slope, rel=1e-9)
-    assert result.statistic == pytest.approx(statistic, rel=1e-9)
-    assert result.p_value == pytest.approx(chi2.sf(statistic, 1), rel=1e-9)
-    assert result.statistic > TREND_CHI2_THRESHOLD
+@pytest.mark.parametrize(("values", "slope", "marker"), [([10, 12, 14, 16, 18], 2, "Increasing"),
+                                                         ([18, 16, 14, 12, 10], -2, "Decreasing"),
+                                                         ([10, 11, 10, 11, 10], 0, "No significant change"),
+                                                         # slope 0.8: X2 = 6.4, significant at 95% (3.84) but
+                                                         # not at the 99.8% point Fingertips uses (9.55)
+                                                         ([10, 10.8, 11.6, 12.4, 13.2], 0.8, "No significant change")])
+def test_trend_statistic_worked_by_hand(values, slope: float, marker: str) -> None:
+    # Worked by hand: every point has standard error 1 (95% limits value +/- 1.96), so the weighted regression is
+    # ordinary least squares on t = 1..5: Sxx = 10, slope = Sxy / 10, var(slope) = 1 / 10, X2 = 10 slope^2
+    # (2 -> 40: far above 9.5495; 0 -> 0; 0.8 -> 6.4)
+    result = trend_marker([1, 2, 3, 4, 5], values, [v - Z95 for v in values], [v + Z95 for v in values])
+    assert result.slope == pytest.approx(slope, abs=1e-9)
+    assert result.statistic == pytest.approx(10 * slope**2, abs=1e-6)
+    assert result.marker == marker
+
+
+def test_rate_trend_of_a_steady_rise_is_increasing() -> None:
+    # 100 to 250 events in 100,000 a year over five years: rising at every step, far beyond chance
+    result = trend_marker_for_rates([2018, 2019, 2020, 2021, 2022], [100, 130, 160, 200, 250], [100_000] * 5)
+    assert result.slope > 0 and result.statistic > TREND_CHI2_THRESHOLD
     assert (result.marker, result.reason) == ("Increasing", "No outliers and significant trend")
 
 
@@ -216,14 +205,16 @@ def test_trend_refuses_repeated_periods() -> None:
         trend_marker([1, 2, 2, 3, 4], [1.0] * 5, [0.5] * 5, [1.5] * 5)
 
 
-def prop_trend_test(x, n, score):
-    """R's prop.trend.test written out: weighted regression of x/n on score, weights n / (p (1 - p))."""
-    x, n, score = (np.asarray(v, float) for v in (x, n, score))
-    freq, p = x / n, x.sum() / n.sum()
-    w = n / p / (1 - p)
-    t_bar, f_bar = np.sum(w * score) / w.sum(), np.sum(w * freq) / w.sum()
-    b = np.sum(w * (score - t_bar) * (freq - f_bar)) / np.sum(w * (score - t_bar) ** 2)
-    return b**2 * np.sum(w * (score - t_bar) ** 2)
+def test_proportion_trend_statistic_matches_agrestis_worked_example() -> None:
+    # Agresti, Categorical Data Analysis (2nd ed., 2002), section 3.4: infant malformation by mother's alcohol
+    # consumption (0, <1, 1-2, 3-5, >=6 drinks a day): 48 of 17,114, 38 of 14,502, 5 of 793, 1 of 127, 1 of 38.
+    # With equally spaced scores 1..5 the test for linear trend gives M2 = 1.83 (P = 0.18): not significant.
+    # (M2 = (N - 1) r^2 and the Cochran-Armitage statistic N r^2 agree to two decimals at N = 32,574; its one-sided
+    # p is 0.088.)
+    result = trend_marker_for_proportions([1, 2, 3, 4, 5], [48, 38, 5, 1, 1], [17_114, 14_502, 793, 127, 38])
+    assert round(result.statistic, 2) == 1.83
+    assert round(result.p_value, 2) == 0.18
+    assert (result.marker, result.reason) == ("No significant change", "No significant trend")
 
 
 @pytest.mark.parametrize(
@@ -231,10 +222,10 @@ def prop_trend_test(x, n, score):
     [([830, 800, 760, 700, 640], "Decreasing"), ([500, 505, 498, 502, 501], "No significant change"),
      ([400, 450, 520, 580, 650], "Increasing")],
 )
-def test_proportion_trend_is_the_chi_squared_test_for_trend(numerators, marker: str) -> None:
+def test_proportion_trend_direction(numerators, marker: str) -> None:
+    # about 10,000 a year: 8.3% falling to 6.4%, flat at 5%, 4% rising to 6.5% (hand-chosen, monotone series)
     denominators = [10_000, 10_050, 9_980, 10_020, 10_100]
     result = trend_marker_for_proportions([2019, 2020, 2021, 2022, 2023], numerators, denominators)
-    assert result.statistic == pytest.approx(prop_trend_test(numerators, denominators, [1, 2, 3, 4, 5]), rel=1e-9)
     assert result.marker == marker
 
 
@@ -244,6 +235,8 @@ def test_proportion_trend_refuses_numerator_above_denominator() -> None:
 
 
 # --- funnel plots (PHEindicatormethods tests/testthat reference data) --------------------------------------
+# Copied from ukhsa-collaboration/PHEindicatormethods at 093fd288d8f8949dbcfbed70049dbbf385b6141d,
+# tests/testthat/testdata_funnel_rate_*.csv (the file of each block is named above it).
 
 
 @pytest.mark.parametrize("events", [1, 3, 9, 10, 57, 400])

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from tasks.compute.metric_values import age_range, compute_metric_values
-from tasks.compute.statistics import crude_rate
 from tasks.shared.config import load_partnership_config
 from tasks.shared.coverage import months_covered
 from tasks.shared.periods import financial_year_label, parse_financial_year
@@ -54,14 +53,34 @@ def test_counts_rates_and_under_25_per_area(observations: pd.DataFrame) -> None:
     values = result.values.set_index(["metric_id", "area_code", "period", "age_band"])
     row = values.loc[("hospital_admissions_sharp_object", CP, "2022/23", "all")]
     assert row["numerator"] == 36 and row["denominator"] == 91 * 110
-    expected = crude_rate(36, 91 * 110)
-    assert row["value"] == pytest.approx(expected.value)
-    assert (row["lower_ci_95"], row["upper_ci_95"]) == (pytest.approx(expected.lower), pytest.approx(expected.upper))
+    assert row["value"] == pytest.approx(359.6404, abs=5e-5)  # 36 / 10,010 x 100,000, by hand
+    assert row["lower_ci_95"] < row["value"] < row["upper_ci_95"]
     under_25 = values.loc[("hospital_admissions_sharp_object", CP, "2022/23", "under_25")]
     assert under_25["numerator"] == 12 and under_25["denominator"] == 25 * 110
     total = values.loc[("hospital_admissions_sharp_object", "castle-point-rochford", "2022/23", "all")]
     assert total["numerator"] == 48 and total["denominator"] == 2 * 91 * 110
     assert set(row["raw_file_ids"]) == {2, 9}
+
+
+def test_rate_limits_are_phes_for_the_count_scaled_to_the_population() -> None:
+    """65 events among 91 x 110 = 10,010 people: the limits are PHE's Byar limits of a count of 65 (Excel results in
+    PHEindicatormethods' testdata_Rate.xlsx, row Area4: 65 per 100 -> 50.1632 to 82.8491 at 95%, 42.8803 to 94.0003
+    at 99.8%; tests/fixtures/statistics-reference.json) times 100,000 / 10,010."""
+    rows = _population(2022, 110)
+    for month in range(12):
+        day = dt.date(2022 + (month + 3) // 12, (month + 3) % 12 + 1, 1)
+        rows.append(_obs("hospital_sharp_object_admissions", "sharp_object_admissions", CP, day,
+                         10 if month == 0 else 5, age="25-44", raw=2))
+    values = compute_metric_values(pd.DataFrame(rows), CONFIG.partnership, CONFIG.metrics, 2022).values
+    row = values.set_index(["metric_id", "area_code", "period", "age_band"]).loc[
+        ("hospital_admissions_sharp_object", CP, "2022/23", "all")]
+    assert (row["numerator"], row["denominator"]) == (65, 10_010)
+    scale = 100_000 / 10_010
+    assert row["value"] == pytest.approx(65 * scale, rel=1e-12)
+    assert row["lower_ci_95"] == pytest.approx(50.163187710459454 * scale, rel=1e-6)
+    assert row["upper_ci_95"] == pytest.approx(82.84913854593984 * scale, rel=1e-6)
+    assert row["lower_ci_998"] == pytest.approx(42.8802614714802 * scale, rel=1e-6)
+    assert row["upper_ci_998"] == pytest.approx(94.00029084431802 * scale, rel=1e-6)
 
 
 def test_year_on_year_change_uses_the_previous_year(observations: pd.DataFrame) -> None:
@@ -71,8 +90,9 @@ def test_year_on_year_change_uses_the_previous_year(observations: pd.DataFrame) 
     previous = values[(values.metric_id == "hospital_admissions_sharp_object") & (values.area_code == CP)
                       & (values.age_band == "all") & (values.period == "2021/22")].iloc[0]
     assert previous["numerator"] == 24 and previous["denominator"] == 91 * 100
-    assert current["change_on_previous"] == pytest.approx(current["value"] - previous["value"])
-    assert current["change_on_previous_percent"] == pytest.approx(100 * (current["value"] / previous["value"] - 1))
+    # by hand: 36 / 10,010 = 359.6404 against 24 / 9,100 = 263.7363 per 100,000: +95.9041, +36.36%
+    assert current["change_on_previous"] == pytest.approx(95.9041, abs=5e-4)
+    assert current["change_on_previous_percent"] == pytest.approx(36.3636, abs=5e-4)
 
 
 NO_FILES = pd.DataFrame(columns=["dataset", "period", "status"])
@@ -162,8 +182,6 @@ def test_financial_year_labels() -> None:
 
 
 def test_five_years_give_baseline_trend_and_wide_intervals() -> None:
-    from tasks.compute.comparisons import baseline_comparison, trend_marker_for_rates
-
     rows = []
     yearly = {2018: 20, 2019: 24, 2020: 29, 2021: 35, 2022: 48}  # a steady rise
     for year, count in yearly.items():
@@ -175,10 +193,14 @@ def test_five_years_give_baseline_trend_and_wide_intervals() -> None:
                     & (values.age_band == "all")].set_index("period")
     assert list(series.index) == ["2018/19", "2019/20", "2020/21", "2021/22", "2022/23"]
     row = series.loc["2022/23"]
-    expected = baseline_comparison(48, 9100, [24, 29, 35], [9100] * 3)
-    assert row["baseline_value"] == pytest.approx(expected.baseline_rate)
-    assert row["compared_with_baseline"] == expected.verdict
-    assert row["trend"] == trend_marker_for_rates(list(series.index), list(yearly.values()), [9100.0] * 5).marker
+    # by hand: the baseline is the mean of 24, 29 and 35 per 9,100 = 322.34 per 100,000; 48 against 88 in three
+    # times the person-years is 48 of 136 where a quarter (34) is expected, z = 14 / sqrt(136 x 0.1875) = 2.77,
+    # two-sided p about 0.006: significantly higher at 95%
+    assert row["baseline_value"] == pytest.approx(322.3443, abs=5e-5)
+    assert row["compared_with_baseline"] == "Significantly higher"
+    # the trend: weighted least squares of the counts on time with Poisson variances (weights 1 / count) gives
+    # X2 = 12.8 by hand, above the 99.8% point 9.55, and every step rises, so no point is an outlier
+    assert row["trend"] == "Increasing"
     assert row["lower_ci_998"] < row["lower_ci_95"] < row["value"] < row["upper_ci_95"] < row["upper_ci_998"]
     assert pd.isna(series.loc["2019/20", "trend"]) and pd.isna(series.loc["2020/21", "compared_with_baseline"])
 
@@ -199,7 +221,7 @@ def test_lsoa_rates_and_month_and_quarter_counts_for_the_reviewed_year() -> None
     assert len(by_lsoa) == 110  # every LSOA, those with no record at 0
     first = by_lsoa.loc[lsoas[0].code]
     assert (first["numerator"], first["denominator"]) == (45, 1500)
-    assert first["value"] == pytest.approx(crude_rate(45, 1500).value)
+    assert first["value"] == pytest.approx(3000.0, rel=1e-12)  # 45 / 1,500 x 100,000
     assert "mid-2015" in first["note"]
     assert by_lsoa.loc[lsoas[5].code, "numerator"] == 0
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
-from scipy.stats import norm
 
 from tasks.compute.standard_populations import (
     ESP2013,
@@ -15,6 +15,7 @@ from tasks.compute.standard_populations import (
     to_esp2013_bands,
 )
 from tasks.compute.statistics import StatisticsInputError, directly_standardised_rate
+from tasks.shared.settings import PROJECT_ROOT
 
 # PHEindicatormethods' esp2013 vector (ukhsa-collaboration/PHEindicatormethods, data-raw/LoadTestdata.R)
 PACKAGE_ESP2013 = [5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000, 4000,
@@ -68,21 +69,22 @@ def test_unmappable_labels_are_named_in_the_error() -> None:
 
 
 def test_dsr_from_single_year_population_and_banded_counts() -> None:
-    population = {str(age): 1000.0 + 10 * (age % 7) for age in range(90)} | {"90+": 800.0}
-    counts = {"15-19": 6, "20-24": 9, "25-29": 4, "40-44": 2, "90+": 1}
-    pops = to_esp2013_bands(population)
-    result = directly_standardised_rate(to_esp2013_bands(counts), pops, confidence=0.998)
-    # written out independently: sum of age-specific rates x ESP weight / 100,000, Dobson limits (Byar at 99.8%)
-    rates = {band: counts.get(band, 0) / pops[band] for band in ESP2013_BANDS}
-    weights = dict(zip(ESP2013_BANDS, PACKAGE_ESP2013, strict=True))
-    dsr = sum(rates[b] * w for b, w in weights.items()) / 100_000
-    var = sum(counts.get(b, 0) * (w / pops[b]) ** 2 for b, w in weights.items()) / 100_000**2
-    o, z = 22, norm.ppf(0.999)
-    o_low = o * (1 - 1 / (9 * o) - z / (3 * math.sqrt(o))) ** 3
-    o_high = (o + 1) * (1 - 1 / (9 * (o + 1)) + z / (3 * math.sqrt(o + 1))) ** 3
-    assert result.value == pytest.approx(dsr * 100_000, rel=1e-9)
-    assert result.lower == pytest.approx((dsr + math.sqrt(var / o) * (o_low - o)) * 100_000, rel=1e-6)
-    assert result.upper == pytest.approx((dsr + math.sqrt(var / o) * (o_high - o)) * 100_000, rel=1e-6)
+    # PHE's testdata_big (PHEindicatormethods testdata_DSR_ISR.xlsx; tests/fixtures/statistics-reference.json) with
+    # each band's population spread over its single years of age and the counts keyed by our band labels: the
+    # banding must give back PHE's Excel result, 10,430.25 (9,323.29 to 11,620.60 at 99.8%) per 100,000
+    data = json.loads((PROJECT_ROOT / "tests/fixtures/statistics-reference.json").read_text())["dsr"]
+    big = data["inputs"]["testdata_big"]
+    [result] = [r for r in data["results"] if r["area"] == "testdata_big" and r["multiplier"] == 100_000]
+    population: dict[str, float] = {"90+": big["populations"][-1]}
+    for first, band_population in zip(range(0, 90, 5), big["populations"][:-1], strict=True):
+        shares = [band_population // 5] * 4 + [band_population - 4 * (band_population // 5)]
+        population |= {str(first + i): float(share) for i, share in enumerate(shares)}
+    counts = dict(zip(ESP2013_BANDS, big["counts"], strict=True))
+    got = directly_standardised_rate(to_esp2013_bands(counts), to_esp2013_bands(population), confidence=0.998)
+    assert got.total_population == result["total_population"]
+    assert got.value == pytest.approx(result["value"], rel=1e-6)
+    assert got.lower == pytest.approx(result["lower998"], rel=1e-6)
+    assert got.upper == pytest.approx(result["upper998"], rel=1e-6)
 
 
 def test_dsr_refuses_an_esp_band_without_population() -> None:
