@@ -88,6 +88,83 @@ def review(
 
 
 @app.command()
+def national(
+    financial_year: Annotated[str, typer.Option("--financial-year", "-y", help="Year under review, e.g. 2022/23")] = "2022/23",
+    partnership: Annotated[list[str] | None, typer.Option(
+        "--partnership", "-p", help="Only these partnerships (repeatable; default: every configured one)")] = None,
+    runner: Annotated[str, typer.Option(help="serial (one after another), dask (prefect-dask) or process (a Prefect "
+                                             "process work pool with --workers workers)")] = "serial",
+    workers: Annotated[int, typer.Option(min=1, help="dask: local cluster workers; process: pool workers")] = 2,
+    dask_address: Annotated[str | None, typer.Option(help="dask: an existing scheduler, e.g. tcp://10.0.0.5:8786, "
+                                                          "instead of a local cluster")] = None,
+    stage: Annotated[list[str] | None, typer.Option("--stage", "-s", help=f"Run only these stages: {', '.join(STAGES)}")] = None,
+) -> None:
+    """Run the annual review for every configured partnership (or --partnership ones) for one financial year:
+    one line per partnership, a summary, and exit 1 naming the partnerships that failed."""
+    import time
+
+    if runner not in ("serial", "dask", "process"):
+        _fail(f"refused: --runner {runner!r}: choose serial, dask or process")
+    if dask_address and runner != "dask":
+        _fail("refused: --dask-address goes with --runner dask")
+    # sign-offs are given afterwards with `dutycycle approve`: a national run must not pause in every partnership
+    os.environ.setdefault("DUTYCYCLE_SIGN_OFF_WAIT", "record")
+    from tasks.collect.sources.street_cache import StreetParseCache
+    from tasks.shared.config import ConfigError, load_partnership_config, partnership_ids
+    from tasks.shared.national import force_groups, run_order, summary_lines
+    from tasks.shared.parameters import ParameterProblem, check_run, check_stages
+    from tasks.shared.prefect_server import ServerError, prefect_api
+    from tasks.shared.settings import get_settings, reset_settings_cache
+    from tasks.shared.storage.session import get_engine
+
+    reset_settings_cache()
+    settings = get_settings()
+    ids = partnership or partnership_ids(settings.config_dir)
+    if not ids:
+        _fail(f"no partnership configured under {settings.config_dir / 'partnerships'}")
+    try:
+        chosen = check_stages(stage)
+        # the year as a label only: a partnership without data for it fails alone, in its own run
+        year = check_run(ids[0], financial_year, require_data=False).year_label
+        configs = [load_partnership_config(settings.config_dir, pid) for pid in ids]
+    except (ParameterProblem, ConfigError) as problem:
+        _fail(f"refused: {problem}")
+    groups = force_groups(configs)
+    order = run_order(groups)
+    typer.echo(f"national run {year}: {len(order)} partnerships, {len(groups)} archive group(s), runner {runner}")
+    for folders, members in groups.items():
+        typer.echo(f"  {', '.join(str(f) for f in folders) or '(no police archive)'}: {', '.join(members)}")
+    get_engine(settings.resolved_database_url)  # migrate once here, not in several processes at once
+    cache = StreetParseCache(settings.parse_cache_dir)
+    parses_before = len(cache.parses())
+    started = time.monotonic()
+    log_dir = settings.data_dir / "logs" / "national"
+    try:
+        if runner == "serial":
+            from flows.national import run_serial
+
+            results = run_serial(order, year, chosen)
+        else:
+            # workers in other processes report to one real Prefect server (an ephemeral API is per process)
+            with prefect_api(log_dir / "prefect-server.log"):
+                if runner == "dask":
+                    from flows.national import run_on_dask
+
+                    results = run_on_dask(order, year, chosen, workers, dask_address)
+                else:
+                    from flows.national import run_on_process_pool
+
+                    results = run_on_process_pool(order, year, chosen, workers, log_dir)
+    except ServerError as exc:
+        _fail(f"error: {exc}")
+    typer.echo("")
+    for line in summary_lines(results, runner, time.monotonic() - started, len(cache.parses()) - parses_before):
+        typer.echo(line)
+    if any(r.failed for r in results):
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def upload(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The partner's CSV or Excel return")],
     source: Annotated[str, typer.Option(help="Source id in sources.yaml, e.g. police-knife-crime")],

@@ -39,6 +39,7 @@ from tasks.collect.sources.common import (
     read_csv_strings,
     refuse_formulas,
 )
+from tasks.collect.sources.street_cache import StreetParseCache
 from tasks.shared.artifacts import Progress, artifact_scope
 from tasks.shared.completeness import covers
 from tasks.shared.config import Source
@@ -211,13 +212,16 @@ def parse_police_archive(ctx: CycleContext, data: bytes, name: str, raw_file_id:
     """A data.police.uk archive zip or street CSV: the partnership's forces' rows in its area (by its LSOA list, or
     by LSOA name for 2021 codes the list lacks) and those without a location; the whole force file is guarded."""
     partnership = ctx.config.partnership
+    cache = StreetParseCache(ctx.settings.parse_cache_dir)  # the force's other partnerships parse it no more
     months = police_archive.parse_archive(
-        data, name, [force.id for force in partnership.police_forces], ctx.settings.max_zip_member_bytes
+        data, name, [force.id for force in partnership.police_forces], ctx.settings.max_zip_member_bytes, cache
     )
     kept, read, no_location, outside, in_area, repeats, unlisted, unattributable = [], 0, 0, 0, 0, 0, 0, 0
     by_name: dict[str, str] = {}
     for month in months:
-        guard_frame(month.frame, month.member)  # the whole force file: it is all kept in the raw store
+        if not month.guarded:  # the whole force file: it is all kept in the raw store
+            guard_frame(month.frame, month.member)
+            cache.mark_guarded(month.sha256)
         split = police_archive.split_by_area(
             month.frame, set(partnership.lsoa_codes), partnership.authority_of_lsoa_name, partnership.shared_lsoa_names
         )

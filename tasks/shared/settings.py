@@ -172,6 +172,11 @@ class Settings(BaseSettings):
         return self.data_dir / "raw"
 
     @property
+    def parse_cache_dir(self) -> Path:
+        """Street files parsed once, by the sha256 of their bytes (partnerships of one force share them)."""
+        return self.data_dir / "parsed"
+
+    @property
     def quarantine_dir(self) -> Path:
         return self.data_dir / "quarantine"
 

@@ -124,11 +124,13 @@ def tables(database: Path) -> dict[str, list[tuple]]:
 
 
 def files(folder: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under a folder (the database, logs and Data Docs left out)."""
+    """Relative path -> sha256 of every file under a folder (the database, logs, Data Docs and parse cache left
+    out)."""
     found = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
-        if path.is_file() and not relative.startswith(("dutycycle.db", "data-docs/")):
+        # parsed/: the cache of parsed street files, whose log of parses records times and processes
+        if path.is_file() and not relative.startswith(("dutycycle.db", "data-docs/", "parsed/")):
             found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 

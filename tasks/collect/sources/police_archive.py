@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tasks.collect.sources.common import InputFileError, read_csv_strings
+from tasks.collect.sources.street_cache import StreetParseCache
 
 STREET_COLUMNS = [
     "Crime ID",
@@ -40,6 +41,8 @@ class ForceMonth:
     month: str
     force: str
     frame: pd.DataFrame
+    sha256: str | None = None  # of the member's bytes, when read through the parse cache
+    guarded: bool = False  # the guards already passed on these bytes (for another partnership of the force)
 
 
 def period_of_archive(name: str) -> str | None:
@@ -78,16 +81,32 @@ def crime_type_measure(crime_type: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", crime_type.lower()).strip("_")
 
 
-def parse_archive(data: bytes, name: str, forces: list[str], max_member_bytes: int = MAX_MEMBER_BYTES) -> list[ForceMonth]:
+def read_street_csv(data: bytes, label: str) -> pd.DataFrame:
+    """One force-month street CSV as text cells."""
+    return read_csv_strings(data, label, STREET_COLUMNS)
+
+
+def _force_month(data: bytes, label: str, month: str, force: str, cache: StreetParseCache | None) -> ForceMonth:
+    if cache is None:
+        return ForceMonth(member=label, month=month, force=force, frame=read_street_csv(data, label))
+    parsed = cache.get_or_parse(data, label, read_street_csv)
+    return ForceMonth(member=label, month=month, force=force, frame=parsed.frame, sha256=parsed.sha256,
+                      guarded=parsed.guarded)
+
+
+def parse_archive(
+    data: bytes, name: str, forces: list[str], max_member_bytes: int = MAX_MEMBER_BYTES,
+    cache: StreetParseCache | None = None,
+) -> list[ForceMonth]:
     """Read the street CSVs of the partnership's forces from an archive zip, or a single street CSV. The month in
-    the file's name and in its members' names must agree: a file that says one month and holds another is refused."""
+    the file's name and in its members' names must agree: a file that says one month and holds another is refused.
+    With a cache, each force-month's bytes are parsed once whichever partnership meets them first."""
     named = period_of_archive(name)
     if name.lower().endswith(".csv"):
         match = STREET_MEMBER.search(name)
         if not match:
             raise InputFileError(name, "a street CSV must be named YYYY-MM-<force>-street.csv")
-        frame = read_csv_strings(data, name, STREET_COLUMNS)
-        return [ForceMonth(member=name, month=match.group(1), force=match.group(2), frame=frame)]
+        return [_force_month(data, name, match.group(1), match.group(2), cache)]
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -109,8 +128,7 @@ def parse_archive(data: bytes, name: str, forces: list[str], max_member_bytes: i
                     f"{max_member_bytes:,}-byte limit of one force-month (DUTYCYCLE_MAX_ZIP_MEMBER_BYTES)"
                 )
             label = f"{name}:{info.filename}"
-            frame = read_csv_strings(archive.read(info), label, STREET_COLUMNS)
-            found.append(ForceMonth(member=label, month=match.group(1), force=match.group(2), frame=frame))
+            found.append(_force_month(archive.read(info), label, match.group(1), match.group(2), cache))
     if not found:
         raise InputFileError(name, f"no street CSV for force(s) {', '.join(forces)} in the archive")
     return found

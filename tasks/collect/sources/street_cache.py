@@ -1,0 +1,116 @@
+"""Each force's street file parsed once for all its partnerships: parsed frames kept by the sha256 of the file's
+bytes, beside the raw store.
+
+Every community safety partnership of a force reads the same force-month file (a police force area holds up to a
+dozen partnerships); parsing it is most of what collect spends on it. The first partnership to meet a file parses it
+and keeps the frame here; the others (in this process or another: a Dask worker, a Prefect worker) read the kept
+frame. A lock per file makes a second process wait for the first's parse instead of parsing too. Each parse is
+appended to ``parses.log`` (time, sha256, file, rows, process), so how often each file was parsed can be checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+PARSES_LOG = "parses.log"
+FORMAT = 1  # bump when the parsed frame's shape changes: older entries are then ignored, never misread
+
+
+@dataclass(frozen=True)
+class CachedParse:
+    """A street file's parsed frame and whether the personal-data and formula guards already passed on it."""
+
+    frame: pd.DataFrame
+    sha256: str
+    parsed_now: bool
+    guarded: bool
+
+
+class StreetParseCache:
+    """Parsed street files, content-addressed: ``<dir>/<ab>/<sha256>.v<FORMAT>.pkl`` (+ ``.guarded`` once the
+    guards passed on it). Only this code writes there; a file the guards refused is never marked."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def _entry(self, sha256: str) -> Path:
+        return self.folder / sha256[:2] / f"{sha256}.v{FORMAT}.pkl"
+
+    def get_or_parse(self, data: bytes, label: str, parse: Callable[[bytes, str], pd.DataFrame]) -> CachedParse:
+        """The parsed frame of ``data``: from the cache, or parsed now (under the file's lock) and kept."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        entry = self._entry(sha256)
+        if entry.is_file():
+            return CachedParse(self._read(entry), sha256, False, self.is_guarded(sha256))
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(entry.parent / f"{sha256}.lock", "a")  # noqa: SIM115 - held until the frame is kept
+        except OSError as exc:  # a cache must never stop a collection (a full or read-only disk): parse here
+            logger.warning("parse cache %s not used: %s", self.folder, exc)
+            return CachedParse(parse(data, label), sha256, True, False)
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another process parsing the same file: wait for its frame
+            if entry.is_file():
+                return CachedParse(self._read(entry), sha256, False, self.is_guarded(sha256))
+            frame = parse(data, label)  # an unreadable file raises here and nothing is kept
+            try:
+                self._write(entry, frame)
+                self._log(sha256, label, len(frame))
+            except OSError as exc:
+                logger.warning("parse cache %s: %s not kept: %s", self.folder, label, exc)
+        return CachedParse(frame, sha256, True, False)
+
+    def is_guarded(self, sha256: str) -> bool:
+        return self._entry(sha256).with_suffix(".guarded").is_file()
+
+    def mark_guarded(self, sha256: str) -> None:
+        """Record that the guards passed on this file's frame: the next partnership need not scan it again."""
+        marker = self._entry(sha256).with_suffix(".guarded")
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError as exc:  # not recorded: the next partnership scans it again
+            logger.warning("parse cache %s: guard verdict not kept: %s", self.folder, exc)
+
+    def parses(self) -> list[dict]:
+        """Every parse recorded, oldest first."""
+        log = self.folder / PARSES_LOG
+        if not log.is_file():
+            return []
+        fields = ("time", "sha256", "file", "rows", "pid")
+        return [dict(zip(fields, line.split("\t"), strict=True)) for line in log.read_text().splitlines() if line]
+
+    @staticmethod
+    def _read(entry: Path) -> pd.DataFrame:
+        with entry.open("rb") as handle:
+            return pickle.load(handle)
+
+    @staticmethod
+    def _write(entry: Path, frame: pd.DataFrame) -> None:
+        # write then rename: a reader never sees half a frame, and a killed parse leaves no entry behind
+        handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                pickle.dump(frame, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, entry)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def _log(self, sha256: str, label: str, rows: int) -> None:
+        line = f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}\t{sha256}\t{label}\t{rows}\t{os.getpid()}\n"
+        # one short append per parse: O_APPEND keeps lines from several processes whole
+        with open(self.folder / PARSES_LOG, "a", encoding="utf-8") as log:
+            log.write(line)
