@@ -11,7 +11,8 @@ Two whole processes in one run, each timed from outside (wall time; CPU of the p
 
 Every baseline value is then compared with the pipeline's internal exact value (its ``metric_values`` table):
 counts exactly, rates and intervals to 1e-6. The script exits non-zero when a value differs or is missing. Run:
-    nice -n 5 uv run python benchmarks/demo_vs_pandas.py
+    nice -n 5 uv run python benchmarks/demo_vs_pandas.py [--keep DIR]
+(--keep DIR keeps the pipeline's data directory, to compare its outputs before and after a change.)
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ def main() -> None:
     if sys.argv[1:] == ["--baseline"]:
         json.dump(baseline(), sys.stdout)
         return
+    # --keep DIR: keep the pipeline's data directory there, to compare a change's outputs with the last run's
+    keep = Path(sys.argv[sys.argv.index("--keep") + 1]) if "--keep" in sys.argv else None
     work = Path(tempfile.mkdtemp(prefix="demo-vs-pandas-"))
     try:
         env = {**os.environ, "DUTYCYCLE_DATA_DIR": str(work / "data"), "PREFECT_HOME": str(work / "prefect-home")}
@@ -225,6 +228,9 @@ def main() -> None:
             raise SystemExit(1)
         print("every baseline value equals the pipeline's")
     finally:
+        if keep is not None and (work / "data").exists():
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.move(work / "data", keep)
         shutil.rmtree(work, ignore_errors=True)
 
 

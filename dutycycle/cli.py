@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +49,21 @@ def _quiet_prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
 
 
+@contextmanager
+def _one_shot_run() -> Iterator[None]:
+    """Flow runs of a command that starts its own local Prefect API run without flow run heartbeats."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    if PREFECT_API_URL.value():  # a real server: its heartbeats tell it when a run's process died
+        yield
+        return
+    # The ephemeral API lives and dies with this process, so nothing can read a heartbeat after a crash; and at the
+    # end of every flow run Prefect joins the heartbeat thread, which sleeps in 1 s steps (up to 1 s lost per run).
+    # Only None switches heartbeats off: the environment variable accepts 30 or more.
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
 @app.callback()
 def _defaults() -> None:
     """Set the Prefect defaults before any command imports Prefect (its settings are read once, at import)."""
@@ -74,7 +91,8 @@ def review(
         _fail(f"refused: {problem}")
     from flows.annual_review import annual_review
 
-    state = annual_review(partnership=partnership, financial_year=ctx.year_label, stages=chosen, return_state=True)
+    with _one_shot_run():
+        state = annual_review(partnership=partnership, financial_year=ctx.year_label, stages=chosen, return_state=True)
     settings = ctx.settings
     typer.echo("")
     typer.echo(f"Annual review {ctx.config.partnership.name} {ctx.year_label}: {state.name} ({state.message})")
@@ -463,7 +481,7 @@ def _file_server(*, required: bool):
 @app.command()
 def serve() -> None:
     """Serve the deployments and their calendar schedules (annual review, daily deadlines, stage flows) to a
-    Prefect server, and the analyst's files (outputs, Data Docs, packages) at DUTYCYCLE_FILES_URL; keeps running
+    Prefect server, and the analyst's files (outputs, packages) at DUTYCYCLE_FILES_URL; keeps running
     until stopped."""
     # a taken port (e.g. an analyst's `dutycycle files`, which serves the same folders) must not stop the schedules
     _file_server(required=False)
@@ -474,7 +492,7 @@ def serve() -> None:
 
 @app.command()
 def files() -> None:
-    """Serve only the analyst's files (outputs, Data Docs, packages) at DUTYCYCLE_FILES_URL, so the links of a run
+    """Serve only the analyst's files (outputs, packages) at DUTYCYCLE_FILES_URL, so the links of a run
     (e.g. `./run demo`) open from the Prefect UI; keeps running until stopped (Ctrl-C)."""
     import threading
 

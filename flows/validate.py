@@ -10,7 +10,6 @@ from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYea
 from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 from tasks.validate.report import validation_report
 from tasks.validate.steps import (
-    build_quality_site,
     check_month_collapses,
     observations_of_year,
     reconciliation,
@@ -32,7 +31,6 @@ def validate(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: Fina
         reconciled = reconciliation(ctx)
         collapses = check_month_collapses(ctx, observations)
         blocked = blocked_datasets(ctx)
-        build_quality_site(ctx)  # Great Expectations' own Data Docs, for engineers (they need internet to show)
         quality = write_quality_report(ctx, coverage)
         report = validation_report(ctx, outcomes, coverage, reconciled, collapses, blocked, quality)
         return finish_stage(ctx, "validate", report)

@@ -28,10 +28,9 @@ class NotServedError(ValueError):
 
 
 def served_folders(settings: Settings) -> dict[str, Path]:
-    """The folders meant for people, by URL prefix: /outputs/, /data-docs/, /submissions/."""
+    """The folders meant for people, by URL prefix: /outputs/, /submissions/."""
     return {
         "outputs": settings.outputs_dir,
-        "data-docs": settings.data_docs_dir,
         "submissions": settings.submissions_dir,
     }
 

@@ -104,7 +104,7 @@ class Settings(BaseSettings):
 
     files_url: str = Field(
         default="http://127.0.0.1:4280",
-        description="Where the analyst's files (outputs, Data Docs, packages) are served; every published link uses it",
+        description="Where the analyst's files (outputs, packages) are served; every published link uses it",
     )
 
     max_file_bytes: int = Field(default=2 * 1024**3, gt=0, description="An input file larger than this is refused")
@@ -191,10 +191,6 @@ class Settings(BaseSettings):
     @property
     def submissions_dir(self) -> Path:
         return self.data_dir / "submissions"
-
-    @property
-    def data_docs_dir(self) -> Path:
-        return self.data_dir / "data-docs"
 
 
 def shown_database_url(url: str) -> str:

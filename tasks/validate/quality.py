@@ -1,9 +1,10 @@
 """The data owners' view of the year's checks: one self-contained HTML page per data owner and one for the
 partnership, naming every check by source, file and period (pure: frames in, HTML text out).
 
-Great Expectations' own Data Docs load their styles and scripts from public CDNs and show blank offline; these
-pages carry their CSS inline, need no script and link to nothing outside themselves (the partnership's page
-links each owner's page beside it), so they open from a file share, an e-mail attachment or a printer alike.
+They replace Great Expectations' own Data Docs, which are not built (they load their styles and scripts from public
+CDNs and show blank offline): these pages carry their CSS inline, need no script and link to nothing outside
+themselves (the partnership's page links each owner's page beside it), so they open from a file share, an e-mail
+attachment or a printer alike.
 """
 
 from __future__ import annotations

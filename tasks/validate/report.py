@@ -77,7 +77,7 @@ def validation_report(
         markdown=markdown,
         table=coverage,
         description="Completeness of the year's data",
-        # Great Expectations' Data Docs are not linked: they load their styles and scripts from public CDNs and show
+        # Great Expectations' Data Docs are not built: they load their styles and scripts from public CDNs and show
         # blank offline; this report carries its own
         links=[("validate-quality-report", served_url(ctx.settings, quality.index),
                 "Data quality report: every check by source, file and period")],

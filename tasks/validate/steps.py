@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 from prefect import task
@@ -17,7 +16,7 @@ from tasks.shared.published import outputs_folder
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import Observation, QuarantineEntry, RawFile, ValidationResult
 from tasks.shared.storage.session import session_scope
-from tasks.shared.suites import SuiteOutcome, build_data_docs
+from tasks.shared.suites import SuiteOutcome
 from tasks.validate.plausibility import (
     COLLAPSE_COLUMNS,
     month_collapses,
@@ -136,11 +135,6 @@ def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.D
         )
         found.append(collapses.assign(source=source.id))
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["source", *COLLAPSE_COLUMNS])
-
-
-def build_quality_site(ctx: CycleContext) -> Path:
-    """The Data Docs site of every check run in this process, under the data directory."""
-    return build_data_docs(ctx.settings.data_docs_dir / ctx.partnership_id)
 
 
 QUALITY_FOLDER = "quality"  # outputs/<partnership>/<year>/quality/: index.html and <owner id>.html

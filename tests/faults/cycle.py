@@ -124,13 +124,12 @@ def tables(database: Path) -> dict[str, list[tuple]]:
 
 
 def files(folder: Path) -> dict[str, str]:
-    """Relative path -> sha256 of every file under a folder (the database, logs, Data Docs and parse cache left
-    out)."""
+    """Relative path -> sha256 of every file under a folder (the database, its logs and the parse cache left out)."""
     found = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder).as_posix()
         # parsed/: the cache of parsed street files, whose log of parses records times and processes
-        if path.is_file() and not relative.startswith(("dutycycle.db", "data-docs/", "parsed/")):
+        if path.is_file() and not relative.startswith(("dutycycle.db", "parsed/")):
             found[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 

@@ -270,7 +270,7 @@ def test_every_link_in_the_artifacts_opens_over_http(demo_cycle: DemoCycle) -> N
     links = every - in_ui
     assert links and all(link.startswith(demo_cycle.files_url + "/") for link in links), sorted(links)
     # the published summary, measures, charts, quality report (the partnership's and each data owner's) and package
-    # are each linked; Great Expectations' Data Docs are not (their CDN styles and scripts leave them blank offline)
+    # are each linked; Great Expectations' Data Docs are not built (their CDN styles and scripts leave them blank offline)
     owners = {source.owner for source in load_partnership_config(PROJECT_ROOT / "config", DEMO).sources}
     for expected in (f"/outputs/{DEMO}/2022-23/summary.html", f"/outputs/{DEMO}/2022-23/measures-published.csv",
                      f"/outputs/{DEMO}/2022-23/charts/police_knife_crime.png",
@@ -278,6 +278,7 @@ def test_every_link_in_the_artifacts_opens_over_http(demo_cycle: DemoCycle) -> N
                      *(f"/outputs/{DEMO}/2022-23/quality/{owner}.html" for owner in owners)):
         assert demo_cycle.files_url + expected in links, expected
     assert not [link for link in links if "/data-docs/" in link]
+    assert not (demo_cycle.data_dir / "data-docs").exists()  # nor are they written anywhere
     assert [link for link in links if link.startswith(f"{demo_cycle.files_url}/submissions/{DEMO}/")]
     for link in sorted(links):
         with urllib.request.urlopen(link, timeout=60) as response:

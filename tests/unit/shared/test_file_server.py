@@ -1,4 +1,4 @@
-"""The file server shows the analyst's outputs, Data Docs and packages over HTTP, and nothing else."""
+"""The file server shows the analyst's outputs and packages over HTTP, and nothing else."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ FILES = {  # served file -> its expected content type
     "outputs/p/2022-23/published.json": "application/json",
     "outputs/p/2022-23/charts/knife crime.png": "image/png",
     "outputs/p/2022-23/charts/m.svg": "image/svg+xml",
-    "data-docs/p/index.html": "text/html",
+    "outputs/p/2022-23/quality/index.html": "text/html",
     "submissions/p/ab/abcd.zip": "application/zip",
 }
 
@@ -42,7 +42,7 @@ def served_tree(data_dir: Path) -> Path:
         (data_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (data_dir / name).write_bytes(f"content of {name}".encode())
     for private in ("raw/ab/abcd.csv", "quarantine/p/bad.csv", "outbox/p/message.eml", "dutycycle.db",
-                    "outputs/p/2022-23/internal/breakdowns-exact-values.csv", "submissions/p/ab/.incoming-x"):
+                    "data-docs/p/index.html", "outputs/p/2022-23/internal/breakdowns-exact-values.csv", "submissions/p/ab/.incoming-x"):
         (data_dir / private).parent.mkdir(parents=True, exist_ok=True)
         (data_dir / private).write_bytes(SECRET)
     # symlinks inside a served folder that lead out of it
@@ -84,7 +84,7 @@ def test_every_kind_of_published_file_is_served_with_its_content_type(served: tu
     assert served_url(settings, settings.data_dir / "outputs/p/2022-23/charts/knife crime.png").endswith(
         "/outputs/p/2022-23/charts/knife%20crime.png"
     )
-    assert request(port, "/data-docs/p/index.html", "HEAD")[:2] == (200, "text/html; charset=utf-8")
+    assert request(port, "/outputs/p/2022-23/quality/index.html", "HEAD")[:2] == (200, "text/html; charset=utf-8")
 
 
 @pytest.mark.parametrize(
@@ -93,6 +93,7 @@ def test_every_kind_of_published_file_is_served_with_its_content_type(served: tu
         "/raw/ab/abcd.csv",
         "/quarantine/p/bad.csv",
         "/outbox/p/message.eml",
+        "/data-docs/p/index.html",
         "/dutycycle.db",
         "/outputs/../dutycycle.db",
         "/outputs/../raw/ab/abcd.csv",
@@ -163,7 +164,7 @@ def test_dutycycle_files_serves_the_links_of_a_run_until_stopped(served_tree: Pa
         deadline = time.monotonic() + 120  # a wide margin: the machine is shared
         while True:
             try:
-                status, content_type, _ = request(port, "/data-docs/p/index.html")
+                status, content_type, _ = request(port, "/outputs/p/2022-23/quality/index.html")
                 break
             except ConnectionRefusedError:
                 assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode()
@@ -212,11 +213,11 @@ def test_a_path_in_files_url_is_part_of_every_link_and_of_what_is_served(
     try:
         port = server.server_address[1]
         monkeypatch.setenv("DUTYCYCLE_FILES_URL", f"http://127.0.0.1:{port}/dutycycle/files/")
-        url = served_url(Settings(), served_tree / "data-docs/p/index.html")
-        assert url == f"http://127.0.0.1:{port}/dutycycle/files/data-docs/p/index.html"
-        assert request(port, "/dutycycle/files/data-docs/p/index.html")[0] == 200
-        assert request(port, "/data-docs/p/index.html")[0] == 404
-        assert request(port, "/dutycycle/filesdata-docs/p/index.html")[0] == 404
+        url = served_url(Settings(), served_tree / "outputs/p/2022-23/quality/index.html")
+        assert url == f"http://127.0.0.1:{port}/dutycycle/files/outputs/p/2022-23/quality/index.html"
+        assert request(port, "/dutycycle/files/outputs/p/2022-23/quality/index.html")[0] == 200
+        assert request(port, "/outputs/p/2022-23/quality/index.html")[0] == 404
+        assert request(port, "/dutycycle/filesoutputs/p/2022-23/quality/index.html")[0] == 404
     finally:
         server.shutdown()
         server.server_close()

@@ -535,16 +535,3 @@ def test_importing_the_module_does_not_import_great_expectations():
     code = "import sys, tasks.shared.suites; print('great_expectations' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
-
-
-def test_data_docs_site_shows_suites_and_validation_results(tmp_path):
-    from tasks.shared.suites import build_data_docs
-
-    frame = CASES["police_knife_crime.raw"][0]()
-    run(_set(frame, 1, "Knife or Sharp Instrument Offences", "-3"), "police_knife_crime.raw",
-        CASES["police_knife_crime.raw"][1])
-    index = build_data_docs(tmp_path / "site")
-    assert index.is_file()
-    assert (tmp_path / "site" / "expectations" / "police_knife_crime" / "raw.html").is_file()
-    pages = list((tmp_path / "site" / "validations" / "police_knife_crime" / "raw").rglob("*.html"))
-    assert pages and any("-3" in page.read_text() for page in pages)

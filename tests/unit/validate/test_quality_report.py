@@ -152,7 +152,7 @@ def test_each_data_owner_sees_only_their_own_sources(collected) -> None:
 
 def test_the_page_prints_without_fetching_anything(collected) -> None:
     """WeasyPrint (the board report's printer) lays the page out on A4 pages; every fetch it tries is refused and
-    recorded, and there must be none (Data Docs, by contrast, fetch sixteen files from CDNs)."""
+    recorded, and there must be none (Great Expectations' Data Docs, which it replaces, fetched sixteen files from CDNs)."""
     try:
         import weasyprint
     except OSError as error:  # its native libraries (Pango) missing on this machine

@@ -32,7 +32,7 @@ def test_a_blocked_dataset_fails_validation_and_is_named(data_dir: Path) -> None
     assert "blocked for the year: police_knife_crime." in report.markdown
     assert "counts are whole numbers" in report.markdown
     assert "1 of 1 police files reconcile" in report.markdown
-    # served: a browser refuses file:// from the Prefect UI; Great Expectations' Data Docs are not linked (blank offline)
+    # served: a browser refuses file:// from the Prefect UI; Great Expectations' Data Docs are not built (blank offline)
     pages = "http://127.0.0.1:4280/outputs/castle-point-rochford/2022-23/quality/"
     assert report.links == [("validate-quality-report", pages + "index.html",
                              "Data quality report: every check by source, file and period")]
