@@ -19,16 +19,18 @@ YEARS = ["2018/19", "2019/20", "2020/21", "2021/22", "2022/23"]
 
 def row(measure: str, area: str, year: str, band: str = "all", count: str = "", rate: str = "", **extra: str) -> dict:
     titles = {m.id: m.title for m in CONFIG.metrics.metrics}
+    units = {m.id: m.value_unit for m in CONFIG.metrics.metrics}
     base = dict.fromkeys(PUBLISHED_COLUMNS, "")
     base.update(measure=measure, title=titles[measure], area_code=area, area_name=area, financial_year=year,
-                age_band=band, count=count, rate_per_100000=rate)
+                age_band=band, count=count, value=rate, value_unit=units[measure])
     base.update(extra)
     return base
 
 
 def sample_published() -> pd.DataFrame:
     """Knife crime rising over five years (all ages), suppressed under-25 sharp-object admissions, Fingertips with
-    England; every other measure of the demo absent (it goes to the not-computed list)."""
+    England, the share of knife crime with a victim under 25 (a percentage); every other measure of the demo absent
+    (it goes to the not-computed list)."""
     rows = []
     for i, year in enumerate(YEARS):
         rows.append(row("police_knife_crime", PARTNERSHIP, year, count=str(150 + 10 * i), rate=f"{83.1 + 5.5 * i:.1f}",
@@ -43,6 +45,9 @@ def sample_published() -> pd.DataFrame:
         rows.append(row("hospital_admissions_violence_fingertips", CP, year, count="65", rate="35.0",
                         lower_ci_95="28.2", upper_ci_95="43.0", compared_with_england="Better"))
         rows.append(row("hospital_admissions_violence_fingertips", ENGLAND, year, count="68510", rate="40.1"))
+        rows.append(row("police_knife_crime_under_25_share", PARTNERSHIP, year, band="under_25", count="40",
+                        rate=f"{26.7 - i:.1f}", denominator=str(150 + 10 * i), lower_ci_95="20.1",
+                        upper_ci_95="34.4"))
     table = pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
     last = (table["financial_year"] == "2022/23") & (table["measure"] == "police_knife_crime") & (
         table["area_code"] == PARTNERSHIP) & (table["age_band"] == "all")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.shared.config import DisclosurePolicy, MetricDefinition, MetricsFile, Partnership
+from tasks.shared.config import DisclosurePolicy, MetricDefinition, MetricsFile, Partnership, value_label, value_text
 from tasks.shared.geography import ENGLAND
 from tasks.shared.rendering import template_environment
 
@@ -113,7 +113,7 @@ def key_message(
     if count == symbol:
         return (f"{lead}: the {year} count is suppressed to protect individuals (shown as {symbol}), so no rate "
                 "or comparison is published.")
-    rate = row.get("rate_per_100000", "")
+    rate = row.get("value", "")
     note = row.get("note", "")
     if not is_count and not rate:
         why = note or "too few for a reliable rate"
@@ -122,7 +122,7 @@ def key_message(
         figure = f"{count} in {year}"
     else:
         noun = f"{count} recorded" if count else "count not published"
-        figure = f"{rate} per 100,000 in {year} ({noun})"
+        figure = f"{value_text(rate, row.get('value_unit', ''))} in {year} ({noun})"
     clauses = [figure]
     change = _number(row.get("change_on_previous_year_percent", ""))
     before = previous_year(year)
@@ -150,7 +150,7 @@ def key_message(
         ("England", england, row.get("compared_with_england", "")),
         ("the region", region, row.get("compared_with_region", "")),
     ):
-        value = (benchmark or {}).get("rate_per_100000", "")
+        value = (benchmark or {}).get("value", "")
         if verdict in ("Better", "Worse", "Higher", "Lower"):
             clauses.append(f"{verdict.lower()} than {name} ({value})" if value else f"{verdict.lower()} than {name}")
         elif verdict == "Similar":
@@ -314,7 +314,7 @@ def measure_sections(
             continue
         policy = metrics.policy_for(definition.id)
         is_count = definition.statistic == "count"
-        what = "Count" if is_count else "Rate per 100,000"
+        what = "Count" if is_count else value_label(definition.value_unit)
         bands = []
         for band in [b for b in ["all", *definition.age_bands] if b in set(rows["age_band"])]:
             if band in [b["id"] for b in bands]:
@@ -330,7 +330,7 @@ def measure_sections(
                 for y in years:
                     r = by_year.get(y)
                     count = r["count"] if r else ""
-                    rate = r["rate_per_100000"] if r else ""
+                    rate = r["value"] if r else ""
                     suppressed = count == policy.suppressed_symbol
                     cells.append({"count": count, "rate": rate, "suppressed": suppressed, "note": (r or {}).get(
                         "note", "")})
@@ -341,11 +341,11 @@ def measure_sections(
                 series.append(Series(name, values, hidden, england=code == ENGLAND))
                 current = by_year.get(year)
                 if current is not None and code != ENGLAND:
-                    shown = bool(current["rate_per_100000"])  # no rate published: nothing was compared
+                    shown = bool(current["value"])  # no rate published: nothing was compared
                     unpublished = Marker("none", "Not published")
                     markers.append({
                         "name": name,
-                        "rate": current["rate_per_100000"],
+                        "rate": current["value"],
                         "ci": (f"{current['lower_ci_95']} to {current['upper_ci_95']}"
                                if current.get("lower_ci_95") else ""),
                         "change": current["change_on_previous_year_percent"],
@@ -405,6 +405,7 @@ def definitions_table(definitions: Sequence[MetricDefinition], metrics: MetricsF
                            "the latest earlier estimate (noted) when that one is not yet published")
             if d.statistic == "dsr":
                 denominator += f"; by age, in the standard bands {', '.join(d.dsr_bands)}"
+            denominator = d.counted_denominator_words or denominator
         policy = metrics.policy_for(d.id)
         rows.append({
             "id": d.id, "version": d.version, "valid_from": d.valid_from.isoformat(), "title": d.title,

@@ -15,8 +15,22 @@ from tasks.compute.comparisons import (
     trend_marker_for_rates,
 )
 from tasks.compute.standard_populations import ESP2013
-from tasks.compute.statistics import change_on_previous, crude_rate, directly_standardised_rate
-from tasks.shared.config import AgeBand, DisclosurePolicy, MetricDefinition, MetricsFile, Partnership, age_bounds
+from tasks.compute.statistics import (
+    change_on_previous,
+    crude_rate,
+    directly_standardised_rate,
+    indirectly_standardised_ratio,
+    wilson_proportion,
+)
+from tasks.shared.config import (
+    COUNT_UNIT,
+    AgeBand,
+    DisclosurePolicy,
+    MetricDefinition,
+    MetricsFile,
+    Partnership,
+    age_bounds,
+)
 from tasks.shared.coverage import MONTHS_IN_YEAR, part_year_note
 from tasks.shared.disclosure import published_count_value
 from tasks.shared.geography import ENGLAND
@@ -46,6 +60,7 @@ METRIC_VALUE_COLUMNS = [
     "upper_ci_998",
     "method",
     "multiplier",
+    "value_unit",
     "change_on_previous",
     "change_on_previous_percent",
     "baseline_value",
@@ -189,6 +204,17 @@ def compute_metric_values(
                 records += _dsr_records(definition, band_id, band, numerator, population, partnership, years,
                                         metrics.policy_for(definition.id), covered)
                 continue
+            if definition.statistic == "isr":
+                records += _isr_records(definition, band_id, band, numerator, population, partnership, years, covered)
+                continue
+            if definition.statistic == "proportion":
+                whole = _with_lad(obs[(obs["dataset"] == dataset) & obs["measure"].isin(definition.denominator.measures)
+                                      & obs["fy"].isin(years)], partnership)
+                whole = whole[whole["lad"].isin(partnership.local_authority_codes)]
+                whole_band = metrics.age_bands[definition.denominator.age_band or "all"]
+                records += _proportion_records(definition, band_id, band, numerator, rows_in_band(whole, whole_band),
+                                               partnership, years, covered)
+                continue
             annual = _counts_and_rates(
                 definition, band_id, band, numerator, population, partnership, years, metrics, covered
             )
@@ -200,6 +226,9 @@ def compute_metric_values(
             if kind in definition.breakdowns:
                 records += _period_counts(definition, in_year, partnership, financial_year, kind)
     values = pd.DataFrame(records, columns=METRIC_VALUE_COLUMNS)
+    units = {d.id: d.value_unit for d in definitions}
+    values["value_unit"] = [COUNT_UNIT if method == "count" else units[metric_id]
+                            for metric_id, method in zip(values["metric_id"], values["method"], strict=True)]
     skipped_ids = {s["metric_id"] for s in skipped}
     for definition in definitions:
         if definition.id not in skipped_ids and not ((values["metric_id"] == definition.id)
@@ -376,6 +405,119 @@ def _dsr_records(
             record["raw_file_ids"] = ids
             records.append(record)
     return records
+
+
+PROPORTION_METHOD = "proportion, Wilson {level:.1%} CI"
+
+
+def _proportion_records(
+    definition: MetricDefinition,
+    band_id: str,
+    band: AgeBand,
+    numerator: pd.DataFrame,
+    whole: pd.DataFrame,
+    partnership: Partnership,
+    years: list[int],
+    months_covered: dict[int, int],
+) -> list[dict]:
+    """The percentage of the denominator's records (``whole``) that are in the numerator's age band and measures, per
+    member authority and the partnership, per year. The published percentage is restated from the published counts
+    (restate_from_counts), so it gives back no more than they do."""
+    selected = rows_in_band(numerator, band)
+    records = []
+    areas = [(la.code, "lad") for la in partnership.local_authorities] + [(partnership.id, "csp")]
+    for year in years:
+        if whole[whole["fy"] == year].empty and year not in months_covered:
+            continue
+        for area_code, area_type in areas:
+            part = selected[selected["fy"] == year]
+            of = whole[whole["fy"] == year]
+            if area_type == "lad":
+                part, of = part[part["lad"] == area_code], of[of["lad"] == area_code]
+            count, total = float(part["value"].sum()), float(of["value"].sum())
+            record = _base_record(definition, area_code, area_type, financial_year_label(year))
+            record.update(age_band=band_id, numerator=count, denominator=total, value=count, note=None,
+                          raw_file_ids=sorted({int(i) for i in of["raw_file_id"]} | {int(i) for i in part["raw_file_id"]}))
+            if months_covered.get(year, MONTHS_IN_YEAR) < MONTHS_IN_YEAR:
+                record["note"] = part_year_note(months_covered[year])
+            elif total <= 0:
+                record.update(value=None, note="no records in the denominator: percentage not computed")
+            else:
+                record.update(_proportion_fields(definition.confidence_level, count, total))
+            records.append(record)
+    return records
+
+
+def _proportion_fields(level: float, count: float, total: float) -> dict:
+    """A percentage with its Wilson intervals (the definition's level and 99.8%), as metric value fields."""
+    estimate = wilson_proportion(count, total, level, multiplier=100)
+    wide = wilson_proportion(count, total, 0.998, multiplier=100)
+    return {"denominator": total, "value": estimate.value, "lower_ci_95": estimate.lower,
+            "upper_ci_95": estimate.upper, "lower_ci_998": wide.lower, "upper_ci_998": wide.upper,
+            "method": PROPORTION_METHOD.format(level=estimate.confidence), "multiplier": 100}
+
+
+def _isr_records(
+    definition: MetricDefinition,
+    band_id: str,
+    band: AgeBand,
+    numerator: pd.DataFrame,
+    population: pd.DataFrame,
+    partnership: Partnership,
+    years: list[int],
+    months_covered: dict[int, int],
+) -> list[dict]:
+    """Indirectly standardised ratios (observed / expected x 100) per member authority and the partnership, per year:
+    expected = the population of each reference age band x the reference rate. The expected count is kept in the
+    denominator column: it is public (public populations x published reference rates), so the ratio is restated
+    from the published observed count (restate_from_counts) and gives back no more than it."""
+    low, high = band.min_age or 0, band.max_age if band.max_age is not None else 200
+    rates = {b: r for b, r in definition.reference.per_person.items()
+             if low <= age_bounds(b)[0] and age_bounds(b)[1] <= high}
+    populations = {b: _denominators(population, AgeBand(label=b, min_age=age_bounds(b)[0],
+                                                        max_age=None if age_bounds(b)[1] == 200 else age_bounds(b)[1]),
+                                    years, partnership) for b in rates}
+    selected = rows_in_band(numerator, band)
+    records = []
+    areas = [(la.code, "lad") for la in partnership.local_authorities] + [(partnership.id, "csp")]
+    for year in years:
+        if numerator[numerator["fy"] == year].empty and year not in months_covered:
+            continue
+        for area_code, area_type in areas:
+            rows = selected[selected["fy"] == year]
+            rows = rows if area_type == "csp" else rows[rows["lad"] == area_code]
+            count = float(rows["value"].sum())
+            record = _base_record(definition, area_code, area_type, financial_year_label(year))
+            record.update(age_band=band_id, numerator=count, value=count)
+            ids = {int(i) for i in rows["raw_file_id"]}
+            pops = {b: populations[b].get((area_code, year)) for b in rates}
+            notes = []
+            if months_covered.get(year, MONTHS_IN_YEAR) < MONTHS_IN_YEAR:
+                notes.append(part_year_note(months_covered[year]))
+            elif any(p is None for p in pops.values()):
+                record["value"] = None
+                notes.append("no population estimate by age: isr not computed")
+            else:
+                expected = sum(pops[b][0] * rates[b] for b in rates)
+                record.update(_isr_fields(definition.confidence_level, count, expected))
+                ids |= {i for p in pops.values() for i in p[2]}
+                notes += sorted({p[1] for p in pops.values() if p[1]})
+            record["note"] = "; ".join(notes) or None
+            record["raw_file_ids"] = sorted(ids)
+            records.append(record)
+    return records
+
+
+def _isr_fields(level: float, observed: float, expected: float) -> dict:
+    """An indirectly standardised ratio (reference = 100) with its intervals, as metric value fields (the expected
+    count in the denominator column)."""
+    if expected <= 0:
+        return {"value": None, "denominator": None}
+    estimate = indirectly_standardised_ratio(observed, [expected], [1.0], level, multiplier=100)
+    wide = indirectly_standardised_ratio(observed, [expected], [1.0], 0.998, multiplier=100)
+    return {"denominator": expected, "value": estimate.value, "lower_ci_95": estimate.lower,
+            "upper_ci_95": estimate.upper, "lower_ci_998": wide.lower, "upper_ci_998": wide.upper,
+            "method": "ISR, " + estimate.method.split(", ", 1)[1], "multiplier": 100}
 
 
 def _dsr_fields(definition: MetricDefinition, counts: dict[str, float], populations: dict[str, float],
@@ -619,8 +761,8 @@ def _add_comparisons(values: pd.DataFrame, polarities: dict[str, str] | None = N
                         [w[1].denominator for w in window], int(row.multiplier),
                     )
                     values.at[index, "trend"] = trend.marker
-            elif row.method.startswith(("published", "DSR")):
-                # a DSR or a published rate is judged by its intervals (Fingertips' method for such rates)
+            elif row.method.startswith(("published", "DSR", "ISR", "proportion")):
+                # a DSR, an ISR, a proportion or a published rate is judged by its intervals (Fingertips' method)
                 window = [by_year.get(year - k) for k in range(TREND_POINTS - 1, -1, -1)]
                 if all(w is not None for w in window):
                     trend = trend_marker(
@@ -652,6 +794,18 @@ def restate_from_counts(values: pd.DataFrame) -> pd.DataFrame:
             if is_missing(row.numerator):
                 for column in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998"):
                     values.at[index, column] = None
+        elif row.method.startswith(("proportion", "ISR")):
+            # a percentage from the published count over the published denominator count; a ratio from the published
+            # observed count over the (public) expected count
+            if is_missing(row.numerator) or is_missing(row.denominator) or row.denominator <= 0:
+                for column in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998"):
+                    values.at[index, column] = None
+                continue
+            level = 0.95 if is_missing(getattr(row, "confidence_level", None)) else row.confidence_level
+            fields = (_proportion_fields if row.method.startswith("proportion") else _isr_fields)(
+                level, row.numerator, row.denominator)
+            for column in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998"):
+                values.at[index, column] = fields[column]
         elif row.method.startswith("crude rate"):
             if is_missing(row.numerator) or is_missing(row.denominator) or row.denominator <= 0:
                 for column in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_998", "upper_ci_998"):

@@ -18,6 +18,7 @@ from tasks.compute.plausibility import divergences
 from tasks.compute.report_step import write_report
 from tasks.compute.summary import summary_html
 from tasks.shared.checks import check_and_record, record_check
+from tasks.shared.config import COUNT_UNIT, value_label
 from tasks.shared.context import CycleContext
 from tasks.shared.coverage import months_covered, part_year_lines
 from tasks.shared.disclosure import published_table_by_policy
@@ -243,7 +244,7 @@ def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) 
         "measure"
     ):
         years = rows.sort_values("financial_year")
-        if (years["rate_per_100000"] != "").sum() < 2:
+        if (years["value"] != "").sum() < 2:
             continue
 
         def number(column: str) -> pd.Series:
@@ -253,7 +254,7 @@ def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) 
         series = pd.DataFrame(
             {
                 "period": years["financial_year"],
-                "value": number("rate_per_100000"),
+                "value": number("value"),
                 "lower": number("lower_ci_95"),
                 "upper": number("upper_ci_95"),
             }
@@ -261,5 +262,7 @@ def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) 
         name = ctx.config.partnership.name
         demo = ctx.config.partnership.demo and "demo" not in name.lower()
         title = f"{rows['title'].iloc[0]}\n{name}" + (" (DEMO)" if demo else "")
-        charts[measure] = trend_chart(series, title, folder / f"{measure}.png")
+        units = [u for u in rows.get("value_unit", pd.Series(dtype=object)).fillna("") if u and u != COUNT_UNIT]
+        charts[measure] = trend_chart(series, title, folder / f"{measure}.png",
+                                      y_label=value_label(units[0] if units else ""))
     return charts

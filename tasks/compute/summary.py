@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
+from tasks.shared.config import COUNT_UNIT, value_label
+
 _environment = Environment(autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
 
 SUMMARY_TEMPLATE = _environment.from_string(
@@ -22,16 +24,17 @@ the months covered, not annual rates:</p>
 {% if not sections %}<p><strong>No measure could be computed for {{ financial_year }}.</strong></p>{% endif %}
 <p>Disclosure control: {{ policy }}. Counts of {{ suppress_from }} to {{ suppress_to }} are shown as
 &ldquo;{{ symbol }}&rdquo;, other counts are rounded to the nearest {{ round_to }}, and no rate is shown where the
-count is under {{ min_count }}. Rates are per 100,000 population with 95% confidence intervals.</p>
+count is under {{ min_count }}. Each value is in the unit its column header gives (a rate per 100,000 population, a
+percentage or a ratio to a reference of 100), with 95% confidence intervals.</p>
 {% for section in sections %}
 <h2>{{ section.title }}{% if section.headline %} <small>(national headline measure)</small>{% endif %}</h2>
 {% if section.policy %}<p class="note">Published under its own disclosure policy: {{ section.policy }}.</p>{% endif %}
 {% for chart in section.charts %}<p><img src="{{ chart }}" alt="{{ section.title }}: chart" width="640"></p>{% endfor %}
-<table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>Rate</th><th>95% CI</th><th>Change on previous year (%)</th>
+<table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>{{ section.value_label }}</th><th>95% CI</th><th>Change on previous year (%)</th>
 <th>Against 3-year baseline</th><th>5-year trend</th><th>Against England</th></tr></thead>
 <tbody>
 {% for row in section.rows %}
-<tr><td>{{ row.area_name }}</td><td>{{ row.age_band }}</td><td>{{ row.count }}</td><td>{{ row.rate_per_100000 }}</td>
+<tr><td>{{ row.area_name }}</td><td>{{ row.age_band }}</td><td>{{ row.count }}</td><td>{{ row.value }}</td>
 <td>{% if row.lower_ci_95 %}{{ row.lower_ci_95 }} &ndash; {{ row.upper_ci_95 }}{% endif %}</td>
 <td>{{ row.change_on_previous_year_percent }}</td><td>{{ row.compared_with_baseline }}</td><td>{{ row.trend }}</td>
 <td>{{ row.compared_with_england }}</td></tr>
@@ -56,6 +59,12 @@ metric definition versions listed there.</p>
 )
 
 
+def _value_label(rows: pd.DataFrame) -> str:
+    """The header of a measure's value column, from the unit its values are published in."""
+    units = [u for u in rows.get("value_unit", pd.Series(dtype=object)).fillna("") if u and u != COUNT_UNIT]
+    return value_label(units[0]) if units else "Value"
+
+
 def summary_html(
     published: pd.DataFrame, *, title: str, partnership: str, financial_year: str, demo: bool, policy: object,
     headline_ids: set[str], charts: dict[str, list[str]] | None = None, policies: dict[str, str] | None = None,
@@ -73,6 +82,7 @@ def summary_html(
                 "rows": rows.to_dict("records"),
                 "charts": (charts or {}).get(measure, []),
                 "policy": (policies or {}).get(measure),
+                "value_label": _value_label(rows),
             }
         )
     sections.sort(key=lambda s: (not s["headline"], s["title"]))

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from tasks.shared.completeness import months_of_file
-from tasks.shared.config import PartnershipConfig, Source, Stakeholder
+from tasks.shared.config import PartnershipConfig, Source, Stakeholder, value_text
 from tasks.shared.exports import csv_text
 from tasks.shared.outbox import Message
 from tasks.shared.periods import parse_financial_year
@@ -182,13 +182,17 @@ def metric_pack_messages(
     """The board and partner leads receive the year's published measures (never exact small counts): a short
     summary of the partnership's figures as the disclosure policy publishes them, what covers only part of the year,
     the measures that could not be computed with why, and the full report attached."""
-    columns = ["title", "age_band", "count", "rate_per_100000", "lower_ci_95", "upper_ci_95",
+    columns = ["title", "age_band", "count", "value", "value_unit", "lower_ci_95", "upper_ci_95",
                "change_on_previous_year_percent", "note"]
     headline = published[
         (published["financial_year"] == financial_year) & (published["area_code"] == config.partnership.id)
     ][[c for c in columns if c in published.columns]]
     missing = not_computed if not_computed is not None else pd.DataFrame(columns=["title", "reason"])
-    values = {"financial_year": financial_year, "rows": headline.fillna("").to_dict("records"),
+    # every value printed with its unit: a percentage or a ratio is never read as a rate per 100,000
+    rows = [{**r, "value_text": value_text(str(r.get("value", "")), str(r.get("value_unit", ""))),
+             "is_rate": str(r.get("value_unit", "")).startswith("per ") or not r.get("value_unit")}
+            for r in headline.fillna("").to_dict("records")]
+    values = {"financial_year": financial_year, "rows": rows,
               "attachments": [a.rsplit("/", 1)[-1] for a in attachments], "part_year": part_year or [],
               "not_computed": missing[["title", "reason"]].fillna("").to_dict("records")}
     messages = []

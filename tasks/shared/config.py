@@ -391,8 +391,41 @@ class NumeratorSpec(Strict):
 
 
 class DenominatorSpec(Strict):
-    dataset: Literal["population"] = "population"
-    age_band: str | None = Field(default=None, description="Fixed population age band, e.g. 10-17 for FTEs")
+    dataset: str = Field(default="population", description="population (ONS estimates), or for a proportion the "
+                         "dataset whose counts are the denominator (the numerator's own dataset)")
+    measures: list[str] | None = Field(default=None, description="proportion: the measures counted as the "
+                                       "denominator (the numerator's measures are a subset of them)")
+    age_band: str | None = Field(default=None, description="Fixed population age band, e.g. 10-17 for FTEs; for a "
+                                 "proportion the age band of the denominator's counts (default: all ages)")
+
+
+class ReferenceRates(Strict):
+    """Age-specific rates of a reference population (e.g. England) that an indirectly standardised ratio expects."""
+
+    name: str = Field(description="The reference population, e.g. England 2021/22")
+    source: str = Field(description="Where the reference figures are published (a citation or link)")
+    counts: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
+        default=None, description="Reference events per age band (with populations): rate = count / population")
+    populations: dict[str, Annotated[float, Field(gt=0)]] | None = None
+    rates: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
+        default=None, description="Or the reference rates per age band directly, per `rates_per` people")
+    rates_per: Annotated[int, Field(gt=0)] = 100_000
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ReferenceRates:
+        if (self.rates is None) == (self.counts is None):
+            raise ValueError("reference: give either rates (per rates_per) or counts with populations, not both")
+        if self.counts is not None and (self.populations is None or set(self.counts) != set(self.populations)):
+            raise ValueError("reference: counts and populations must name the same age bands")
+        _check_age_cover("reference", list(self.per_person))
+        return self
+
+    @property
+    def per_person(self) -> dict[str, float]:
+        """The reference rate of each age band per person, in the order config gives the bands."""
+        if self.rates is not None:
+            return {band: rate / self.rates_per for band, rate in self.rates.items()}
+        return {band: count / self.populations[band] for band, count in (self.counts or {}).items()}
 
 
 # ESP2013's five-year bands as (first age, last age); 200 stands for "and over" (tasks/compute/standard_populations.py
@@ -413,8 +446,44 @@ STATISTIC_METHODS: dict[str, tuple[str, str]] = {
     "published_rate": ("the rate OHID Fingertips publishes (directly age-standardised where Fingertips says so), "
                        "carried through unchanged",
                        "the confidence intervals Fingertips publishes with the rate"),
+    "proportion": ("percentage: {numerator} in the age band shown, as a share of {denominator} ({whole}), from "
+                   "the counts as published",
+                   "95% and 99.8% confidence intervals by Wilson's score method, as PHEindicatormethods' "
+                   "phe_proportion"),
+    "isr": ("indirectly age-standardised ratio: observed / expected x 100 (reference {reference} = 100), expected "
+            "from the population by age (bands {bands}) and {reference}'s age-specific rates; from the count as "
+            "published",
+            "95% and 99.8% confidence intervals of the observed count (exact Poisson under 10, Byar's otherwise) "
+            "over the expected count, as PHEindicatormethods' calculate_ISRatio"),
     "count": ("a count only (no suitable denominator)", "none (a count has no interval here)"),
 }
+# The unit every published value of a statistic is in: the column `value_unit` of metric values and of every
+# published table, and the label of every value in the report, charts, e-mails and the submission package.
+PERCENT, RATIO_UNIT, COUNT_UNIT = "%", "ratio (reference = 100)", "count"
+
+
+def value_label(unit: str) -> str:
+    """The column header or chart axis of values in a unit: "Rate per 100,000", "Percentage (%)", "Ratio (reference
+    = 100)", "Count" (a blank unit, from a row stored before units were, is read as a rate per 100,000)."""
+    if unit == PERCENT:
+        return "Percentage (%)"
+    if unit == RATIO_UNIT:
+        return "Ratio (reference = 100)"
+    if unit == COUNT_UNIT:
+        return "Count"
+    return f"Rate {unit or 'per 100,000'}"
+
+
+def value_text(value: str, unit: str) -> str:
+    """A published value with its unit, as a sentence says it: "12.3 per 100,000", "45.0%", "a ratio of 107.1
+    (reference = 100)"."""
+    if unit == PERCENT:
+        return f"{value}%"
+    if unit == RATIO_UNIT:
+        return f"a ratio of {value} (reference = 100)"
+    if unit == COUNT_UNIT:
+        return value
+    return f"{value} {unit or 'per 100,000'}"
 
 
 def age_bounds(label: str) -> tuple[int, int] | None:
@@ -440,9 +509,14 @@ class MetricDefinition(Strict):
     denominator: DenominatorSpec | None = None
     age_bands: Annotated[list[str], Field(min_length=1)] = ["all"]
     multiplier: Annotated[int, Field(gt=0)] = 100_000
-    statistic: Literal["crude_rate", "dsr", "published_rate", "count"] = Field(
-        default="crude_rate", description="crude_rate, dsr (directly standardised, ESP2013, Dobson), published_rate "
-        "or count; config validation refuses one the metric's data cannot carry",
+    statistic: Literal["crude_rate", "dsr", "isr", "proportion", "published_rate", "count"] = Field(
+        default="crude_rate", description="crude_rate, dsr (directly standardised, ESP2013, Dobson), isr "
+        "(indirectly standardised ratio against `reference`), proportion (a percentage of a count, Wilson), "
+        "published_rate or count; config validation refuses one the metric's data cannot carry",
+    )
+    reference: ReferenceRates | None = Field(
+        default=None, description="isr: the reference population's age-specific rates (bands running from 0 to an "
+        "open band, e.g. 0-24, 25+)",
     )
     standard_bands: list[str] | None = Field(
         default=None, description="dsr: the age bands the data are counted in, each a whole number of ESP2013 "
@@ -475,9 +549,46 @@ class MetricDefinition(Strict):
         return [f"{low}-{high}" if high < 200 else f"{low}+" for low, high in ESP2013_EDGES]
 
     @property
+    def value_multiplier(self) -> int:
+        """What the value is per: 100 for a percentage or a ratio (reference = 100), else ``multiplier``."""
+        return 100 if self.statistic in ("proportion", "isr") else self.multiplier
+
+    @property
+    def value_unit(self) -> str:
+        """The unit of the metric's value, as every output labels it: "per 100,000", "%", "ratio (reference =
+        100)" or "count"."""
+        if self.statistic == "proportion":
+            return PERCENT
+        if self.statistic == "isr":
+            return RATIO_UNIT
+        if self.statistic == "count":
+            return COUNT_UNIT
+        return f"per {self.multiplier:,}"
+
+    @property
+    def counted_denominator_words(self) -> str | None:
+        """The denominator in words when it is not an ONS population (a proportion's counts, an isr's expected
+        count); None for a population denominator."""
+        if self.statistic == "proportion" and self.denominator is not None:
+            return (f"{', '.join(self.denominator.measures or [])} of dataset {self.denominator.dataset} "
+                    f"({self.denominator.age_band or 'all ages'}), a count under the same disclosure policy as the "
+                    "numerator (published rounded or suppressed as it is)")
+        if self.statistic == "isr" and self.reference is not None:
+            return (f"expected count: the ONS mid-year population of each age band ({', '.join(self.reference.per_person)}"
+                    f") x {self.reference.name}'s rate for that band ({self.reference.source})")
+        return None
+
+    @property
     def statistic_words(self) -> str:
         """The statistic in words, as config defines it."""
-        return STATISTIC_METHODS[self.statistic][0].format(multiplier=self.multiplier, bands=", ".join(self.dsr_bands))
+        bands = ", ".join(self.reference.per_person if self.reference else self.dsr_bands)
+        denominator = self.denominator
+        return STATISTIC_METHODS[self.statistic][0].format(
+            multiplier=self.multiplier, bands=bands, reference=self.reference.name if self.reference else "",
+            numerator=", ".join(self.numerator.measures),
+            denominator=", ".join((denominator.measures or []) if denominator else []),
+            whole=(denominator.age_band if denominator and denominator.age_band else "all ages"),
+        )
 
     @property
     def interval_words(self) -> str:
@@ -488,12 +599,51 @@ class MetricDefinition(Strict):
     def _statistic_fits(self) -> MetricDefinition:
         if self.standard_bands is not None and self.statistic != "dsr":
             raise ValueError(f"{self.id}: standard_bands applies to statistic dsr only (this metric is {self.statistic})")
+        if self.pool_years > 1 and self.statistic != "crude_rate":
+            raise ValueError(f"{self.id}: pool_years pools crude rates only (this metric is {self.statistic})")
+        if self.reference is not None and self.statistic != "isr":
+            raise ValueError(f"{self.id}: reference applies to statistic isr only (this metric is {self.statistic})")
+        if self.statistic in ("proportion", "isr") and self.multiplier != 100_000:
+            raise ValueError(f"{self.id}: a {self.statistic} is always per 100 (a percentage, or a ratio with the "
+                             "reference = 100): remove multiplier")
+        if self.statistic == "proportion":
+            denominator = self.denominator
+            if denominator is None or denominator.dataset != self.numerator.dataset or not denominator.measures \
+                    or not set(self.numerator.measures) <= set(denominator.measures):
+                raise ValueError(f"{self.id}: a proportion's numerator must be a subset of its denominator: "
+                                 f"denominator {{dataset: {self.numerator.dataset}, measures: [...]}} must name the "
+                                 f"numerator's dataset and every one of its measures ({', '.join(self.numerator.measures)})")
+        elif self.denominator is not None and (self.denominator.dataset != "population" or self.denominator.measures):
+            raise ValueError(f"{self.id}: only a proportion counts its denominator from a dataset; a "
+                             f"{self.statistic} is over the population (denominator: {{dataset: population}})")
+        if self.statistic == "isr":
+            if self.reference is None:
+                raise ValueError(f"{self.id}: an isr needs reference rates by age (reference: {{name, source, rates "
+                                 "or counts and populations}})")
+            if self.denominator is None or self.denominator.age_band is not None:
+                raise ValueError(f"{self.id}: an isr needs the population by age as its denominator (denominator: "
+                                 "{dataset: population}, without a fixed age_band)")
         if self.statistic == "dsr":
             if self.denominator is None or self.denominator.age_band is not None:
                 raise ValueError(f"{self.id}: a dsr needs the population by age as its denominator (denominator: "
                                  "{dataset: population}, without a fixed age_band)")
             _check_standard_bands(self.id, self.dsr_bands)
         return self
+
+
+def _check_age_cover(what: str, bands: list[str]) -> None:
+    """Age bands that cover every age once, from 0 to an open band (e.g. 0-24, 25+)."""
+    expected_low = 0
+    for label in bands:
+        bounds = age_bounds(label)
+        if bounds is None:
+            raise ValueError(f"{what}: '{label}' is not an age band like 0-24 or 25+")
+        if bounds[0] != expected_low:
+            raise ValueError(f"{what}: age bands must run from age 0 upwards without gaps or overlaps: '{label}' "
+                             f"starts at {bounds[0]}, expected {expected_low}")
+        expected_low = bounds[1] + 1
+    if expected_low != 201:
+        raise ValueError(f"{what}: age bands must end with an open band such as 25+ or 90+")
 
 
 def _check_standard_bands(metric_id: str, bands: list[str]) -> None:
@@ -588,8 +738,9 @@ class MetricsFile(Strict):
                     raise ValueError(f"metrics[{index}] ({metric.id}): age band '{band}' is not in age_bands")
             if metric.statistic == "crude_rate" and metric.denominator is None:
                 raise ValueError(f"metrics[{index}] ({metric.id}): a crude_rate needs a denominator")
-            if metric.statistic == "dsr":
-                bands = [age_bounds(b) for b in metric.dsr_bands]
+            if metric.statistic in ("dsr", "isr"):
+                labels = list(metric.reference.per_person) if metric.reference else metric.dsr_bands
+                bands = [age_bounds(b) for b in labels]
                 for band_id in metric.age_bands:
                     band = self.age_bands[band_id]
                     if band.min_age is None and band.max_age is None:
@@ -597,7 +748,19 @@ class MetricsFile(Strict):
                     low, high = band.min_age or 0, band.max_age if band.max_age is not None else 200
                     if any(b_low < low <= b_high or b_low <= high < b_high for b_low, b_high in bands):
                         raise ValueError(f"metrics[{index}] ({metric.id}): age band '{band_id}' cuts a standard "
-                                         f"band of the dsr ({', '.join(metric.dsr_bands)})")
+                                         f"band of the {metric.statistic} ({', '.join(labels)})")
+            if metric.statistic == "proportion":
+                whole = self.age_bands.get(metric.denominator.age_band or "all")
+                if whole is None:
+                    raise ValueError(f"metrics[{index}] ({metric.id}): denominator age band "
+                                     f"'{metric.denominator.age_band}' is not in age_bands")
+                low, high = whole.min_age or 0, whole.max_age if whole.max_age is not None else 200
+                for band_id in metric.age_bands:
+                    band = self.age_bands[band_id]
+                    if (band.min_age or 0) < low or (band.max_age if band.max_age is not None else 200) > high:
+                        raise ValueError(f"metrics[{index}] ({metric.id}): a proportion's numerator must be a subset "
+                                         f"of its denominator, but age band '{band_id}' is wider than the "
+                                         f"denominator's '{metric.denominator.age_band or 'all'}'")
         for index, metric in enumerate(self.metrics):
             if metric.disclosure_policy and metric.disclosure_policy not in self.disclosure_policies:
                 raise ValueError(
@@ -942,19 +1105,22 @@ def _carries_ages(source: Source, measures: list[str]) -> bool:
 def statistic_problem(metric: MetricDefinition, sources: list[Source]) -> str | None:
     """Why the partnership's data cannot carry the metric's statistic (None when they can, or when the partnership
     has no source of its numerator at all): a dsr needs every source of its numerator to count by age band and a
-    population source by single year of age."""
-    if metric.statistic != "dsr":
+    population source by single year of age; an isr the population by single year of age (and ages in its numerator
+    when it is counted for an age band); a proportion of one age band ages in its numerator."""
+    if metric.statistic not in ("dsr", "isr", "proportion"):
         return None
     feeding = [s for s in sources if s.dataset == metric.numerator.dataset]
     if not feeding:
         return None  # the partnership does not supply the dataset: compute lists the metric as not computed, and why
+    banded = metric.statistic == "dsr" or any(b != "all" for b in metric.age_bands) or bool(
+        metric.denominator and metric.denominator.age_band not in (None, "all"))
     ageless = [s.id for s in feeding if not _carries_ages(s, metric.numerator.measures)]
-    if ageless:
-        return (f"statistic dsr needs age-banded numerators, but source(s) {', '.join(ageless)} of dataset "
-                f"{metric.numerator.dataset} carry no age band")
-    if not any(s.kind in AGE_BY_SINGLE_YEAR for s in sources):
-        return ("statistic dsr needs the population by single year of age (a source of kind ons_mye2 or "
-                "nomis_population), and the partnership has none")
+    if banded and ageless:
+        return (f"statistic {metric.statistic} needs age-banded numerators, but source(s) {', '.join(ageless)} of "
+                f"dataset {metric.numerator.dataset} carry no age band")
+    if metric.statistic != "proportion" and not any(s.kind in AGE_BY_SINGLE_YEAR for s in sources):
+        return (f"statistic {metric.statistic} needs the population by single year of age (a source of kind "
+                "ons_mye2 or nomis_population), and the partnership has none")
     return None
 
 

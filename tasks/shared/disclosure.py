@@ -24,6 +24,11 @@ the policy itself. So:
    hidden cell carries the same note and flag, small or protecting, so a reader cannot tell which is which
    (before, only protected groups were noted, which told the reader that every hidden cell of any other group
    was small).
+4. Proportions: the denominator of a percentage is a count of the same source, so it is protected like the count
+   (primary and secondary suppression, rounding, controlled totals) and the percentage is computed from the published
+   count over the published denominator: percentage x published denominator gives back only the published count.
+   A percentage is hidden with either count, and shown only when its published denominator reaches the policy's
+   min_count_for_rate.
 3. Controlled totals: under a rounding policy, when no member is hidden the partnership's count is published as
    the sum of its members' rounded counts, so the table adds up and the total narrows nothing (an independently
    rounded total beside rounded parts can pin a part to two values: 21 = 13 + 8 publishes "20" = "15" + "10",
@@ -52,7 +57,8 @@ PUBLISHED_COLUMNS = [
     "count",
     "count_flag",
     "denominator",
-    "rate_per_100000",
+    "value",
+    "value_unit",
     "lower_ci_95",
     "upper_ci_95",
     "change_on_previous_year_percent",
@@ -66,7 +72,7 @@ PUBLISHED_COLUMNS = [
     "disclosure_policy",
     "note",
 ]
-NUMERIC_COLUMNS = ["count", "denominator", "rate_per_100000", "lower_ci_95", "upper_ci_95",
+NUMERIC_COLUMNS = ["count", "denominator", "value", "lower_ci_95", "upper_ci_95",
                    "change_on_previous_year_percent", "lower_ci_998", "upper_ci_998"]
 PRIMARY, SECONDARY = "primary", "secondary"
 SUPPRESSED, ROUNDED, EXACT, AS_PUBLISHED = "suppressed", "rounded", "exact", "as published"
@@ -74,6 +80,8 @@ SUM_OF_ROUNDED = "sum of rounded parts"  # a controlled total (module docstring,
 # one note on every hidden cell, small or protecting: a reader must not tell which is which
 SECONDARY_NOTE = "suppressed: a small number, or hidden to protect one"
 RATE_HIDDEN_NOTE = "rate not shown: count too small for a reliable rate"
+DENOMINATOR_HIDDEN_NOTE = "denominator suppressed: a small number, or hidden to protect one; percentage not shown"
+DENOMINATOR_SUM_NOTE = "denominator: the sum of the authorities' rounded denominators"
 ENGLAND = "E92000001"
 
 # restate(values) -> values: the statistics of each row recomputed from its ``numerator`` (the published count;
@@ -286,17 +294,34 @@ def published_table(
         return pd.DataFrame(columns=PUBLISHED_COLUMNS)
     statuses, controlled, published = _group_counts(values, partnership, policy)
     keys = list(zip(values["metric_id"], values["area_code"], values["age_band"], values["period"], strict=True))
+    share = values["method"].astype(str).str.startswith("proportion")
+    proportions = {k for k, is_share in zip(keys, share, strict=True) if is_share}
+    # rule 4: a proportion's denominator is a count of its source, protected like one
+    den_statuses, den_controlled, den_published = _group_counts(values[share].assign(numerator=values.loc[share, "denominator"]),
+                                                   partnership, policy) if proportions else ({}, set(), {})
     if policy.as_published:
         basis = values  # the producer's own figures: nothing to restate
     else:
-        basis = restate(values.assign(numerator=[published[k] for k in keys]).reset_index(drop=True))
+        denominators = [den_published[k] if k in proportions else d
+                        for k, d in zip(keys, values["denominator"], strict=True)]
+        basis = restate(values.assign(numerator=[published[k] for k in keys], denominator=denominators)
+                        .reset_index(drop=True))
     stats = {(r.metric_id, r.area_code, r.age_band, r.period): r for r in basis.itertuples(index=False)}
 
     def rate_shown(key: tuple) -> bool:
         row = stats.get(key)
         if row is None or key in statuses or row.method == "count" or is_missing(row.value):
             return False
+        if key in proportions:
+            return policy.as_published or (key not in den_statuses
+                                           and rate_is_publishable(den_published.get(key), policy))
         return policy.as_published or rate_is_publishable(published[key], policy)
+
+    def denominator_text(key: tuple, row) -> str:
+        if key not in proportions or policy.as_published:
+            return _fmt(getattr(row, "denominator", None), "{:.0f}")
+        shown = den_published.get(key)
+        return "" if key in den_statuses or shown is None else _number(shown)
 
     def level_shown(key: tuple) -> bool:  # a count-only metric's change compares published counts
         row = stats.get(key)
@@ -314,6 +339,10 @@ def published_table(
         notes = [row.note] if isinstance(row.note, str) and row.note else []
         if status:
             notes.append(SECONDARY_NOTE)
+        elif key in den_statuses:
+            notes.append(DENOMINATOR_HIDDEN_NOTE)
+        if key in den_controlled:
+            notes.append(DENOMINATOR_SUM_NOTE)
         elif is_rate and not show_rate and not status:
             # generic on purpose: "count under 10" beside a rounded "10" would reveal the count is 8 or 9
             notes.append(RATE_HIDDEN_NOTE)
@@ -332,8 +361,9 @@ def published_table(
                 "count_flag": SUM_OF_ROUNDED if key in controlled else count_flag(row.numerator, policy,
                                                                                     hidden=bool(status)),
                 # ONS mid-year estimates are public: the denominator discloses nothing
-                "denominator": _fmt(getattr(row, "denominator", None), "{:.0f}") if is_rate or pooled else "",
-                "rate_per_100000": _fmt(stat.value) if show_rate else "",
+                "denominator": denominator_text(key, row) if is_rate or pooled else "",
+                "value": _fmt(stat.value) if show_rate else "",
+                "value_unit": getattr(row, "value_unit", None) or "",
                 "lower_ci_95": _fmt(stat.lower_ci_95) if show_rate else "",
                 "upper_ci_95": _fmt(stat.upper_ci_95) if show_rate else "",
                 "change_on_previous_year_percent": _fmt(stat.change_on_previous_percent) if show_change else "",

@@ -26,6 +26,9 @@ def notes_rows(metrics: MetricsFile, title: str) -> list[tuple[str, str]]:
     """The notes sheet: what the table is, what each flag means, and each disclosure policy with its basis."""
     rows = [(title, ""), ("", ""), ("count_flag", "meaning")]
     rows += list(FLAG_MEANINGS.items())
+    rows += [("value_unit", "what the value column is in: per 100,000 (a rate), % (a percentage of the denominator), "
+              "ratio (reference = 100) (an indirectly standardised ratio; its denominator is the expected count) or "
+              "count")]
     rows += [("note", SECONDARY_NOTE + ": every hidden cell carries this note, so the small one cannot be told "
               "apart"), ("blank cell", "not shown (see count_flag and note) or not computed"), ("", "")]
     rows.append(("disclosure policy", "rule (source)"))

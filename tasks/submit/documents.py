@@ -114,7 +114,9 @@ def _definition_rows(ctx: CycleContext, metric_ids: list[str]) -> list[dict]:
                 f", {config.metrics.age_bands[band].label.lower()}" if band else ", in the same age band as the count")
             if m.statistic == "dsr":
                 denominator += f", summed into the standard bands {', '.join(m.dsr_bands)}"
-            population = ("the mid-year estimate of the calendar year the financial year starts in (mid-2022 for "
+            denominator = m.counted_denominator_words or denominator
+            population = "none (the denominator is a count of the source)" if m.statistic == "proportion" else (
+                          "the mid-year estimate of the calendar year the financial year starts in (mid-2022 for "
                           "2022/23); the latest earlier one, with a note, when it is not yet published")
         rows.append({
             "id": m.id, "version": m.version, "valid_from": m.valid_from.isoformat(), "title": m.title,

@@ -360,7 +360,7 @@ def test_an_analyst_runs_the_review_from_the_form_and_reads_the_headline_table(c
     })
     assert len(artifacts) == 1, f"{len(artifacts)} artifacts {key} on the compute run"
     rows = json.loads(artifacts[0]["data"])
-    headline = next((row for row in rows if row["area_code"] == DEMO and row["rate_per_100000"] not in ("", None)),
+    headline = next((row for row in rows if row["area_code"] == DEMO and row["value"] not in ("", None)),
                     None)
     assert headline, f"no rate for {DEMO} in the headline table: {rows[:3]}"
 
@@ -392,13 +392,13 @@ def test_an_analyst_runs_the_review_from_the_form_and_reads_the_headline_table(c
     same = [row for row in shown if (row["measure"], row["area_code"], row["age_band"]) ==
             (headline["measure"], DEMO, headline["age_band"])]
     assert same, f"the page has no row of {headline['measure']} for {DEMO}"
-    for column in ("title", "area_name", "count", "rate_per_100000", "lower_ci_95", "upper_ci_95"):
+    for column in ("title", "area_name", "count", "value", "lower_ci_95", "upper_ci_95"):
         assert same[0][column] == str(headline[column]), (
             f"{column}: the page shows {same[0][column]!r}, the API holds {headline[column]!r}"
         )
     # the figures sit far right in a 17-column table: bring the partnership's rate into view for the record
     row = page.locator("tr").filter(has_text=headline["area_name"]).first
-    row.locator("td").nth(list(headline).index("rate_per_100000")).scroll_into_view_if_needed()
+    row.locator("td").nth(list(headline).index("value")).scroll_into_view_if_needed()
     page.shots("headline-figures", full_page=False)
 
 

@@ -24,7 +24,14 @@ from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cac
 from tasks.shared.storage.models import MetricValue, RawFile, Submission
 from tasks.shared.storage.session import dispose_engines, session_scope, table_row_counts
 from tests.databases import fresh_database
-from tests.unit.shared.disclosure_attack import _shown_range, attack, dsr_attack, leaks, read_populations
+from tests.unit.shared.disclosure_attack import (
+    _shown_range,
+    attack,
+    denominator_rows,
+    dsr_attack,
+    leaks,
+    read_populations,
+)
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -174,16 +181,24 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
     dsr_rows = [dict(r) for r in rows if statistic[r["measure"]].statistic == "dsr"]
     for r in rows:
         if statistic[r["measure"]].statistic in ("published_rate", "dsr"):
-            r["rate_per_100000"] = ""  # a DSR: not count / population (its own reader below)
+            r["value"] = ""  # a DSR: not count / population (its own reader below)
     config = load_partnership_config(PROJECT_ROOT / "config", DEMO)
     members = config.partnership.local_authority_codes
-    found = attack(rows, populations, metrics.policy_for, members, DEMO, rate_band=lambda m, band: (
-        statistic[m].denominator.age_band if statistic[m].denominator and statistic[m].denominator.age_band else band))
+    # a percentage's denominator is a protected count too: its cells are attacked as counts of their own
+    shares = denominator_rows(rows)
+    assert shares and {statistic[r["measure"].split(":")[0]].statistic for r in shares} == {"proportion"}
+    found = attack(rows + shares, populations, lambda m: metrics.policy_for(m.split(":")[0]), members, DEMO,
+                   rate_band=lambda m, band: (statistic[m].denominator.age_band if statistic[m].denominator
+                                              and statistic[m].denominator.age_band else band))
     with session_scope(url) as session:
-        exact = {(v.metric_id, v.area_code, v.age_band, v.period): v.numerator
-                 for v in session.scalars(select(MetricValue)).all() if v.numerator is not None}
+        stored = session.scalars(select(MetricValue)).all()
+        exact = {(v.metric_id, v.area_code, v.age_band, v.period): v.numerator for v in stored
+                 if v.numerator is not None}
+        exact |= {(f"{v.metric_id}:denominator", v.area_code, v.age_band, v.period): v.denominator for v in stored
+                  if v.method.startswith("proportion") and v.denominator is not None}
+        assert {v.value_unit for v in stored if v.metric_id == "police_knife_crime_under_25_share"} >= {"%"}
     found = {cell: possible for cell, possible in found.items() if cell in exact}
-    assert found and leaks(found, exact, rows, metrics.policy_for, members) == []
+    assert found and leaks(found, exact, rows + shares, lambda m: metrics.policy_for(m.split(":")[0]), members) == []
     assert all(int(round(exact[cell])) in possible for cell, possible in found.items())
     # the DSR's reader (public ESP2013 weights and ONS populations by age, the crude measure's published counts)
     # learns no band count or total beyond what those counts already say
@@ -191,7 +206,7 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
     weights = esp2013_weights(["0-24", "25+"])
     attacked = 0
     for r in dsr_rows:
-        if r["area_code"] not in members or not r["rate_per_100000"]:
+        if r["area_code"] not in members or not r["value"]:
             continue
         year = int(r["financial_year"][:4])
         # the DSR row prints its population (the sum of the single years of age, as compute sums them)

@@ -91,7 +91,7 @@ def test_a_new_partnership_runs_the_cycle_on_public_data_and_says_what_it_could_
     published = list(csv.DictReader((outputs / "measures-published.csv").open()))
     assert {r["measure"] for r in published} == set(expected)
     assert all("1 of 12 months" in r["note"] for r in published)
-    assert all(r["rate_per_100000"] == "" for r in published)
+    assert all(r["value"] == "" for r in published)
 
     summary = (outputs / "summary.html").read_text()
     assert "Measures not computed" in summary and "no source supplies dataset police_knife_crime" in summary

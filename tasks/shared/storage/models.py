@@ -194,6 +194,8 @@ class MetricValue(Base):
     upper_ci_998: Mapped[float | None] = mapped_column(Float)
     method: Mapped[str] = mapped_column(String(64))
     multiplier: Mapped[int] = mapped_column(Integer)
+    # what the value is in: "per 100,000", "%", "ratio (reference = 100)" or "count" (the metric's statistic)
+    value_unit: Mapped[str | None] = mapped_column(String(32))
     change_on_previous: Mapped[float | None] = mapped_column(Float)
     change_on_previous_percent: Mapped[float | None] = mapped_column(Float)
     baseline_value: Mapped[float | None] = mapped_column(Float)

@@ -17,9 +17,9 @@ KNIFE = "Knife crime"
 
 
 def test_sentence_rising_significantly_worse_with_england() -> None:
-    row = {"count": "185", "rate_per_100000": "102.6", "change_on_previous_year_percent": "5.2",
+    row = {"count": "185", "value": "102.6", "change_on_previous_year_percent": "5.2",
            "compared_with_baseline": "Significantly higher", "trend": "Increasing", "compared_with_england": "Worse"}
-    sentence = key_message(KNIFE, "all ages", "2022/23", row, policy=POLICY, england={"rate_per_100000": "95.0"})
+    sentence = key_message(KNIFE, "all ages", "2022/23", row, policy=POLICY, england={"value": "95.0"})
     assert sentence == (
         "Knife crime (all ages): 102.6 per 100,000 in 2022/23 (185 recorded), up 5.2% on 2021/22; significantly "
         "higher than the three-year baseline (worse); a significant increasing five-year trend, getting worse; "
@@ -27,7 +27,7 @@ def test_sentence_rising_significantly_worse_with_england() -> None:
 
 
 def test_sentence_falling_not_significant_no_england() -> None:
-    row = {"count": "60", "rate_per_100000": "131.4", "change_on_previous_year_percent": "-11.2",
+    row = {"count": "60", "value": "131.4", "change_on_previous_year_percent": "-11.2",
            "compared_with_baseline": "No significant change", "trend": "No significant change",
            "compared_with_england": ""}
     assert key_message(KNIFE, "under 25", "2022/23", row, policy=POLICY) == (
@@ -37,7 +37,7 @@ def test_sentence_falling_not_significant_no_england() -> None:
 
 
 def test_sentence_polarity_higher_is_better_turns_a_fall_worse() -> None:
-    row = {"count": "60", "rate_per_100000": "50.0", "change_on_previous_year_percent": "",
+    row = {"count": "60", "value": "50.0", "change_on_previous_year_percent": "",
            "compared_with_baseline": "Significantly lower", "trend": "Decreasing"}
     assert key_message("Screening", "all ages", "2022/23", row, polarity="higher_is_better", policy=POLICY) == (
         "Screening (all ages): 50.0 per 100,000 in 2022/23 (60 recorded), no change on 2021/22 is published; "
@@ -49,7 +49,7 @@ def test_sentence_suppressed_rate_hidden_and_not_computed() -> None:
     assert key_message(KNIFE, "under 25", "2022/23", {"count": "*"}, policy=POLICY) == (
         "Knife crime (under 25): the 2022/23 count is suppressed to protect individuals (shown as *), so no rate or "
         "comparison is published.")
-    assert key_message(KNIFE, "under 25", "2022/23", {"count": "10", "rate_per_100000": ""}, policy=POLICY) == (
+    assert key_message(KNIFE, "under 25", "2022/23", {"count": "10", "value": ""}, policy=POLICY) == (
         "Knife crime (under 25): 10 in 2022/23 (too few for a reliable rate); no rate or comparison is published.")
     assert key_message(KNIFE, "all ages", "2022/23", None, reason="no source supplies dataset x") == (
         "Knife crime (all ages): not computed for 2022/23: no source supplies dataset x.")
@@ -107,6 +107,17 @@ def test_report_reads_in_a_boards_order_with_every_measure(report: str) -> None:
         assert 'class="marker' in report and f">{words}</span>" in report
     assert "a higher value is worse" in report
     assert "counts of 1 to 7 are shown as &ldquo;*&rdquo;" in report
+
+
+def test_each_measure_is_labelled_in_its_own_unit(report: str) -> None:
+    """A percentage is headed, charted and compared as a percentage, never as a rate per 100,000."""
+    start = report.index('id="police_knife_crime_under_25_share"')
+    section = report[start:report.index("</section>", start)]
+    assert "Percentage (%)" in section and "percentage (%) (count below)" in section
+    assert '<th scope="col">Percentage (%)</th>' in section  # the comparisons table's value column
+    assert "per 100,000" not in section and "Rate" not in section
+    knife = report[report.index('id="police_knife_crime"'):start]
+    assert '<th scope="col">Rate per 100,000</th>' in knife
 
 
 def test_report_is_self_contained_and_accessible(report: str) -> None:

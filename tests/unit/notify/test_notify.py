@@ -113,14 +113,21 @@ def test_a_data_request_says_what_which_period_how_and_by_when() -> None:
 def test_the_metric_pack_shows_only_published_figures() -> None:
     published = pd.DataFrame([
         {"financial_year": "2022/23", "area_code": CONFIG.partnership.id, "title": "Knife crime", "age_band": "all",
-         "count": "35", "rate_per_100000": "19.2", "lower_ci_95": "13.4", "upper_ci_95": "26.7",
+         "count": "35", "value": "19.2", "value_unit": "per 100,000", "lower_ci_95": "13.4", "upper_ci_95": "26.7",
          "change_on_previous_year_percent": "-12.5"},
         {"financial_year": "2022/23", "area_code": CONFIG.partnership.id, "title": "Homicide", "age_band": "all",
-         "count": "*", "rate_per_100000": "", "lower_ci_95": "", "upper_ci_95": "", "change_on_previous_year_percent": ""},
+         "count": "*", "value": "", "value_unit": "per 100,000", "lower_ci_95": "", "upper_ci_95": "",
+         "change_on_previous_year_percent": ""},
+        {"financial_year": "2022/23", "area_code": CONFIG.partnership.id, "title": "Knife share under 25",
+         "age_band": "under_25", "count": "81", "value": "30.8", "value_unit": "%", "lower_ci_95": "25.5",
+         "upper_ci_95": "36.6", "change_on_previous_year_percent": ""},
     ])
     [board, analyst] = metric_pack_messages(CONFIG, "2022/23", published, ["/x/measures-published.csv", "/x/summary.html"])
     assert "- Knife crime (all): count 35, rate 19.2 per 100,000 (95% CI 13.4 to 26.7), -12.5% on the previous year" in board.body
     assert "- Homicide (all): count *" in board.body and "<td class=\"num\">*</td>" in board.html
+    # a percentage is printed as one, never as a rate per 100,000
+    assert "- Knife share under 25 (under_25): count 81, 30.8% (95% CI 25.5 to 36.6)" in board.body
+    assert "<td class=\"num\">30.8%</td>" in board.html and "<td class=\"num\">19.2 per 100,000</td>" in board.html
     assert "Attached: measures-published.csv, summary.html" in board.body
 
 

@@ -6,7 +6,8 @@ published method of every statistic (crude rate per 100,000 with exact Poisson o
 PHEindicatormethods). For every cell they narrow the count down to the whole numbers consistent with all of it:
   1. the count column: a shown count to the values that round to it, a hidden one to anything (the small range
      when no cell of its group was hidden to protect another);
-  2. the rate: rate x population / 100,000, every count whose rate prints the same to one decimal;
+  2. the rate: rate x population / 100,000, every count whose rate prints the same to one decimal; a percentage
+     (value_unit "%"): percentage x the published denominator (its rounding range), with its Wilson interval;
   3. the interval: exact Poisson and Byar limits are monotone in the count, so a printed interval pins it too;
   4. the sum: the authorities add up to the partnership (every combination is tried);
   5. the change on the previous year: only counts whose rate gives the printed change with some count of the
@@ -71,6 +72,36 @@ def _shown_range(shown: int, policy: DisclosurePolicy) -> set[int]:
     return values
 
 
+def _by_share(row: Mapping[str, str], policy: DisclosurePolicy, rests_on: str) -> set[int]:
+    """The reader of a percentage: every numerator n that, over a denominator the published one allows (its rounding
+    range), prints the same percentage and Wilson interval; as documented, the percentage rests on the "exact"
+    counts or on the "published" ones (then n is a published count, and the reader learns its rounding range)."""
+    from tasks.compute.statistics import wilson_proportion
+
+    text = row["denominator"]
+    denominators = sorted(_shown_range(int(float(text)), policy)) if text else range(1, CAP + 1)
+    found: set[int] = set()
+    for d in denominators:
+        for n in range(0, d + 1) if d > 0 else ():
+            if f"{100 * n / d:.1f}" != row["value"]:
+                continue
+            if row["lower_ci_95"]:
+                estimate = wilson_proportion(n, d, 0.95, multiplier=100)
+                if (f"{estimate.lower:.1f}", f"{estimate.upper:.1f}") != (row["lower_ci_95"], row["upper_ci_95"]):
+                    continue
+            found |= {n} if rests_on == "exact" else _shown_range(n, policy)
+    return found
+
+
+def denominator_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A percentage's published denominators as count cells of their own (measure "<id>:denominator"), so the same
+    reader attacks them through the sum of the areas."""
+    return [{**row, "measure": f"{row['measure']}:denominator", "count": row["denominator"],
+             "count_flag": ("sum of rounded parts" if "sum of the authorities' rounded" in row["note"] else "")
+             if row["denominator"] else "suppressed", "value": "", "value_unit": ""}
+            for row in rows if row.get("value_unit") == "%"]
+
+
 def _is_hidden(text: str, flag: str) -> bool:
     return text in ("*", "") and flag != "as published"
 
@@ -110,16 +141,18 @@ def attack(
             continue
         else:
             possible = _shown_range(int(float(text)), policy)
-        if row["rate_per_100000"]:
+        if row["value"] and row.get("value_unit") == "%":
+            possible &= _by_share(row, policy, rates_rest_on)
+        elif row["value"]:
             band = rate_band(row["measure"], row["age_band"])
             pops = _populations_of(row, populations, members, partnership, band)
             by_rate = set()
             for pop in pops:
-                rate = float(row["rate_per_100000"])
+                rate = float(row["value"])
                 low = max(0, math.floor((rate - 0.06) * pop / 100_000))
                 high = math.ceil((rate + 0.06) * pop / 100_000)
                 for count in range(low, high + 1):
-                    if f"{count / pop * 100_000:.1f}" != row["rate_per_100000"]:
+                    if f"{count / pop * 100_000:.1f}" != row["value"]:
                         continue
                     if row["lower_ci_95"] and count > 0:
                         estimate = crude_rate(count, pop, 100_000, 0.95)
@@ -230,7 +263,7 @@ def dsr_attack(
                     continue
                 used = dict(zip(labels, (*shown, shown_total - sum(shown)), strict=True))
             dsr = directly_standardised_rate(used, band_populations, weights)
-            if dsr.value is None or f"{dsr.value:.1f}" != dsr_row["rate_per_100000"]:
+            if dsr.value is None or f"{dsr.value:.1f}" != dsr_row["value"]:
                 continue
             if (f"{dsr.lower:.1f}", f"{dsr.upper:.1f}") != (dsr_row["lower_ci_95"], dsr_row["upper_ci_95"]):
                 continue

@@ -63,14 +63,14 @@ def test_rates_and_changes_hidden_where_counts_are_small() -> None:
     small = table.loc[("E07000069", "2022/23")]
     # the rate is that of the PUBLISHED count (10 over 100,000), not of the exact 9: shown, since "10" is not under
     # 10, and hiding it would tell the reader the count was 8 or 9 (the old expectation, a blank rate here, did)
-    assert (small["count"], small["count_flag"], small["rate_per_100000"]) == ("10", "rounded", "10.0")
+    assert (small["count"], small["count_flag"], small["value"]) == ("10", "rounded", "10.0")
     assert small["change_on_previous_year_percent"] == ""  # the year before is suppressed
     assert (table.loc[("E07000069", "2021/22"), "count"], table.loc[("E07000069", "2021/22"), "count_flag"]) == (
         "", "suppressed")
     large = table.loc[("E07000075", "2022/23")]
-    assert (large["count"], large["rate_per_100000"], large["change_on_previous_year_percent"]) == ("40", "40.0", "-20.0")
+    assert (large["count"], large["value"], large["change_on_previous_year_percent"]) == ("40", "40.0", "-20.0")
     low = table.loc[("E07000069", "2021/22")]
-    assert low["rate_per_100000"] == "" and low["note"] == SECONDARY_NOTE
+    assert low["value"] == "" and low["note"] == SECONDARY_NOTE
     assert large["area_name"] == "Rochford"
     # no exact small count of the internal table survives into the published one
     assert not set(table["count"]) & {"1", "2", "3", "4", "6", "7", "9"}
@@ -134,9 +134,9 @@ def test_secondary_suppression_in_the_published_table() -> None:
     assert small["count_flag"] == protecting["count_flag"] == "suppressed"
     # the same note on both hidden cells, so it does not tell which one is small
     assert small["note"] == protecting["note"] == SECONDARY_NOTE
-    assert protecting["rate_per_100000"] == protecting["lower_ci_95"] == protecting["upper_ci_95"] == ""
+    assert protecting["value"] == protecting["lower_ci_95"] == protecting["upper_ci_95"] == ""
     # the total's rate is that of its published 45, not of the exact 43 (rate x population gave 43 back before)
-    assert total["rate_per_100000"] == "45.0" and total["note"] == ""
+    assert total["value"] == "45.0" and total["note"] == ""
     # a change on a hidden year would give its rate back
     assert table.loc[(ROCHFORD, "2023/24"), "change_on_previous_year_percent"] == ""
     # the change between the published rates: 75 (30 + 45, the sum of the rounded parts) on 45
@@ -198,7 +198,7 @@ def test_property_no_published_table_gives_a_hidden_count_away(policy: Disclosur
                 assert shown % policy.round_to == 0, row
                 assert not policy.suppress_from <= shown <= policy.suppress_to, row
             else:
-                assert row.rate_per_100000 == row.lower_ci_95 == row.upper_ci_95 == "", row
+                assert row.value == row.lower_ci_95 == row.upper_ci_95 == "", row
             prior = f"{int(row.financial_year[:4]) - 1}/{row.financial_year[2:4]}"
             if (row.measure, row.area_code, row.age_band, prior) in hidden_keys or row.count == symbol:
                 assert row.change_on_previous_year_percent == "", row

@@ -81,7 +81,7 @@ def test_the_reader_recovers_nothing_from_the_table_as_published() -> None:
     # the partnership's rate is still published, from its rounded count (45 over its population)
     assert total["count"] == "45" and total["count_flag"] == "rounded"  # a hidden member: rounded on its own
     population = sum(POPULATIONS[(c, 2021, "all")] for c in MEMBERS)
-    assert total["rate_per_100000"] == f"{45 / population * 100_000:.1f}"
+    assert total["value"] == f"{45 / population * 100_000:.1f}"
 
 
 def test_a_rate_beside_a_rounded_count_is_the_rate_of_the_rounded_count() -> None:
@@ -90,7 +90,7 @@ def test_a_rate_beside_a_rounded_count_is_the_rate_of_the_rounded_count() -> Non
     values = _values({("2022/23", "all"): {MEMBERS[0]: 40, MEMBERS[1]: 13}})
     table = published_table(values, PARTNERSHIP, HES, restate_from_counts).set_index("area_code")
     assert table.loc[MEMBERS[1], "count"] == "15"
-    assert table.loc[MEMBERS[1], "rate_per_100000"] == "17.0"
+    assert table.loc[MEMBERS[1], "value"] == "17.0"
     # the partnership adds up: 40 + 15 (controlled total, not an independently rounded 55 = round(53))
     assert table.loc[PARTNERSHIP.id, "count"] == "55"
     assert table.loc[PARTNERSHIP.id, "count_flag"] == "sum of rounded parts"

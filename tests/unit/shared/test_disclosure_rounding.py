@@ -92,11 +92,11 @@ def test_property_no_published_table_shows_a_count_in_the_suppressed_range(polic
     table = published_table(pd.DataFrame(rows), CONFIG.partnership, policy, restate_from_counts)
     for row in table.itertuples():
         if row.count == "":
-            assert row.rate_per_100000 == row.lower_ci_95 == row.upper_ci_95 == "", row
+            assert row.value == row.lower_ci_95 == row.upper_ci_95 == "", row
             continue
         shown = int(row.count)
         assert shown % policy.round_to == 0, row
         assert not policy.suppress_from <= shown <= policy.suppress_to, row
-        if row.rate_per_100000 != "":
+        if row.value != "":
             # a rate is never shown on a published count under the policy's minimum
             assert shown >= policy.min_count_for_rate, row

@@ -62,7 +62,7 @@ def test_the_reader_pins_the_counts_of_a_dsr_computed_from_exact_band_counts(pub
     """The attack is real: the same table with the DSR computed from the exact band counts gives them back."""
     bands, total = _known(published, CP)
     exact = directly_standardised_rate(EXACT[CP], POPULATIONS, WEIGHTS)
-    naive = {"rate_per_100000": f"{exact.value:.1f}", "lower_ci_95": f"{exact.lower:.1f}",
+    naive = {"value": f"{exact.value:.1f}", "lower_ci_95": f"{exact.lower:.1f}",
              "upper_ci_95": f"{exact.upper:.1f}"}
     totals, by_band = dsr_attack(naive, POPULATIONS, WEIGHTS, bands, total, POLICY, rests_on="exact")
     # the total published as "20" is pinned to its exact 21 (with these near-equal weights per person the split
@@ -73,7 +73,7 @@ def test_the_reader_pins_the_counts_of_a_dsr_computed_from_exact_band_counts(pub
 @pytest.mark.parametrize("area", [CP, RO])
 def test_the_reader_recovers_nothing_from_the_dsr_as_published(published, area: str) -> None:
     row = published[("ae_assault_attendances_dsr", area, "all")]
-    assert row["rate_per_100000"], row  # the DSR is shown: it is what is attacked
+    assert row["value"], row  # the DSR is shown: it is what is attacked
     bands, total = _known(published, area)
     totals, by_band = dsr_attack(row, POPULATIONS, WEIGHTS, bands, total, POLICY)
     true_total = sum(EXACT[area].values())

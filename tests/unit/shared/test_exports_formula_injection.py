@@ -44,7 +44,7 @@ def _published(texts: list[str]) -> pd.DataFrame:
     for i, text in enumerate(texts):
         row = {column: "" for column in PUBLISHED_COLUMNS}
         row.update(measure=text, area_name=text, note=text, area_code="E07000069", financial_year="2022/23",
-                   count=str(10 + i), rate_per_100000="11.5", change_on_previous_year_percent="-20.0")
+                   count=str(10 + i), value="11.5", change_on_previous_year_percent="-20.0")
         rows.append(row)
     return pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
 

@@ -115,14 +115,15 @@ def metric_values_frame() -> pd.DataFrame:
 
 def submission_frame() -> pd.DataFrame:
     base = {"measure": "hospital_sharp_object_admissions", "title": "Admissions for assault by a sharp object",
-            "area_name": "Castle Point", "area_code": "E07000069", "age_band": "0-24", "note": ""}
+            "area_name": "Castle Point", "area_code": "E07000069", "age_band": "0-24", "note": "",
+            "value_unit": "per 100,000"}
     return raw(
         [
-            {**base, "financial_year": "2022/23", "count": "15", "rate_per_100000": "60.1", "lower_ci_95": "33.6",
+            {**base, "financial_year": "2022/23", "count": "15", "value": "60.1", "lower_ci_95": "33.6",
              "upper_ci_95": "99.1", "change_on_previous_year_percent": "-12.5"},
-            {**base, "financial_year": "2021/22", "count": "*", "rate_per_100000": "", "lower_ci_95": "",
+            {**base, "financial_year": "2021/22", "count": "*", "value": "", "lower_ci_95": "",
              "upper_ci_95": "", "change_on_previous_year_percent": ""},
-            {**base, "financial_year": "2020/21", "count": "0", "rate_per_100000": "0", "lower_ci_95": "0",
+            {**base, "financial_year": "2020/21", "count": "0", "value": "0", "lower_ci_95": "0",
              "upper_ci_95": "14.8", "change_on_previous_year_percent": ""},
         ]
     )
@@ -413,11 +414,18 @@ def test_metric_value_warning_for_implausible_rate():
 
 
 def test_suppressed_count_must_not_publish_a_rate():
-    frame = _set(submission_frame(), 1, "rate_per_100000", "12.0")
+    frame = _set(submission_frame(), 1, "value", "12.0")
     outcome = run(frame, "submission_package.published", SUBMISSION_PARAMETERS)
     assert outcome.blocking
     failures = outcome.row_failures(frame)
-    assert failures[["source_row", "column", "value"]].values.tolist() == [[3, "rate_per_100000", "12.0"]]
+    assert failures[["source_row", "column", "value"]].values.tolist() == [[3, "value", "12.0"]]
+
+
+def test_published_value_must_say_its_unit():
+    frame = _set(submission_frame(), 0, "value_unit", "percent per 100,000")
+    outcome = run(frame, "submission_package.published", SUBMISSION_PARAMETERS)
+    rule = failed(outcome, "expect_column_values_to_match_regex", "value_unit")
+    assert outcome.blocking and rule.unexpected_values_sample == ["percent per 100,000"]
 
 
 def test_published_area_must_belong_to_the_partnership():

@@ -26,7 +26,7 @@ def test_workbook_has_numbers_blanks_and_notes(tmp_path) -> None:
     by_area = {r["area_code"]: r for r in rows}
     assert by_area[MEMBERS[0]]["count"] is None and by_area[MEMBERS[0]]["count_flag"] == "suppressed"
     total = by_area[CONFIG.partnership.id]
-    assert total["count"] == 45 and isinstance(total["rate_per_100000"], float)
+    assert total["count"] == 45 and isinstance(total["value"], float)
     notes = {row[0].value: row[1].value for row in book["notes"].iter_rows() if row[0].value}
     assert "police_recorded" in notes and "data.police.uk" in notes["police_recorded"]
     assert "suppressed" in notes and "as published" in notes

@@ -35,7 +35,7 @@ TABLE = pd.DataFrame(
         ["police_robbery", "Robbery", "E92000001", "England", "2022/23", "all", "70000", "123.4", "122.5", "124.3",
          "3.0", "@SUM(A1:A2); -note"],
     ],
-    columns=["measure", "title", "area_code", "area_name", "financial_year", "age_band", "count", "rate_per_100000",
+    columns=["measure", "title", "area_code", "area_name", "financial_year", "age_band", "count", "value",
              "lower_ci_95", "upper_ci_95", "change_on_previous_year_percent", "note"],
 )
 MANIFEST = {"partnership": DEMO, "financial_year": "2022/23", "raw_files": [

@@ -95,7 +95,7 @@ def test_the_same_figures_another_day_make_one_package_and_changed_figures_a_new
 
     # a changed figure: a new report, a new package that supersedes the one awaiting approval
     changed = _figures()
-    changed.loc[changed.index[0], ["count", "rate_per_100000"]] = ["151", "83.6"]
+    changed.loc[changed.index[0], ["count", "value"]] = ["151", "83.6"]
     changed_outputs = _publish(ctx, changed, used, today=dt.date(2024, 1, 15))
     assert _report_bytes(changed_outputs)[0] != first_report[0]
     new = build_submission.fn(ctx, changed_outputs)
