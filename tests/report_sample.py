@@ -13,7 +13,7 @@ from tasks.shared.settings import PROJECT_ROOT
 
 CONFIG = load_partnership_config(PROJECT_ROOT / "config", "castle-point-rochford")
 PARTNERSHIP = CONFIG.partnership.id
-CP, RO, ENGLAND = "E07000069", "E07000075", "E92000001"
+CP, RO, ENGLAND, REGION = "E07000069", "E07000075", "E92000001", "E12000006"
 YEARS = ["2018/19", "2019/20", "2020/21", "2021/22", "2022/23"]
 
 
@@ -29,8 +29,8 @@ def row(measure: str, area: str, year: str, band: str = "all", count: str = "", 
 
 def sample_published() -> pd.DataFrame:
     """Knife crime rising over five years (all ages), suppressed under-25 sharp-object admissions, Fingertips with
-    England, the share of knife crime with a victim under 25 (a percentage); every other measure of the demo absent
-    (it goes to the not-computed list)."""
+    England and the region, the share of knife crime with a victim under 25 (a percentage); every other measure of
+    the demo absent (it goes to the not-computed list)."""
     rows = []
     for i, year in enumerate(YEARS):
         rows.append(row("police_knife_crime", PARTNERSHIP, year, count=str(150 + 10 * i), rate=f"{83.1 + 5.5 * i:.1f}",
@@ -43,11 +43,14 @@ def sample_published() -> pd.DataFrame:
         rows.append(row("hospital_admissions_sharp_object", PARTNERSHIP, year, band="under_25", count="*",
                         note="rate not shown: count too small for a reliable rate"))
         rows.append(row("hospital_admissions_violence_fingertips", CP, year, count="65", rate="35.0",
-                        lower_ci_95="28.2", upper_ci_95="43.0", compared_with_england="Better"))
+                        lower_ci_95="28.2", upper_ci_95="43.0", compared_with_england="Better",
+                        compared_with_region="Similar"))
         rows.append(row("hospital_admissions_violence_fingertips", ENGLAND, year, count="68510", rate="40.1"))
         rows.append(row("police_knife_crime_under_25_share", PARTNERSHIP, year, band="under_25", count="40",
                         rate=f"{26.7 - i:.1f}", denominator=str(150 + 10 * i), lower_ci_95="20.1",
                         upper_ci_95="34.4"))
+        rows.append(row("hospital_admissions_violence_fingertips", REGION, year, count="5891", rate="31.2",
+                        area_name="East of England region"))
     table = pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
     last = (table["financial_year"] == "2022/23") & (table["measure"] == "police_knife_crime") & (
         table["area_code"] == PARTNERSHIP) & (table["age_band"] == "all")

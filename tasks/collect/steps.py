@@ -325,7 +325,7 @@ def build_observations(ctx: CycleContext, source: Source, parsed: ParsedFile, na
         )
     if source.kind == "fingertips":
         return fingertips.to_observations(
-            parsed.frame, partnership.local_authority_codes, source.indicator_ids, partnership.id, raw_file_id
+            parsed.frame, partnership.local_authority_codes, source.indicator_ids, partnership.id, raw_file_id, name
         )
     return partner_returns.to_observations(
         parsed.frame, source.template, source.dataset, partnership.id, raw_file_id, name

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.shared.benchmarks import marker_kind
 from tasks.shared.config import DisclosurePolicy, MetricDefinition, MetricsFile, Partnership, value_label, value_text
-from tasks.shared.geography import ENGLAND
+from tasks.shared.geography import ENGLAND, REGIONS
 from tasks.shared.rendering import template_environment
 
 POLARITY_WORDS = {
@@ -64,10 +65,10 @@ def trend_marker(verdict: str, polarity: str) -> Marker:
     return Marker("none", verdict or "Cannot be calculated")
 
 
-def england_marker(verdict: str) -> Marker:
-    """Compared with England (benchmark outside the area's 95% interval), already judged by polarity."""
-    kinds = {"Better": "better", "Similar": "similar", "Worse": "worse", "Higher": "higher", "Lower": "lower"}
-    return Marker(kinds.get(verdict, "none"), verdict or "Not compared")
+def benchmark_marker(verdict: str) -> Marker:
+    """Compared with England or the region, in Fingertips' own words as published (e.g. "Better 99.8%"), already
+    judged by polarity; coloured by its verdict."""
+    return Marker(marker_kind(verdict), verdict or "Not compared")
 
 
 LEGEND = [
@@ -148,13 +149,16 @@ def key_message(
         clauses.append("no significant five-year trend")
     for name, benchmark, verdict in (
         ("England", england, row.get("compared_with_england", "")),
-        ("the region", region, row.get("compared_with_region", "")),
+        ((region or {}).get("area_name") or "the region", region, row.get("compared_with_region", "")),
     ):
         value = (benchmark or {}).get("value", "")
-        if verdict in ("Better", "Worse", "Higher", "Lower"):
-            clauses.append(f"{verdict.lower()} than {name} ({value})" if value else f"{verdict.lower()} than {name}")
-        elif verdict == "Similar":
-            clauses.append(f"similar to {name} ({value})" if value else f"similar to {name}")
+        kind = marker_kind(verdict)
+        level = verdict.split(" ", 1)[1] if " " in verdict else ""  # "Better 99.8%": judged at that level
+        shown = f" ({value}{'; ' + level + ' level' if level else ''})" if value else ""
+        if kind in ("better", "worse", "higher", "lower"):
+            clauses.append(f"{kind} than {name}{shown}")
+        elif kind == "similar":
+            clauses.append(f"similar to {name}{shown}")
         elif value:
             clauses.append(f"{name} {value} (not compared)")
         elif name == "England":
@@ -170,6 +174,7 @@ SERIES_STYLES = [  # partnership, then authorities, then England: told apart by 
     ("#636363", 2, "1 2"),
 ]
 ENGLAND_STYLE = ("#000000", 2, "10 4")
+REGION_STYLE = ("#7f7f7f", 2, "4 2 1 2")
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,7 @@ class Series:
     values: list[float | None]
     suppressed: list[bool] = field(default_factory=list)
     england: bool = False
+    region: bool = False
 
 
 def _fmt(value: float) -> str:
@@ -242,7 +248,8 @@ def chart_svg(chart_id: str, what: str, years: Sequence[str], series: Sequence[S
                    f'{e(year)}</text>')
     styles = iter(SERIES_STYLES)
     for n, line in enumerate(series):
-        colour, stroke, dash = ENGLAND_STYLE if line.england else next(styles, SERIES_STYLES[-1])
+        colour, stroke, dash = (ENGLAND_STYLE if line.england else REGION_STYLE if line.region
+                                else next(styles, SERIES_STYLES[-1]))
         segments: list[list[tuple[float, float]]] = [[]]
         for i, v in enumerate(line.values):
             if v is None:
@@ -292,10 +299,12 @@ class ReportFacts:
     sources_of: dict[str, list[str]] = field(default_factory=dict)  # dataset -> source titles
 
 
-def _area_order(partnership: Partnership) -> list[tuple[str, str]]:
+def _area_order(partnership: Partnership, published: pd.DataFrame) -> list[tuple[str, str]]:
+    """The partnership, its authorities, England, then the region where a published measure names it."""
+    regions = sorted(set(published["area_code"]) & set(REGIONS))
     return ([(partnership.id, partnership.name)]
             + [(la.code, partnership.area_name(la.code)) for la in partnership.local_authorities]
-            + [(ENGLAND, "England")])
+            + [(ENGLAND, "England")] + [(code, REGIONS[code]) for code in regions])
 
 
 def _band_label(metrics: MetricsFile, band: str) -> str:
@@ -321,7 +330,7 @@ def measure_sections(
                 continue
             in_band = rows[rows["age_band"] == band]
             table, series, markers = [], [], []
-            for code, name in _area_order(partnership):
+            for code, name in _area_order(partnership, published):
                 area = in_band[in_band["area_code"] == code]
                 if area.empty:
                     continue
@@ -338,9 +347,9 @@ def measure_sections(
                     values.append(None if suppressed else value)
                     hidden.append(suppressed)
                 table.append({"name": name, "cells": cells, "england": code == ENGLAND})
-                series.append(Series(name, values, hidden, england=code == ENGLAND))
+                series.append(Series(name, values, hidden, england=code == ENGLAND, region=code in REGIONS))
                 current = by_year.get(year)
-                if current is not None and code != ENGLAND:
+                if current is not None and code != ENGLAND and code not in REGIONS:
                     shown = bool(current["value"])  # no rate published: nothing was compared
                     unpublished = Marker("none", "Not published")
                     markers.append({
@@ -352,7 +361,8 @@ def measure_sections(
                         "baseline": baseline_marker(current["compared_with_baseline"], definition.polarity)
                         if shown else unpublished,
                         "trend": trend_marker(current["trend"], definition.polarity) if shown else unpublished,
-                        "england": england_marker(current["compared_with_england"]) if shown else unpublished,
+                        "england": benchmark_marker(current["compared_with_england"]) if shown else unpublished,
+                        "region": benchmark_marker(current.get("compared_with_region", "")) if shown else unpublished,
                     })
             chart_id = f"chart-{definition.id}-{band}".replace("_", "-")
             description = alt_text(what, years, series)
@@ -385,10 +395,12 @@ def key_messages(
             rows = this_year[(this_year["measure"] == definition.id) & (this_year["age_band"] == band)]
             own = rows[rows["area_code"] == partnership.id].to_dict("records")
             england = rows[rows["area_code"] == ENGLAND].to_dict("records")
+            region = rows[rows["area_code"].isin(REGIONS)].to_dict("records")
             messages.append(key_message(
                 definition.title, _band_label(metrics, band).lower(), year, own[0] if own else None,
                 polarity=definition.polarity, policy=metrics.policy_for(definition.id),
-                england=england[0] if england else None, reason=not_computed.get(definition.id),
+                england=england[0] if england else None, region=region[0] if region else None,
+                reason=not_computed.get(definition.id),
                 is_count=definition.statistic == "count",
             ))
     return messages

@@ -53,6 +53,7 @@ def compute_measures(ctx: CycleContext, blocked: frozenset[str]) -> ComputeResul
         observations, ctx.config.partnership, ctx.config.metrics, ctx.financial_year, blocked_datasets=blocked,
         months=months_covered(observations, files, start_month),
         supplied_datasets={source.dataset for source in ctx.config.sources},
+        history_years=SERIES_YEARS - 1,  # the window store_measures replaces (recomputed_periods)
     )
 
 
@@ -103,27 +104,35 @@ def check_plausibility(ctx: CycleContext, values: pd.DataFrame) -> pd.DataFrame:
 
 @task(name="store-measures", cache_policy=NO_CACHE)
 def store_measures(ctx: CycleContext, values: pd.DataFrame) -> int:
-    """Upsert the metric values with the definition versions used and this run's id."""
+    """Replace the stored metric values of the periods this run recomputed (the five years, their pooled windows,
+    the reviewed year's months and quarters) with this run's, with the definition versions used and the run's id."""
     with session_scope(ctx.database_url) as session:
-        return repository.save_metric_values(session, ctx.partnership_id, values, ctx.flow_run_id)
+        return repository.replace_metric_values(session, ctx.partnership_id, recomputed_periods(ctx), values,
+                                                ctx.flow_run_id)
 
 
 SERIES_YEARS = 5
 MEASURES_XLSX = "measures-published.xlsx"  # the same table for spreadsheet users, with a notes sheet
-PUBLISHED_AREA_TYPES = ("lad", "csp", "country")
+PUBLISHED_AREA_TYPES = ("lad", "csp", "country", "region")
 FUNNEL_LABELS = 5  # LSOA figures stay internal, apart from the funnel plot
 
 
-def read_year_values(ctx: CycleContext) -> pd.DataFrame:
-    """The stored metric values of the reviewed year and the four before it (for change and charts), and the
-    reviewed year's monthly and quarterly breakdowns, with titles."""
+def recomputed_periods(ctx: CycleContext) -> list[str]:
+    """The periods a compute run produces and publishes: the reviewed year and the four before it, the pooled
+    windows ending in them, and the reviewed year's months and quarters (compute_metric_values' history_years)."""
     years = [financial_year_label(ctx.financial_year - k) for k in range(SERIES_YEARS - 1, -1, -1)]
     months = [(pd.Timestamp(ctx.year_start) + pd.DateOffset(months=i)).strftime("%Y-%m") for i in range(12)]
     quarters = [f"{ctx.year_label} Q{q}" for q in range(1, 5)]
     pooled = [pooled_label(financial_year_label(ctx.financial_year - k - 2), financial_year_label(ctx.financial_year - k))
               for k in range(SERIES_YEARS)]
+    return years + months + quarters + pooled
+
+
+def read_year_values(ctx: CycleContext) -> pd.DataFrame:
+    """The stored metric values of the reviewed year and the four before it (for change and charts), and the
+    reviewed year's monthly and quarterly breakdowns, with titles."""
     with session_scope(ctx.database_url) as session:
-        values = repository.read_metric_values(session, ctx.partnership_id, years + months + quarters + pooled)
+        values = repository.read_metric_values(session, ctx.partnership_id, recomputed_periods(ctx))
     titles = {m.id: m.title for m in ctx.config.metrics.metrics}
     return values.assign(title=values["metric_id"].map(titles))
 

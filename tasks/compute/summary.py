@@ -31,14 +31,14 @@ percentage or a ratio to a reference of 100), with 95% confidence intervals.</p>
 {% if section.policy %}<p class="note">Published under its own disclosure policy: {{ section.policy }}.</p>{% endif %}
 {% for chart in section.charts %}<p><img src="{{ chart }}" alt="{{ section.title }}: chart" width="640"></p>{% endfor %}
 <table><thead><tr><th>Area</th><th>Age</th><th>Count</th><th>{{ section.value_label }}</th><th>95% CI</th><th>Change on previous year (%)</th>
-<th>Against 3-year baseline</th><th>5-year trend</th><th>Against England</th></tr></thead>
+<th>Against 3-year baseline</th><th>5-year trend</th><th>Against England</th><th>Against region</th></tr></thead>
 <tbody>
 {% for row in section.rows %}
 <tr><td>{{ row.area_name }}</td><td>{{ row.age_band }}</td><td>{{ row.count }}</td><td>{{ row.value }}</td>
 <td>{% if row.lower_ci_95 %}{{ row.lower_ci_95 }} &ndash; {{ row.upper_ci_95 }}{% endif %}</td>
 <td>{{ row.change_on_previous_year_percent }}</td><td>{{ row.compared_with_baseline }}</td><td>{{ row.trend }}</td>
-<td>{{ row.compared_with_england }}</td></tr>
-{% if row.note %}<tr><td colspan="9" class="note">{{ row.note }}</td></tr>{% endif %}
+<td>{{ row.compared_with_england }}</td><td>{{ row.compared_with_region }}</td></tr>
+{% if row.note %}<tr><td colspan="10" class="note">{{ row.note }}</td></tr>{% endif %}
 {% endfor %}
 </tbody></table>
 {% endfor %}
@@ -50,7 +50,8 @@ percentage or a ratio to a reference of 100), with 95% confidence intervals.</p>
 {% endif %}
 <p class="note">Against the baseline: this year's rate against the mean of the previous three years (exact
 test for two Poisson rates, 95%). Trend: chi-squared test for linear trend over the last five years, as OHID
-Fingertips marks trends. Against England: whether England's value lies outside the area's 95% interval.</p>
+Fingertips marks trends. Against England and the region: Fingertips' own verdict as published (whether the
+benchmark's value lies outside the area's 95% interval).</p>
 <h2>Provenance</h2>
 <p>Every figure is computed from the raw files listed in manifest.json (with their sha256 checksums), under the
 metric definition versions listed there.</p>

@@ -94,15 +94,20 @@ def data_quality_messages(
     file_status: pd.DataFrame,
     failures: pd.DataFrame,
     last_reported: dict[str, Any] | None = None,
+    quality_pages: dict[str, bytes] | None = None,
 ) -> list[Message]:
-    """Each data owner receives the report of their own sources only, for the year under review.
+    """Each data owner receives the report of their own sources only, for the year under review, with their own
+    page of the year's quality report attached (every check of every file, offline HTML).
 
     ``file_status``: source_id, original_name, period, status, reason, rows_read, rows_loaded, received_at.
     ``failures``: source_id, original_name, source_row, column, value, rule, severity.
     ``last_reported``: stakeholder id -> when their last report was sent (older files are shown only if they
     arrived since).
+    ``quality_pages``: stakeholder id -> the quality page validate wrote for them (a data owner's own page, the
+    partnership's for anyone who receives every source's report), attached as it is.
     """
     last_reported = last_reported or {}
+    quality_pages = quality_pages or {}
     year_start, months = _year_months(config, financial_year)
     if "received_at" not in file_status.columns:
         file_status = file_status.assign(received_at=None)
@@ -120,13 +125,14 @@ def data_quality_messages(
         files = files_to_report(mine, financial_year, year_start, months, _utc(last_reported.get(person.id)))
         problems = failures[failures["original_name"].isin(files["original_name"])
                             & failures["source_id"].isin(owned)]
-        messages.append(_quality_message(config, financial_year, person, owned, files, problems))
+        messages.append(_quality_message(config, financial_year, person, owned, files, problems,
+                                         quality_pages.get(person.id)))
     return messages
 
 
 def _quality_message(
     config: PartnershipConfig, financial_year: str, person: Stakeholder, owned: list[str], files: pd.DataFrame,
-    problems: pd.DataFrame,
+    problems: pd.DataFrame, page: bytes | None = None,
 ) -> Message:
     sources = {s.id: s for s in config.sources}
     blocked = files[files["status"] == "quarantined"]
@@ -155,11 +161,15 @@ def _quality_message(
     if len(problems):
         listing = problems[list(CSV_COLUMNS)].rename(columns=CSV_COLUMNS)
         files_attached[csv_name] = csv_text(listing).encode("utf-8")
+    page_name = f"data-quality-{person.id}-{financial_year.replace('/', '-')}.html"
+    if page is not None:
+        files_attached[page_name] = page  # self-contained: opens from the attachment without a network
     values = {
         "person": person, "financial_year": financial_year, "per_source": per_source,
         "file_count": len(files), "blocked": blocked[["original_name", "reason"]].to_dict("records"),
         "blocking": _lines(blocking), "informational": _lines(informational), "problem_rows": len(problems),
-        "csv_name": csv_name if files_attached else None, "corrections": corrections, "public": public,
+        "csv_name": csv_name if csv_name in files_attached else None, "corrections": corrections, "public": public,
+        "page_name": page_name if page is not None else None, "own_page": person.role == "data_owner",
     }
     text, html = render_parts(STAGE, "data_quality_report", config.partnership, **values)
     verdict = (f"{len(blocked)} file(s) blocked" if len(blocked)

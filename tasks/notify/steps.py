@@ -24,6 +24,7 @@ from tasks.shared.outbox import Message, queue_messages
 from tasks.shared.published import (
     NothingPublishedError,
     PublishedOutputs,
+    quality_page,
     read_published,
 )
 from tasks.shared.signoff import Decision, decision_for
@@ -37,7 +38,19 @@ def quality_reports(ctx: CycleContext) -> list[Message]:
         files = repository.file_register(session, ctx.partnership_id)
         failures = repository.failure_register(session, ctx.partnership_id)
         last_reported = repository.last_sent(session, ctx.partnership_id, "data_quality_report")
-    return data_quality_messages(ctx.config, ctx.year_label, files, failures, last_reported)
+    return data_quality_messages(ctx.config, ctx.year_label, files, failures, last_reported, quality_pages_of(ctx))
+
+
+def quality_pages_of(ctx: CycleContext) -> dict[str, bytes]:
+    """The quality page validate wrote for each recipient of a data-quality report: a data owner's own page, the
+    partnership's for anyone else (they receive every source's report); none before validate has run."""
+    pages = {}
+    for person in ctx.config.stakeholders:
+        if "data_quality_report" in person.receives:
+            path = quality_page(ctx, person.id if person.role == "data_owner" else None)
+            if path.is_file():
+                pages[person.id] = path.read_bytes()
+    return pages
 
 
 def data_requests(ctx: CycleContext) -> list[Message]:

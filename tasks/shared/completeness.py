@@ -87,8 +87,14 @@ def completeness_table(
 ) -> pd.DataFrame:
     """One row per expected period of every source: arrived, partial, quarantined, not yet due or overdue.
 
-    ``files`` holds the partnership's stored files: source_id, original_name, period, status.
+    ``files`` holds the partnership's stored files: source_id, original_name, period, status (and ``checked_in``,
+    the financial year whose collection checked it, where known). A held file whose period could not be read could
+    hold any period: it counts for the periods of the year that received it only, never for every later year's.
     """
+    label = f"{year_start.year}/{(year_start.year + 1) % 100:02d}"
+    if "checked_in" in files:
+        files = files[~((files["status"] == "quarantined") & files["period"].map(lambda p: not isinstance(p, str))
+                        & files["checked_in"].map(lambda y: isinstance(y, str) and y != label))]
     rows = []
     for source in config.sources:
         own = files[files["source_id"] == source.id]

@@ -73,7 +73,11 @@ def build_email(envelope: Envelope, date: str | None = None) -> EmailMessage:
             raise DeliveryError(f"attachment {path} does not exist")
         kind, _ = mimetypes.guess_type(path.name)
         maintype, subtype = (kind or "application/octet-stream").split("/", 1)
-        message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+        # every text file we attach (CSV, the quality pages) is UTF-8: said so, a mail client shows "✗ Failed",
+        # not the replacement characters a text part without a charset (read as ASCII) gives
+        params = {"charset": "utf-8"} if maintype == "text" else None
+        message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name,
+                               params=params)
     return message
 
 

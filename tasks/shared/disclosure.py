@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from tasks.shared.config import DisclosurePolicy, MetricsFile, Partnership
+from tasks.shared.geography import benchmark_name
 from tasks.shared.values import is_missing
 
 PUBLISHED_COLUMNS = [
@@ -67,6 +68,7 @@ PUBLISHED_COLUMNS = [
     "compared_with_baseline",
     "trend",
     "compared_with_england",
+    "compared_with_region",
     "statistic",
     "interval_method",
     "disclosure_policy",
@@ -82,7 +84,6 @@ SECONDARY_NOTE = "suppressed: a small number, or hidden to protect one"
 RATE_HIDDEN_NOTE = "rate not shown: count too small for a reliable rate"
 DENOMINATOR_HIDDEN_NOTE = "denominator suppressed: a small number, or hidden to protect one; percentage not shown"
 DENOMINATOR_SUM_NOTE = "denominator: the sum of the authorities' rounded denominators"
-ENGLAND = "E92000001"
 
 # restate(values) -> values: the statistics of each row recomputed from its ``numerator`` (the published count;
 # NaN where suppressed). It lives in the compute stage, which owns the statistics; this package never imports it.
@@ -353,7 +354,7 @@ def published_table(
                 "title": row.title,
                 "area_code": row.area_code,
                 "ons_code": (partnership.ons_code or "") if row.area_code == partnership.id else row.area_code,
-                "area_name": "England" if row.area_code == ENGLAND else partnership.area_name(row.area_code),
+                "area_name": benchmark_name(row.area_code) or partnership.area_name(row.area_code),
                 "financial_year": row.period.split("-")[-1],
                 "period": row.period,
                 "age_band": row.age_band,
@@ -372,6 +373,7 @@ def published_table(
                 "compared_with_baseline": _fmt(getattr(stat, "compared_with_baseline", None), "{}") if show_rate else "",
                 "trend": _fmt(getattr(stat, "trend", None), "{}") if show_rate else "",
                 "compared_with_england": _fmt(getattr(stat, "compared_with_england", None), "{}") if show_rate else "",
+                "compared_with_region": _fmt(getattr(stat, "compared_with_region", None), "{}") if show_rate else "",
                 "statistic": "",  # from the metric's definition: published_table_by_policy
                 "interval_method": "",
                 "disclosure_policy": policy_name or policy.name,

@@ -43,6 +43,15 @@ def outputs_folder(ctx: CycleContext) -> Path:
     return ctx.settings.outputs_dir / ctx.partnership_id / ctx.year_label.replace("/", "-")
 
 
+QUALITY_FOLDER = "quality"  # outputs/<partnership>/<year>/quality/: index.html and <owner id>.html (validate)
+QUALITY_INDEX = "index.html"
+
+
+def quality_page(ctx: CycleContext, owner_id: str | None) -> Path:
+    """The year's quality page validate wrote for a data owner (their own sources), or the partnership's (None)."""
+    return outputs_folder(ctx) / QUALITY_FOLDER / (f"{owner_id}.html" if owner_id else QUALITY_INDEX)
+
+
 def write_index(outputs: PublishedOutputs) -> Path:
     """Record which files make up the publication, so a later stage reads exactly these (not stale charts)."""
     folder = outputs.measures_csv.parent

@@ -16,7 +16,7 @@ from tasks.shared.calendar import deadline_rows
 from tasks.shared.checks import check_and_record
 from tasks.shared.context import CycleContext
 from tasks.shared.disclosure import published_count_pattern
-from tasks.shared.geography import ENGLAND
+from tasks.shared.geography import BENCHMARKS
 from tasks.shared.outbox import deliver_outbox, queue_messages
 from tasks.shared.published import NOT_COMPUTED_CSV, PublishedOutputs
 from tasks.shared.runs import fail_stage
@@ -126,7 +126,7 @@ def check_package(ctx: CycleContext, package: Package) -> SuiteOutcome:
         dataset="submission_package",
         subject=f"submission package {ctx.year_label}",
         parameters={
-            "area_codes": [*partnership.local_authority_codes, partnership.id, ENGLAND],
+            "area_codes": [*partnership.local_authority_codes, partnership.id, *BENCHMARKS],
             # a count must match the pattern of one of the policies in use (each metric follows its own)
             "published_count_regex": "|".join(
                 f"(?:{published_count_pattern(p)})" for p in ctx.config.metrics.policies_in_use

@@ -19,10 +19,11 @@ import pandas as pd
 
 from tasks.shared.completeness import MID_YEAR, MONTH, SPAN
 from tasks.shared.config import PartnershipConfig
+from tasks.shared.published import QUALITY_INDEX
 from tasks.shared.rendering import template_environment
 
 STAGE_PACKAGE = "tasks.validate"
-INDEX_PAGE = "index.html"
+INDEX_PAGE = QUALITY_INDEX  # notify attaches it (tasks/shared/published.quality_page)
 ROWS_PER_CHECK = 5  # the first failing rows shown under a check; the owner's e-mail carries every one as CSV
 ROWS_PER_FILE = 10
 VALUE_WIDTH = 40

@@ -7,12 +7,12 @@ import datetime as dt
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from tasks.shared.checks import check_and_record, record_check
 from tasks.shared.context import CycleContext
-from tasks.shared.geography import ENGLAND
-from tasks.shared.published import outputs_folder
+from tasks.shared.geography import BENCHMARKS
+from tasks.shared.published import QUALITY_FOLDER, outputs_folder
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import Observation, QuarantineEntry, RawFile, ValidationResult
 from tasks.shared.storage.session import session_scope
@@ -37,7 +37,7 @@ OBSERVATION_SUITE = "observations.normalised"
 def observation_parameters(ctx: CycleContext) -> dict:
     partnership = ctx.config.partnership
     return {
-        "area_codes": [*partnership.lsoa_codes, *partnership.local_authority_codes, partnership.id, ENGLAND],
+        "area_codes": [*partnership.lsoa_codes, *partnership.local_authority_codes, partnership.id, *BENCHMARKS],
         "latest_period_start": dt.date.today().isoformat(),
     }
 
@@ -137,22 +137,21 @@ def check_month_collapses(ctx: CycleContext, observations: pd.DataFrame) -> pd.D
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["source", *COLLAPSE_COLUMNS])
 
 
-QUALITY_FOLDER = "quality"  # outputs/<partnership>/<year>/quality/: index.html and <owner id>.html
 QUALITY_STAGES = ("collect", "validate")  # the checks on what data owners sent; compute's are the analyst's
 
 
 def stored_checks(ctx: CycleContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The collect and validate stages' stored checks of the year, the files they were run on (a file whose name
-    gives no period counts for every year, as in the data owner's e-mail) and those files' quarantine entries."""
+    """The collect and validate stages' stored checks of the year, the files they were run on and those files'
+    quarantine entries. A file without a period (none could be read, or an export of every year) is the year's whose
+    collection received and checked it (its checks are stored under that year), and no other year's: listed in
+    every year's page, one held file would read as a new problem each year."""
     with session_scope(ctx.database_url) as session:
         rows = session.execute(
             select(*[getattr(ValidationResult, c) for c in CHECK_COLUMNS])
-            .outerjoin(RawFile, RawFile.id == ValidationResult.raw_file_id)
             .where(
                 ValidationResult.partnership == ctx.partnership_id,
                 ValidationResult.stage.in_(QUALITY_STAGES),
-                or_(ValidationResult.financial_year == ctx.year_label,
-                    (ValidationResult.raw_file_id.is_not(None)) & RawFile.period.is_(None)),
+                ValidationResult.financial_year == ctx.year_label,
             )
         ).all()
         checks = pd.DataFrame(rows, columns=CHECK_COLUMNS)

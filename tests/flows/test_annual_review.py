@@ -221,10 +221,14 @@ def test_annual_review_twice_is_complete_and_idempotent(demo_cycle: DemoCycle) -
         assert by_band["0-24"] == bands["0-24"], r
         attacked += 1
     assert attacked >= 8  # both districts, every year of the series
-    # published: the five-year series for the authorities, the partnership and England; LSOA and monthly figures
-    # stay internal (exact values, never packaged)
+    # published: the five-year series for the authorities, the partnership, England and (Fingertips') East of
+    # England region; LSOA and monthly figures stay internal (exact values, never packaged)
     assert {r["financial_year"] for r in rows} == {"2018/19", "2019/20", "2020/21", "2021/22", "2022/23"}
-    assert {r["area_code"] for r in rows} <= {"E07000069", "E07000075", DEMO, "E92000001"}
+    assert {r["area_code"] for r in rows} <= {"E07000069", "E07000075", DEMO, "E92000001", "E12000006"}
+    region = [r for r in rows if r["area_code"] == "E12000006"]
+    assert region and {r["measure"] for r in region} == {"hospital_admissions_violence_fingertips"}
+    assert {r["compared_with_region"] for r in rows if r["area_code"] == "E07000075"
+            and r["measure"] == "hospital_admissions_violence_fingertips"} == {"Similar"}  # as the export says
     assert "charts/police_violence_and_sexual_offences-lsoa-funnel.png" in charts
     assert not [n for n in names if "internal" in n or "breakdown" in n]
     internal = data_dir / "outputs" / DEMO / "2022-23" / "internal" / "breakdowns-exact-values.csv"
@@ -332,6 +336,24 @@ def test_the_quality_report_names_every_check_of_the_demo(demo_cycle: DemoCycle)
         assert mine and all(any(f"({source_id})" in t.caption for t in own.tables) for source_id in mine)
         others = {s.id for s in ctx.config.sources} - mine
         assert not [t.caption for t in own.tables if any(f"({source_id})" in t.caption for source_id in others)]
+    # each owner's data-quality e-mails (the first run's, and the second's where its words differ) carry their own
+    # page as that run's validate wrote it
+    import email
+    import email.policy
+
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (demo_cycle.data_dir / "outbox" / DEMO).glob("*.eml")]
+    for owner in {s.owner for s in ctx.config.sources}:
+        person = ctx.config.stakeholder(owner)  # two stakeholders may share an address: told apart by name
+        reports = [m for m in mails if m["To"].addresses[0].addr_spec == person.email
+                   and "Data-quality" in m["Subject"] and f"Dear {person.name}," in m.get_body(("plain",)).get_content()]
+        assert reports, owner
+        for report in reports:
+            [page] = [a for a in report.iter_attachments() if a.get_filename() == f"data-quality-{owner}-2022-23.html"]
+            attached = read_page(page.get_content())
+            assert_offline_and_accessible(attached, folder)
+            mine = {s.id for s in ctx.config.sources if s.owner == owner}
+            assert all(any(f"({source_id})" in t.caption for t in attached.tables) for source_id in mine)
 
 
 def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(

@@ -7,8 +7,9 @@ import re
 
 import pandas as pd
 
-from tasks.collect.sources.common import read_csv_strings
-from tasks.shared.geography import ENGLAND
+from tasks.collect.sources.common import FIRST_DATA_ROW, InputFileError, read_csv_strings
+from tasks.shared.benchmarks import comparison_code
+from tasks.shared.geography import ENGLAND, REGIONS
 
 FINGERTIPS_COLUMNS = [
     "Indicator ID",
@@ -47,6 +48,11 @@ KEPT_FIELDS = {
     "Upper CI 99.8 limit": "_upper_ci_998",
     "Count": "_count",
     "Denominator": "_denominator",
+}
+# Fingertips' own comparisons, kept exactly as published (coded: tasks/shared/benchmarks.py)
+COMPARISON_FIELDS = {
+    "Compared to England value or percentiles": "_compared_with_england",
+    "Compared to Region value or percentiles": "_compared_with_region",
 }
 POOLED = re.compile(r"^(\d{4})/\d{2} - (\d{2})/(\d{2})$")
 SINGLE = re.compile(r"^(\d{4})/(\d{2})$")
@@ -88,26 +94,56 @@ def period_of(time_period: str) -> tuple[dt.date, str]:
     raise ValueError(f"unrecognised Fingertips time period {time_period!r}")
 
 
+def regions_of(frame: pd.DataFrame, area_codes: list[str]) -> list[str]:
+    """The regions the authorities lie in, by the export's own Parent Code chain (district -> county -> region,
+    or unitary -> region): Fingertips compares each area with the region it names as an ancestor."""
+    parents = dict(zip(frame["Area Code"], frame["Parent Code"], strict=True))
+    found = []
+    for code in area_codes:
+        seen, current = set(), parents.get(code, "")
+        while current and current not in seen and current not in REGIONS and current != ENGLAND:
+            seen.add(current)
+            current = parents.get(current, "")
+        if current in REGIONS and current not in found:
+            found.append(current)
+    return found
+
+
 def to_observations(
-    frame: pd.DataFrame, area_codes: list[str], indicator_ids: list[int], partnership: str, raw_file_id: int
+    frame: pd.DataFrame, area_codes: list[str], indicator_ids: list[int], partnership: str, raw_file_id: int,
+    name: str = "",
 ) -> pd.DataFrame:
-    """The published value, CI, count and denominator of each member authority and England, per period."""
+    """The published value, CI, count and denominator of each member authority, England and the authorities'
+    region, per period, with Fingertips' comparisons with England and the region exactly as published."""
+    regions = regions_of(frame, area_codes)
     wanted = frame[
-        frame["Area Code"].isin([*area_codes, ENGLAND])
+        frame["Area Code"].isin([*area_codes, ENGLAND, *regions])
         & frame["Indicator ID"].isin([str(i) for i in indicator_ids])
         & (frame["Category Type"] == "")
     ]
-    long = wanted.melt(
-        id_vars=["Indicator ID", "Area Code", "Time period", "Sex", "Age"], value_vars=list(KEPT_FIELDS), var_name="field"
+    coded = wanted.copy()
+    for column in COMPARISON_FIELDS:
+        codes = []
+        for index, text in zip(coded.index, coded[column], strict=True):
+            try:
+                code = comparison_code(text)
+            except ValueError as error:
+                raise InputFileError(name, str(error), row=int(index) + FIRST_DATA_ROW, column=column) from error
+            codes.append("" if code is None else str(code))
+        coded[column] = codes
+    fields = {**KEPT_FIELDS, **COMPARISON_FIELDS}
+    long = coded.melt(
+        id_vars=["Indicator ID", "Area Code", "Time period", "Sex", "Age"], value_vars=list(fields), var_name="field"
     )
     long = long[long["value"].str.strip() != ""]
     periods = [period_of(text) for text in long["Time period"]]
+    area_types = {ENGLAND: "country", **dict.fromkeys(regions, "region")}
     return pd.DataFrame(
         {
             "partnership": partnership,
             "dataset": "fingertips",
-            "measure": "indicator_" + long["Indicator ID"] + long["field"].map(KEPT_FIELDS),
-            "area_type": ["country" if code == ENGLAND else "lad" for code in long["Area Code"]],
+            "measure": "indicator_" + long["Indicator ID"] + long["field"].map(fields),
+            "area_type": [area_types.get(code, "lad") for code in long["Area Code"]],
             "area_code": long["Area Code"],
             "period_start": [start for start, _ in periods],
             "period_type": [kind for _, kind in periods],

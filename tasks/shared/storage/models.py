@@ -202,6 +202,7 @@ class MetricValue(Base):
     compared_with_baseline: Mapped[str | None] = mapped_column(String(48))
     trend: Mapped[str | None] = mapped_column(String(48))
     compared_with_england: Mapped[str | None] = mapped_column(String(24))
+    compared_with_region: Mapped[str | None] = mapped_column(String(24))
     note: Mapped[str | None] = mapped_column(Text)
     raw_file_ids: Mapped[list | None] = mapped_column(JSON)
     flow_run_id: Mapped[str | None] = mapped_column(String(64))

@@ -215,17 +215,26 @@ def supersede_files(session: Session, earlier: list[RawFile], new_id: int) -> li
     return ids
 
 
-FILE_COLUMNS = ["source_id", "original_name", "period", "status", "reason", "rows_read", "rows_loaded", "received_at"]
+FILE_COLUMNS = ["source_id", "original_name", "period", "status", "reason", "rows_read", "rows_loaded", "received_at",
+                "checked_in"]
 FAILURE_COLUMNS = ["source_id", "original_name", "source_row", "column", "value", "rule", "severity"]
 
 
 def file_register(session: Session, partnership: str) -> pd.DataFrame:
-    """Every stored file of a partnership with its period and status (loaded, quarantined, superseded)."""
+    """Every stored file of a partnership with its period and status (loaded, quarantined, superseded), and the
+    financial year whose collection last checked it (``checked_in``: the year a file without a period belongs to)."""
+    checked = (
+        select(ValidationResult.raw_file_id, func.max(ValidationResult.financial_year).label("checked_in"))
+        .where(ValidationResult.stage == "collect", ValidationResult.raw_file_id.is_not(None))
+        .group_by(ValidationResult.raw_file_id)
+        .subquery()
+    )
     rows = session.execute(
         select(
             RawFile.source_id, RawFile.original_name, RawFile.period, RawFile.status, RawFile.status_reason,
-            RawFile.rows_read, RawFile.rows_loaded, RawFile.received_at,
-        ).where(RawFile.partnership == partnership).order_by(RawFile.source_id, RawFile.original_name, RawFile.id)
+            RawFile.rows_read, RawFile.rows_loaded, RawFile.received_at, checked.c.checked_in,
+        ).outerjoin(checked, checked.c.raw_file_id == RawFile.id)
+        .where(RawFile.partnership == partnership).order_by(RawFile.source_id, RawFile.original_name, RawFile.id)
     ).all()
     return pd.DataFrame(rows, columns=FILE_COLUMNS)
 
@@ -263,6 +272,19 @@ def failure_register(session: Session, partnership: str) -> pd.DataFrame:
         .order_by(RawFile.original_name, QuarantineEntry.source_row)
     ).all()
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+
+
+def replace_metric_values(
+    session: Session, partnership: str, periods: Sequence[str], values: pd.DataFrame, flow_run_id: str | None
+) -> int:
+    """The partnership's metric values of the periods a run recomputed, replaced by the run's: delete, then insert,
+    in the caller's one transaction (a reader sees the old window or the new one, never a mix). A value the run no
+    longer produces (its source file withdrawn, an area or a metric version gone) leaves the database with it,
+    instead of staying in every later output beside the new figures."""
+    window = sorted(set(periods) | set(values["period"]) if len(values) else set(periods))
+    session.execute(delete(MetricValue).where(MetricValue.partnership == partnership,
+                                              MetricValue.period.in_(window)))
+    return save_metric_values(session, partnership, values, flow_run_id)
 
 
 def save_metric_values(session: Session, partnership: str, values: pd.DataFrame, flow_run_id: str | None) -> int:

@@ -169,3 +169,12 @@ def test_report_css_keeps_tall_rows_whole() -> None:
     header_pages = [page for page in kept.pages if any(
         getattr(box, "text", None) == "h" for box in page._page_box.descendants())]
     assert len(header_pages) == len(kept.pages), "the table header repeats on every page"
+
+
+def test_report_compares_with_england_and_the_region(report: str) -> None:
+    section = report[report.index('id="hospital_admissions_violence_fingertips"'):report.index('id="quality"')]
+    assert '<th scope="row" class="text">East of England region</th>' in section  # its five-year row
+    assert "East of England region" in section.split("<svg", 1)[1].split("</svg>", 1)[0]  # and chart line
+    assert ">Against the region</th>" in section
+    assert '<span class="marker better">Better</span></td><td class="text"><span class="marker similar">Similar' \
+        in section  # Castle Point: against England, then against the region, as published

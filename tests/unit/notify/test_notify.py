@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 
 from tasks.notify.messages import data_quality_messages, data_request_messages, metric_pack_messages
+from tasks.notify.steps import quality_pages_of
 from tasks.shared.config import load_partnership_config
 from tasks.shared.context import open_cycle
 from tasks.shared.outbox import deliver_outbox, queue_messages
+from tasks.shared.published import quality_page
 from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
 from tasks.shared.storage.session import table_row_counts
 from tests.servers.mail import Inbox, SmtpServer
@@ -180,3 +182,32 @@ def test_without_smtp_messages_become_eml_files(data_dir: Path) -> None:
     parsed = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert parsed["Subject"].startswith("[Castle Point and Rochford")
     assert parsed.get_body(("html",)) is not None and parsed["Reply-To"] == "community.safety@example.org"
+
+
+def test_each_owner_receives_their_own_quality_page_attached_over_smtp(smtp: Inbox) -> None:
+    """The page validate wrote under outputs/<p>/<year>/quality/ travels with the e-mail, byte for byte: a data
+    owner's own page to them, the partnership's page to the analyst (who receives every source's report)."""
+    ctx = open_cycle("castle-point-rochford", "2022/23")
+    written = {}
+    for owner in ("essex-police-analyst", None):
+        path = quality_page(ctx, owner)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written[owner] = f"<!DOCTYPE html><title>quality {owner}</title><p>knife.csv \u2717 Failed</p>".encode()
+        path.write_bytes(written[owner])
+    messages = data_quality_messages(CONFIG, "2022/23", FILES, FAILURES, quality_pages=quality_pages_of(ctx))
+    queue_messages.fn(ctx, messages)
+    deliver_outbox.fn(ctx)
+    police = next(m for m in smtp.messages if m["To"] == "analyst@essex-police.example.org")
+    pages = {a.get_filename(): a for a in police.iter_attachments() if a.get_filename().endswith(".html")}
+    assert list(pages) == ["data-quality-essex-police-analyst-2022-23.html"]
+    assert pages["data-quality-essex-police-analyst-2022-23.html"].get_content().encode() == written[
+        "essex-police-analyst"]
+    assert ("The attached data-quality-essex-police-analyst-2022-23.html is your own page of the year's quality "
+            "report") in police.get_body(("plain",)).get_content()
+    analyst = next(m for m in smtp.messages if m["To"] == CONFIG.stakeholder("csp-analyst").email)
+    [page] = [a for a in analyst.iter_attachments() if a.get_filename().endswith(".html")]
+    assert page.get_content().encode() == written[None]  # the partnership's page (index.html)
+    # an owner whose page validate has not written gets no page and no words about one
+    health = next(m for m in smtp.messages if m["To"] == CONFIG.stakeholder("mse-icb-intelligence").email)
+    assert not [a for a in health.iter_attachments() if a.get_filename().endswith(".html")]
+    assert "quality report:" not in health.get_body(("plain",)).get_content()

@@ -5,6 +5,7 @@ must read as a warning, a failure as a failure; the page must fetch nothing and 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import shutil
 import zipfile
@@ -16,8 +17,14 @@ from tasks.collect.steps import collect_source
 from tasks.shared.checks import completeness
 from tasks.shared.context import CycleContext, open_cycle
 from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
-from tasks.validate.quality import QualityReport
-from tasks.validate.steps import check_month_collapses, observations_of_year, validate_dataset, write_quality_report
+from tasks.validate.quality import QualityReport, quality_pages
+from tasks.validate.steps import (
+    check_month_collapses,
+    observations_of_year,
+    stored_checks,
+    validate_dataset,
+    write_quality_report,
+)
 from tests.unit.validate.quality_html import (
     PageReader,
     assert_every_check_shown,
@@ -177,3 +184,20 @@ def test_the_page_prints_without_fetching_anything(collected) -> None:
                                url_fetcher=refuse).render()
     assert refuse.asked == []
     assert len(document.pages) >= 2 and document.pages[0].width == pytest.approx(210 / 25.4 * 96)  # A4, in CSS px
+
+
+def test_a_file_without_a_period_appears_only_in_the_year_that_received_it(collected) -> None:
+    """The NHS-number return is refused before any period is read: the 2022/23 collection received and checked it,
+    so 2022/23's pages list it and a later year's pages do not (before, it was listed in every year's)."""
+    ctx, report = collected
+    checks = stored(ctx)
+    periodless = set(checks.loc[checks["file"].notna() & checks["period"].isna(), "file"])
+    assert NHS in periodless
+    assert NHS in report.index.read_text(encoding="utf-8")
+    later = open_cycle(DEMO, "2023/24")
+    later_checks, files, problems = stored_checks(later)
+    assert NHS not in set(files["original_name"])
+    pages = quality_pages(later.config, later.year_label, files, later_checks, problems, completeness(later),
+                          dt.datetime(2024, 6, 1, tzinfo=dt.UTC))
+    for name, html in pages.pages.items():
+        assert NHS not in html, name
