@@ -24,6 +24,15 @@ import yaml
 TESTS = Path(__file__).resolve().parent
 MANIFEST = TESTS / "bad_inputs" / "MANIFEST.yaml"
 FAULT_MODULES = TESTS / "faults"
+# Fault tests that live beside the code they test rather than in tests/faults/: a complete run must include them too.
+RECORDED_ELSEWHERE = (
+    "unit/shared/test_http.py",  # HTTP 429, 5xx and timeouts in the shared client
+    "unit/collect/test_fingertips_api.py",  # 5xx from the Fingertips API
+    "unit/collect/test_police_api.py",  # 503 splits and 500s from data.police.uk
+    "unit/collect/test_nomis.py",  # 500s from Nomis
+    "unit/shared/test_outbox_exactly_once.py",  # sender killed, database locked, SMTP and webhooks failing
+    "flows/test_sign_off_and_delivery.py",  # the submission's upload killed mid-body
+)
 OUTCOMES = ("kept", "refused", "quarantined", "retried", "lost")
 
 FAULT, BAD_INPUT = "fault", "bad input"
@@ -137,13 +146,18 @@ class Record:
     def __init__(self) -> None:
         self.cases: dict[str, Case] = {}
         self.deselected: list[str] = []
-        self.fault_modules_run: set[str] = set()
+        self.fault_modules_run: set[str] = set()  # paths relative to tests/
 
     def case(self, nodeid: str) -> Case:
         return self.cases.setdefault(nodeid, Case(nodeid))
 
     def bad_inputs(self) -> dict[str, Case]:
         return {c.name: c for c in self.cases.values() if c.kind == BAD_INPUT}
+
+
+def fault_modules() -> list[str]:
+    """Every module a complete run must include, relative to tests/: tests/faults/ and RECORDED_ELSEWHERE."""
+    return sorted([f"faults/{p.name}" for p in FAULT_MODULES.glob("test_*.py")] + list(RECORDED_ELSEWHERE))
 
 
 RECORD = pytest.StashKey[Record]()
@@ -169,8 +183,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for item in items:
         if _is_case(item):
             record.case(item.nodeid)  # listed even if it never runs (-x, a crash) or never records
-            if Path(item.path).parent == FAULT_MODULES:
-                record.fault_modules_run.add(Path(item.path).name)
+            module = Path(item.path).resolve().relative_to(TESTS).as_posix()
+            if Path(item.path).parent == FAULT_MODULES or module in RECORDED_ELSEWHERE:
+                record.fault_modules_run.add(module)
 
 
 @pytest.hookimpl(trylast=True)
@@ -218,11 +233,12 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return str(longrepr[2]).removeprefix("Skipped: ") if isinstance(longrepr, tuple) else str(longrepr)
 
 
-TEMPORARY = re.compile(r"/tmp/[^\s)]+|0x[0-9a-f]{6,}")
+# temporary paths, addresses and the ports local test servers were given: they differ run to run
+TEMPORARY = re.compile(r"/tmp/[^\s)]+|0x[0-9a-f]{6,}|(?<=127\.0\.0\.1:)\d+")
 
 
 def _failure_line(report: pytest.TestReport) -> str:
-    """The failure's assertion line, one line, without temporary paths or addresses (they differ run to run)."""
+    """The failure's assertion line, one line, without temporary paths, addresses or ports (they differ run to run)."""
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr)
     line = next((s for s in text.splitlines() if s.strip()), "")
@@ -270,8 +286,7 @@ def render(record: Record, selection: str) -> str:
             by_file.setdefault(case.name, []).append(case)
     unlisted = sorted(set(by_file) - listed)
     not_run_files = sorted(listed - set(by_file))
-    fault_modules = sorted(p.name for p in FAULT_MODULES.glob("test_*.py"))
-    modules_missing = [m for m in fault_modules if m not in record.fault_modules_run]
+    modules_missing = [m for m in fault_modules() if m not in record.fault_modules_run]
     not_run = sorted(c.nodeid for c in record.cases.values() if c.verdict == "not run")
 
     gaps = []
@@ -300,7 +315,9 @@ def render(record: Record, selection: str) -> str:
     if gaps:
         lines += [f"**Partial run**: {'; '.join(gaps)}. This record covers only the cases below.", ""]
     else:
-        lines += ["Complete run: every module of tests/faults/ and every file of tests/bad_inputs/MANIFEST.yaml.", ""]
+        lines += ["Complete run: every module of tests/faults/, the fault tests kept beside their code "
+                  f"({', '.join(f'tests/{m}' for m in RECORDED_ELSEWHERE)}) and every file of "
+                  "tests/bad_inputs/MANIFEST.yaml.", ""]
     tally = f"{len(faults)} faults, {sum(len(v) for v in by_file.values())} bad-input cases"
     if cases and not unsound and not not_run_files and not gaps:
         lines.append(f"**Lost: nothing.** {tally}; every case passed and every count matched.")

@@ -74,8 +74,11 @@ def _state_of(flow_run_id) -> object:
 
 
 def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly_once(
-    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reliability
 ) -> None:
+    reliability.fault("submission upload interrupted",
+                      injected="SIGKILL of the submit flow's process after 4 KiB of the upload body reached the receiver",
+                      where="submit stage, HTTPS upload to a local Home Office receiver; run again twice")
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
     from prefect.settings import PREFECT_API_URL
@@ -111,11 +114,12 @@ def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly
             if process.poll() is None:
                 process.kill()
             output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-        assert receiver.stored == {}, output  # the receiver got part of a body: nothing stored
+        # the receiver got part of a body: nothing stored
+        reliability.check("packages stored after the kill", len(receiver.stored), 0, detail=output)
         url = get_settings().resolved_database_url
         with session_scope(url) as session:
             [claim] = session.scalars(select(Delivery)).all()
-            assert claim.status == "sending"
+            reliability.check("delivery row after the kill", claim.status, "sending")
         # what an operator does after a killed run: mark it crashed and free the partnership-year's slot
         with get_client(sync_client=True) as client:
             client.set_flow_run_state(paused.id, Crashed(message="killed by the test"), force=True)
@@ -129,15 +133,21 @@ def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly
         state = submit(partnership=DEMO, financial_year=YEAR, return_state=True)  # and once more: nothing new
         assert state.is_completed(), state.message
 
+    reliability.check("uploads by the second re-run", len(receiver.posts) - len(posts_after_rerun), 0)
     assert receiver.posts == posts_after_rerun
-    assert len(receiver.stored) == 1 and len(receiver.files()) == 1
+    reliability.kept("packages stored by the receiver", len(receiver.stored), 1)
+    reliability.kept("files at the receiver", len(receiver.files()), 1)
     with session_scope(url) as session:
-        [submission] = session.scalars(select(Submission)).all()
-        [delivery] = session.scalars(select(Delivery)).all()
+        submissions = session.scalars(select(Submission)).all()
+        deliveries = session.scalars(select(Delivery)).all()
+        reliability.kept("submission rows", len(submissions), 1)
+        reliability.kept("delivery rows", len(deliveries), 1)
+        [submission], [delivery] = submissions, deliveries
         [decision] = session.scalars(select(SignOff)).all()
         deadline = session.get(DeadlineRow, submission.deadline_row_id)
         assert submission.status == "delivered"
-        assert delivery.status == "delivered" and delivery.attempts == 2
+        reliability.check("delivery", delivery.status, "delivered")
+        reliability.check("delivery attempts", delivery.attempts, 2)
         assert delivery.receipt["id"] == "HO-00001" and delivery.receipt["status"] == 201
         assert {p["key"] for p in receiver.posts} == {delivery.idempotency_key}
         assert (decision.approver_name, decision.decision, decision.via) == ("Sam Taylor", "approve", "prefect-ui")
@@ -156,6 +166,8 @@ def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly
         approval = json.loads(received.read("approval.json"))
     assert (approval["approver_name"], approval["decision"], approval["approved_identity_sha256"]) == (
         "Sam Taylor", "approve", sha)
+    reliability.outcome("retried")
+    reliability.outcome("kept")
     audit = audit_table(url, submission.id)
     assert len(audit) == submission.measures_rows > 0
     assert not audit["definition"].str.contains("not found").any()

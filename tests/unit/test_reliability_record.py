@@ -8,7 +8,7 @@ import random
 import pytest
 import yaml
 
-from tests.reliability import FAULT_MODULES, MANIFEST, Case, Record, render
+from tests.reliability import MANIFEST, Case, Record, fault_modules, render
 
 FILES = [entry["file"] for entry in yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))["files"]]
 
@@ -16,7 +16,7 @@ FILES = [entry["file"] for entry in yaml.safe_load(MANIFEST.read_text(encoding="
 def _complete(messages_arrived: int = 1, skip: str | None = None, order: int = 0) -> Record:
     """A record of one fault case (one message expected at the server) and one passed case per corpus file."""
     record = Record()
-    record.fault_modules_run = {p.name for p in FAULT_MODULES.glob("test_*.py")}
+    record.fault_modules_run = set(fault_modules())
     cases = [("tests/faults/test_x.py::test_kill", None)] + [(f"tests/c.py::test_file[{f}]", f) for f in FILES]
     random.Random(order).shuffle(cases)  # the order tests ran in must not change the document
     for nodeid, file in cases:
@@ -77,10 +77,18 @@ def test_a_corpus_file_no_test_tried_makes_the_run_partial() -> None:
 
 def test_a_fault_module_left_out_makes_the_run_partial_even_if_all_else_passed() -> None:
     record = _complete()
-    record.fault_modules_run.discard("test_disk_full.py")
+    record.fault_modules_run.discard("faults/test_disk_full.py")
     text = render(record, "s")
-    assert "fault modules not run: test_disk_full.py" in text
+    assert "fault modules not run: faults/test_disk_full.py" in text
     assert "Lost: nothing" not in text and "a partial run makes no claim for the rest" in text
+
+
+@pytest.mark.parametrize("module", ["unit/shared/test_http.py", "flows/test_sign_off_and_delivery.py"])
+def test_a_fault_module_outside_tests_faults_left_out_makes_the_run_partial(module: str) -> None:
+    record = _complete()
+    record.fault_modules_run.discard(module)
+    text = render(record, "s")
+    assert f"fault modules not run: {module}" in text and "Lost: nothing" not in text
 
 
 def test_a_fault_test_that_records_nothing_is_not_counted_as_proof() -> None:
@@ -98,3 +106,15 @@ def test_a_measure_is_recorded_before_it_is_asserted() -> None:
     assert case.lost == ["lost 1 rows"]
     with pytest.raises(AssertionError, match="outcome 'vanished' is not one of"):
         case.outcome("vanished")
+
+
+def test_a_local_server_port_in_a_message_does_not_change_the_document() -> None:
+    texts = []
+    for port in (35481, 44805):
+        record = _complete()
+        case = record.case("tests/faults/test_z.py::test_500")
+        case.fault("HTTP 500", injected="local server", where="client")
+        case.message(f"GET http://127.0.0.1:{port}/api/x answered 500")
+        case.verdict = "passed"
+        texts.append(render(record, "s"))
+    assert texts[0] == texts[1] and "“GET http://127.0.0.1:…/api/x answered 500”" in texts[0]

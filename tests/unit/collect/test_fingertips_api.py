@@ -50,17 +50,30 @@ def test_indicator_without_data_gives_the_header_only(server: FingertipsFake) ->
     assert len(fingertips.parse_export(data, "11201.csv")) == 0
 
 
-def test_server_errors_are_retried(server: FingertipsFake) -> None:
+def test_server_errors_are_retried(server: FingertipsFake, reliability) -> None:
+    reliability.fault("HTTP 502 then 500", injected="local Fingertips API answers two server errors",
+                      where="fetch_indicator_csv (Fingertips API export)")
     server.inject(502, 500)
     session, base_url = session_for(server)
-    assert fetch_indicator_csv(session, base_url, [93356], 102) == EXPORT_FILE.read_bytes()
-    assert server.statuses() == [502, 500, 200]
+    data = fetch_indicator_csv(session, base_url, [93356], 102)
+    whole = EXPORT_FILE.read_bytes()
+    reliability.kept("bytes of the export", len(data), len(whole))
+    assert data == whole
+    reliability.check("answers served", server.statuses(), [502, 500, 200])
+    reliability.outcome("retried")
+    reliability.outcome("kept")
 
 
-def test_failure_after_the_last_attempt_names_the_call(server: FingertipsFake) -> None:
+def test_failure_after_the_last_attempt_names_the_call(server: FingertipsFake, reliability) -> None:
+    reliability.fault("HTTP 500 on every attempt", injected="local Fingertips API answers 500 twice",
+                      where="fetch_indicator_csv, http_max_attempts=2")
     server.inject(500, 500)
     session, base_url = session_for(server, http_max_attempts=2)
-    with pytest.raises(FingertipsApiError, match="by_indicator_id.*answered 500"):
+    with pytest.raises(FingertipsApiError, match="by_indicator_id.*answered 500") as raised:
         fetch_indicator_csv(session, base_url, [93356], 102)
+    reliability.check("answers served", server.statuses(), [500, 500])
+    reliability.message(str(raised.value))
+    reliability.outcome("retried")
+    reliability.outcome("refused")
     with pytest.raises(ValueError, match="at least one indicator"):
         fetch_indicator_csv(session, base_url, [], 102)

@@ -114,10 +114,15 @@ def test_names_only_and_bad_values_are_handled() -> None:
         nomis.to_population_observations(all_ages, "p", 1)
 
 
-def test_a_failed_page_is_an_error() -> None:
+def test_a_failed_page_is_an_error(reliability) -> None:
+    reliability.fault("HTTP 500 on every attempt", injected="local Nomis answers 500 six times",
+                      where="nomis.fetch_population_pages (default attempts)")
     with NomisFake(DEMO, [2020]) as fake:
         fake.inject(*([500] * 6))
         session, base_url = session_for(fake)
-        with pytest.raises(nomis.NomisApiError, match="answered 500"):
+        with pytest.raises(nomis.NomisApiError, match="answered 500") as raised:
             nomis.fetch_population_pages(session, base_url, list(DEMO), [2020])
-        assert len(fake.log) == 6
+        reliability.check("requests served", len(fake.log), 6)
+    reliability.message(str(raised.value))
+    reliability.outcome("retried")
+    reliability.outcome("refused")

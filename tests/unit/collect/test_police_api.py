@@ -110,7 +110,9 @@ def test_unknown_category_is_refused_by_name() -> None:
         street_crimes_to_archive_frame([{"id": 1, "category": "new-thing"}])
 
 
-def test_503_splits_until_each_part_fits_and_nothing_is_lost_or_doubled() -> None:
+def test_503_splits_until_each_part_fits_and_nothing_is_lost_or_doubled(reliability) -> None:
+    reliability.fault("HTTP 503 for a polygon over 1,000 crimes", injected="local data.police.uk refuses large areas",
+                      where="PoliceApiClient.crimes_street (splits the polygon and merges)")
     crimes = synthetic_street_crimes(3_000, [MONTH])
     with PoliceApiFake(crimes, max_crimes=1_000) as fake:
         result = client_for(fake).crimes_street("all-crime", U_SHAPE, MONTH)
@@ -118,8 +120,13 @@ def test_503_splits_until_each_part_fits_and_nothing_is_lost_or_doubled() -> Non
         served = fake.served_ids()
         statuses = fake.statuses()
     ids = [crime["id"] for crime in result.crimes]
+    # kept: every crime the server holds inside the U, once (more is doubled, fewer lost)
+    reliability.kept("crimes inside the polygon", len(ids), len(truth))
     assert len(ids) == len(set(ids))  # no crime twice
     assert set(ids) == truth  # none lost, none from outside the U
+    reliability.check("503 answers (one per split)", statuses.count(503), result.splits)
+    reliability.outcome("retried")
+    reliability.outcome("kept")
     assert statuses.count(503) == result.splits >= 2 and statuses.count(200) == len(result.responses)
     assert result.requests_made == len(statuses)
     # the case the merge exists for: crimes on a cut line were sent by both halves ...
@@ -226,11 +233,17 @@ def test_last_updated_and_no_location(mozfest: PoliceApiFake) -> None:
     assert fake.log[1].request.params == {"category": "all-crime", "force": "essex", "date": MONTH}
 
 
-def test_a_non_json_or_failed_answer_is_an_error(mozfest: PoliceApiFake) -> None:
+def test_a_non_json_or_failed_answer_is_an_error(mozfest: PoliceApiFake, reliability) -> None:
+    reliability.fault("HTTP 500 on every attempt", injected="local data.police.uk answers 500 twice",
+                      where="PoliceApiClient.crimes_street, http_max_attempts=2")
     client = client_for(mozfest, http_max_attempts=2)
     mozfest.inject(500, 500)
-    with pytest.raises(PoliceApiError, match="answered 500"):
+    with pytest.raises(PoliceApiError, match="answered 500") as raised:
         client.crimes_street("all-crime", U_SHAPE, MONTH)
+    reliability.check("answers served", mozfest.statuses(), [500, 500])
+    reliability.message(str(raised.value))
+    reliability.outcome("retried")
+    reliability.outcome("refused")
     with pytest.raises(PoliceApiError, match="answered 404"):
         client.crimes_street("no-such-category", U_SHAPE, MONTH)
 

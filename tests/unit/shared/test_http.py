@@ -139,16 +139,19 @@ def test_user_agent_and_timeout_come_from_the_factory(police: PoliceApiFake) -> 
     assert police.log[0].request.headers["User-Agent"] == USER_AGENT == "dutycycle/0.1"
 
 
-def test_429_waits_for_retry_after_and_holds_other_threads(police: PoliceApiFake) -> None:
+def test_429_waits_for_retry_after_and_holds_other_threads(police: PoliceApiFake, reliability) -> None:
+    reliability.fault("HTTP 429 Too Many Requests, Retry-After: 1",
+                      injected="local data.police.uk answers 429 once", where="shared HTTP client (tasks/shared/http.py)")
     police.retry_after = 1
     police.inject(429)
     session = build_session(settings_for(police), backoff_base_seconds=0.01)
     url = police.base_url + "crime-last-updated"
     first = session.get(url)
-    assert first.status_code == 200
-    assert police.statuses() == [429, 200]
+    reliability.check("final status", first.status_code, 200)
+    reliability.check("answers served (429, 200)", police.statuses(), [429, 200])
     gap = police.log[1].request.arrived - police.log[0].request.arrived
-    assert gap >= 1.0
+    reliability.check("retry waited Retry-After (>= 1 s)", gap >= 1.0, True)
+    reliability.outcome("retried")
     # the hold applies to the host: another thread asking right away also waits for it
     police.inject(429)
     results: list[float] = []
@@ -163,41 +166,60 @@ def test_429_waits_for_retry_after_and_holds_other_threads(police: PoliceApiFake
     thread.start()
     session.get(url)
     thread.join()
-    assert results[0] >= 0.7
+    reliability.check("other thread held by the 429 (>= 0.7 s)", results[0] >= 0.7, True)
+    reliability.outcome("kept")
 
 
-def test_5xx_are_retried_with_backoff_until_an_answer(police: PoliceApiFake) -> None:
+def test_5xx_are_retried_with_backoff_until_an_answer(police: PoliceApiFake, reliability) -> None:
+    reliability.fault("HTTP 500, 502, 503, 504 in a row", injected="local data.police.uk answers four server errors",
+                      where="shared HTTP client (tasks/shared/http.py)")
     police.inject(500, 502, 503, 504)
     session = build_session(settings_for(police), backoff_base_seconds=0.01)
     response = session.get(police.base_url + "crime-last-updated")
-    assert response.status_code == 200
-    assert police.statuses() == [500, 502, 503, 504, 200]
-    assert session.stats["sent"] == 5
+    reliability.check("final status", response.status_code, 200)
+    reliability.check("answers served", police.statuses(), [500, 502, 503, 504, 200])
+    reliability.check("requests sent", session.stats["sent"], 5)
+    reliability.outcome("retried")
+    reliability.outcome("kept")
 
 
-def test_attempts_are_bounded_by_settings(police: PoliceApiFake) -> None:
+def test_attempts_are_bounded_by_settings(police: PoliceApiFake, reliability) -> None:
+    reliability.fault("HTTP 500 more times than attempts allowed", injected="local data.police.uk answers 500 four times",
+                      where="shared HTTP client, http_max_attempts=3")
     police.inject(500, 500, 500, 500)
     session = build_session(settings_for(police, http_max_attempts=3), backoff_base_seconds=0.01)
     response = session.get(police.base_url + "crime-last-updated")
-    assert response.status_code == 500
-    assert police.statuses() == [500, 500, 500]
+    reliability.check("status handed to the caller", response.status_code, 500)
+    reliability.check("answers served (bounded at 3)", police.statuses(), [500, 500, 500])
+    reliability.outcome("retried")
+    reliability.outcome("refused")
 
 
-def test_timeouts_are_retried(police: PoliceApiFake) -> None:
+def test_timeouts_are_retried(police: PoliceApiFake, reliability) -> None:
+    reliability.fault("HTTP read timeout once", injected="local data.police.uk stalls 3 s past a 1 s timeout",
+                      where="shared HTTP client (tasks/shared/http.py)")
     police.inject("stall")  # the fake stalls 3 s: a 1 s timeout fires on it, and not on a loaded machine's answer
     session = build_session(settings_for(police, http_timeout_seconds=1.0), backoff_base_seconds=0.01)
     response = session.get(police.base_url + "crime-last-updated")
-    assert response.status_code == 200
-    assert len(police.log) == 2 and police.log[0].info.get("stalled")
-    assert session.stats["ReadTimeout"] == 1
+    reliability.check("final status", response.status_code, 200)
+    reliability.check("requests served", len(police.log), 2)
+    assert police.log[0].info.get("stalled")
+    reliability.check("read timeouts", session.stats["ReadTimeout"], 1)
+    reliability.outcome("retried")
+    reliability.outcome("kept")
 
 
-def test_a_server_that_never_answers_in_time_raises_the_timeout(police: PoliceApiFake) -> None:
+def test_a_server_that_never_answers_in_time_raises_the_timeout(police: PoliceApiFake, reliability) -> None:
+    reliability.fault("HTTP read timeout on every attempt", injected="local data.police.uk stalls 3 s, twice",
+                      where="shared HTTP client, 1 s timeout, http_max_attempts=2")
     police.inject("stall", "stall")
     session = build_session(settings_for(police, http_timeout_seconds=1.0, http_max_attempts=2), backoff_base_seconds=0.01)
-    with pytest.raises(requests.exceptions.Timeout):
+    with pytest.raises(requests.exceptions.Timeout) as raised:
         session.get(police.base_url + "crime-last-updated")
-    assert len(police.log) == 2
+    reliability.check("requests served", len(police.log), 2)
+    reliability.message(type(raised.value).__name__)
+    reliability.outcome("retried")
+    reliability.outcome("refused")  # the caller gets the timeout, not an empty answer
 
 
 def test_no_retry_for_statuses_the_caller_handles(police: PoliceApiFake) -> None:
