@@ -604,6 +604,21 @@ def _board_pack_context(pack_id: int):
         _fail(f"error: {exc}")
 
 
+def _terminal_decision(ctx, noun: str, subject_id: int, answer, approve_from_terminal, refused: type[Exception],
+                       then: str):
+    """Record a sign-off given at the terminal and say so: None when the run waiting for it took it (and ``then``
+    does the rest), else the decision, for the caller to act on now; a refusal ends the command with its line."""
+    try:
+        decision, why_not_resumed = approve_from_terminal(ctx, subject_id, answer)
+    except refused as exc:
+        _fail(str(exc))
+    typer.echo(f"{noun} {subject_id} {decision.sentence()} (sha256 {decision.package_sha256[:12]})")
+    if why_not_resumed is None:
+        typer.echo(f"the run waiting for this decision has it and continues: {then}")
+        return None
+    return decision
+
+
 def _approve_board_pack(pack_id: int, answer) -> None:
     """The board pack's sign-off at the terminal: recorded; a waiting run resumes with it, else an approved pack
     is released to the outbox and delivered now, a rejected one is told to the analysts (one message)."""
@@ -612,13 +627,9 @@ def _approve_board_pack(pack_id: int, answer) -> None:
     from tasks.shared.outbox import deliver_outbox
 
     ctx = _board_pack_context(pack_id)
-    try:
-        decision, why_not_resumed = approve_from_terminal(ctx, pack_id, answer)
-    except BoardPackError as exc:
-        _fail(str(exc))
-    typer.echo(f"board pack {pack_id} {decision.sentence()} (sha256 {decision.package_sha256[:12]})")
-    if why_not_resumed is None:
-        typer.echo("the run waiting for this decision has it and continues: it sends the pack (or not) and reports")
+    decision = _terminal_decision(ctx, "board pack", pack_id, answer, approve_from_terminal, BoardPackError,
+                                  "it sends the pack (or not) and reports")
+    if decision is None:
         return
     row = pack_row(ctx.database_url, pack_id)
     held = HeldPack(pack_id, row["status"], row["pack_sha256"], False, ())
@@ -663,13 +674,9 @@ def approve(
         return
     submission = subject
     ctx = _submission_context(submission)
-    try:
-        decision, why_not_resumed = approve_from_terminal(ctx, submission, answer)
-    except HandoverError as exc:
-        _fail(str(exc))
-    typer.echo(f"submission {submission} {decision.sentence()} (sha256 {decision.package_sha256[:12]})")
-    if why_not_resumed is None:
-        typer.echo("the run waiting for this decision has it and continues: it delivers (or not) and reports")
+    decision = _terminal_decision(ctx, "submission", submission, answer, approve_from_terminal, HandoverError,
+                                  "it delivers (or not) and reports")
+    if decision is None:
         return
     delivery = None
     if decision.approved:

@@ -7,15 +7,17 @@ The URL's role needs CREATEDB. The same tests run on both back ends; only this m
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
+from tasks.shared.storage.models import OutboxMessage
 from tasks.shared.storage.session import dispose_engines
 
 SERVER_VARIABLE = "DUTYCYCLE_TEST_DATABASE_URL"
@@ -70,6 +72,12 @@ def database_url_of(data_dir: Path) -> str:
     return os.environ.get("DUTYCYCLE_DATABASE_URL") or f"sqlite:///{(data_dir / 'dutycycle.db').resolve()}"
 
 
+def written_in(data_dir: Path) -> bool:
+    """Whether anything has touched the database of a test's data directory (``schema_created``); asked by the data
+    directory, so that a failing assertion's report shows a folder, never the URL with its password."""
+    return schema_created(database_url_of(data_dir))
+
+
 def schema_created(url: str) -> bool:
     """Whether anything has touched this database (a refused run must not): on SQLite, whether its file exists;
     on PostgreSQL, where the test's database exists from the start, whether it has any table."""
@@ -80,3 +88,30 @@ def schema_created(url: str) -> bool:
         return bool(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def hold_outbox_lock(url: str) -> Callable[[], None]:
+    """Another connection takes, now, the lock a sender's write to the outbox needs; returns its release. SQLite:
+    the file's exclusive lock (BEGIN EXCLUSIVE); PostgreSQL: a row lock on every outbox row (SELECT ... FOR UPDATE),
+    which the sender's UPDATE waits for until its lock_timeout (the busy timeout setting)."""
+    if url.startswith("sqlite:///"):
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False, isolation_level=None)
+        connection.execute("BEGIN EXCLUSIVE")
+
+        def release_sqlite() -> None:
+            connection.execute("COMMIT")
+            connection.close()
+
+        return release_sqlite
+    engine = create_engine(url, poolclass=NullPool)
+    holder = engine.connect()
+    transaction = holder.begin()
+    if not holder.execute(select(OutboxMessage.id).with_for_update()).all():
+        raise RuntimeError("no outbox row to lock")
+
+    def release_server() -> None:
+        transaction.commit()
+        holder.close()
+        engine.dispose()
+
+    return release_server

@@ -23,27 +23,28 @@ from tasks.shared.config import PartnershipConfig, Stakeholder
 from tasks.shared.context import CycleContext
 from tasks.shared.outbox import Message
 from tasks.shared.rendering import render_parts
-from tasks.shared.runs import fail_stage
 from tasks.shared.signoff import (
+    APPROVED,
+    AWAITING,
+    REJECTED,
+    SUPERSEDED,
     VIA_TERMINAL,
     VIA_UI,
+    AwaitedVersion,
     Decision,
     SignOffInput,
-    SignOffTimeout,
     allowed_approvers,
     approver_refusal,
+    decide_from_terminal,
     decision_for,
-    pause_for_sign_off,
     record_decision,
-    resume_waiting_run,
-    waits_by_pausing,
+    wait_for_decision,
 )
 from tasks.shared.storage.models import BoardPack, utc_now
 from tasks.shared.storage.session import session_scope
 
 KIND = "board_pack"
-AWAITING, APPROVED, REJECTED, RELEASED, SUPERSEDED = (
-    "awaiting approval", "approved", "rejected", "released", "superseded")
+RELEASED = "released"  # queued in the outbox; the other statuses are every sign-off's (tasks/shared/signoff.py)
 UNRELEASED = (AWAITING, APPROVED)  # a changed pack replaces these; a released or rejected one stays as history
 STAGE = "tasks.notify"
 REJECTION_KIND = "board_pack_rejected"
@@ -180,39 +181,23 @@ def obtain_sign_off(ctx: CycleContext, pack: HeldPack | None) -> Decision | None
     pauses with the sign-off form until an allowed approver decides; None while it awaits approval."""
     if pack is None:
         return None
-    existing = decision_for(ctx.database_url, KIND, pack.pack_id, pack.pack_sha256)
-    if existing is not None:
-        return existing
-    if pack.status != AWAITING:
-        return None
     how = approve_command(pack.pack_id)
-    if not waits_by_pausing(ctx.settings):
-        print(f"board pack {pack.pack_id} awaits approval by {approvers_line(ctx.config)}; nothing of it is sent "
-              f"before: {how}")
-        return None
-    with session_scope(ctx.database_url) as session:
-        session.get(BoardPack, pack.pack_id).waiting_flow_run_id = ctx.flow_run_id
-    print(f"waiting for sign-off of board pack {pack.pack_id} (sha256 {pack.pack_sha256[:12]}) by "
-          f"{approvers_line(ctx.config)}: fill in this run's form in the Prefect UI (Resume), or {how}")
-    try:
-        answer = pause_for_sign_off(ctx.config, KIND, f"board-pack-{pack.pack_id}-{pack.pack_sha256}",
-                                    ctx.settings)
-    except SignOffTimeout as exc:
-        fail_stage(ctx, "notify", {"board_pack": pack.pack_id, "status": AWAITING},
-                   f"{exc}: board pack {pack.pack_id} still awaits approval and was not sent; {how}")
-    decision = decide(ctx, pack.pack_id, answer, VIA_UI)
-    print(f"board pack {pack.pack_id} {decision.sentence()}")
-    return decision
+    version = AwaitedVersion(
+        kind=KIND, noun="board pack", subject_id=pack.pack_id, package_sha256=pack.pack_sha256, status=pack.status,
+        table=BoardPack, stage="notify", report_key="board_pack",
+        pause_key=f"board-pack-{pack.pack_id}-{pack.pack_sha256}", how=how, approvers=approvers_line(ctx.config),
+        pending=f"board pack {pack.pack_id} awaits approval by {approvers_line(ctx.config)}; nothing of it is sent "
+                f"before: {how}",
+        on_timeout=f"board pack {pack.pack_id} still awaits approval and was not sent; {how}",
+    )
+    return wait_for_decision(ctx, version, lambda answer: decide(ctx, pack.pack_id, answer, VIA_UI))
 
 
 def approve_from_terminal(ctx: CycleContext, pack_id: int, answer: SignOffInput) -> tuple[Decision, str | None]:
     """The terminal's sign-off: record it and hand it to the paused run waiting for it (as the UI does); returns
     the decision and None when a run took it, else why no run did (the caller then releases or tells)."""
     waiting = pack_row(ctx.database_url, pack_id)["waiting_flow_run_id"]
-    decision = decide(ctx, pack_id, answer, VIA_TERMINAL)
-    if not waiting:
-        return decision, "no run is waiting for this pack"
-    return decision, resume_waiting_run(waiting, answer)
+    return decide_from_terminal(waiting, lambda: decide(ctx, pack_id, answer, VIA_TERMINAL), answer, "pack")
 
 
 # ---------------------------------------------------------------- after the decision

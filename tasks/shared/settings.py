@@ -92,7 +92,8 @@ class Settings(BaseSettings):
         default=900, gt=0, description="A delivery claim older than this (its process died mid-send on another "
         "machine) may be sent again, with the same idempotency key",
     )
-    database_busy_timeout_seconds: float = Field(default=30, ge=0, description="SQLite: wait this long for a lock")
+    database_busy_timeout_seconds: float = Field(default=30, ge=0, description="Wait this long for a lock another "
+                                                 "connection holds (SQLite's busy timeout, PostgreSQL's lock_timeout)")
 
     police_api_url: str = Field(default="https://data.police.uk/api/", description="data.police.uk API base URL")
     fingertips_api_url: str = Field(default="https://fingertips.phe.org.uk/api/", description="OHID Fingertips API base URL")

@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,12 +26,17 @@ from pydantic import Field
 from sqlalchemy import select
 
 from tasks.shared.config import PartnershipConfig
+from tasks.shared.context import CycleContext
+from tasks.shared.runs import fail_stage
 from tasks.shared.settings import Settings
 from tasks.shared.storage.models import SignOff
 from tasks.shared.storage.session import insert_new, session_scope
 
 APPROVE, REJECT = "approve", "reject"
 VIA_UI, VIA_TERMINAL = "prefect-ui", "terminal"
+# The statuses every signed-off output passes through; each kind adds its own (a submission: held, delivered;
+# a board pack: released)
+AWAITING, APPROVED, REJECTED, SUPERSEDED = "awaiting approval", "approved", "rejected", "superseded"
 
 
 class SignOffInput(RunInput):
@@ -203,3 +209,62 @@ def resume_waiting_run(flow_run_id: str, answer: SignOffInput) -> str | None:
     except Exception as exc:  # noqa: BLE001 - not paused, gone, or the server is down: the database decides then
         return f"{type(exc).__name__}: {exc}"
     return None
+
+
+@dataclass(frozen=True)
+class AwaitedVersion:
+    """A recorded version of an output that needs a decision, and how the waiting run names it to people."""
+
+    kind: str  # the sign-off kind: approvers.<kind> in partnership.yaml
+    noun: str  # "submission", "board pack"
+    subject_id: int
+    package_sha256: str
+    status: str
+    table: type  # the model whose row records the run waiting for it (waiting_flow_run_id)
+    stage: str  # the stage that fails when nobody decides in time
+    report_key: str  # the id's key in that stage's failure report
+    pause_key: str
+    how: str  # the terminal's command for this version
+    approvers: str  # who may decide, one line
+    pending: str  # said when the run does not wait (no Prefect server to resume it)
+    on_timeout: str  # said after the timeout's reason when nobody decided
+
+
+def wait_for_decision(ctx: CycleContext, version: AwaitedVersion, decide: Callable[[SignOffInput], Decision],
+                      on_existing: Callable[[Decision], object] | None = None) -> Decision | None:
+    """The decision on this version: one already recorded (handed to ``on_existing`` first), else (on a Prefect
+    server) the run pauses with the sign-off form until an allowed approver decides and ``decide`` records it;
+    None while it awaits approval. Nobody deciding in time fails the stage, the version still awaiting approval."""
+    existing = decision_for(ctx.database_url, version.kind, version.subject_id, version.package_sha256)
+    if existing is not None:
+        if on_existing is not None:
+            on_existing(existing)
+        return existing
+    if version.status != AWAITING:
+        return None
+    if not waits_by_pausing(ctx.settings):
+        print(version.pending)
+        return None
+    with session_scope(ctx.database_url) as session:
+        session.get(version.table, version.subject_id).waiting_flow_run_id = ctx.flow_run_id
+    print(f"waiting for sign-off of {version.noun} {version.subject_id} (sha256 {version.package_sha256[:12]}) by "
+          f"{version.approvers}: fill in this run's form in the Prefect UI (Resume), or {version.how}")
+    try:
+        answer = pause_for_sign_off(ctx.config, version.kind, version.pause_key, ctx.settings)
+    except SignOffTimeout as exc:
+        fail_stage(ctx, version.stage, {version.report_key: version.subject_id, "status": AWAITING},
+                   f"{exc}: {version.on_timeout}")
+    decision = decide(answer)
+    print(f"{version.noun} {version.subject_id} {decision.sentence()}")
+    return decision
+
+
+def decide_from_terminal(waiting_flow_run_id: str | None, decide: Callable[[], Decision], answer: SignOffInput,
+                         noun: str) -> tuple[Decision, str | None]:
+    """The terminal's sign-off: ``decide`` records it, then it goes to the paused run waiting for it (as the UI's
+    form does; ``waiting_flow_run_id`` read before deciding, which clears it); returns the decision and None when a
+    run took it, else why no run did (the caller then delivers or tells)."""
+    decision = decide()
+    if not waiting_flow_run_id:
+        return decision, f"no run is waiting for this {noun}"
+    return decision, resume_waiting_run(waiting_flow_run_id, answer)

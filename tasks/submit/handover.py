@@ -17,20 +17,23 @@ from tasks.shared.context import CycleContext
 from tasks.shared.delivery import DeliveryError
 from tasks.shared.outbox import sender_of
 from tasks.shared.signoff import (
+    APPROVED,
+    AWAITING,
+    REJECTED,
     VIA_TERMINAL,
     Decision,
     SignOffInput,
     allowed_approvers,
     approver_refusal,
+    decide_from_terminal,
     decision_for,
     record_decision,
-    resume_waiting_run,
 )
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import DeadlineRow, Delivery, Submission
 from tasks.shared.storage.session import session_scope
 from tasks.submit.package import identity_of, with_approval
-from tasks.submit.submissions import APPROVED, AWAITING, DELIVERED, REJECTED
+from tasks.submit.submissions import DELIVERED
 
 KIND = "submission"
 
@@ -103,10 +106,8 @@ def approve_from_terminal(ctx: CycleContext, submission_id: int, answer: SignOff
     with session_scope(ctx.database_url) as session:
         row = session.get(Submission, submission_id)
         waiting = row.waiting_flow_run_id if row is not None else None
-    decision, _ = decide(ctx, submission_id, answer, VIA_TERMINAL)
-    if not waiting:
-        return decision, "no run is waiting for this package"
-    return decision, resume_waiting_run(waiting, answer)
+    return decide_from_terminal(waiting, lambda: decide(ctx, submission_id, answer, VIA_TERMINAL)[0], answer,
+                                "package")
 
 
 def _adapter_name(config: HttpsUpload | EmailDelivery | FileDrop) -> str:

@@ -19,8 +19,7 @@ from tasks.shared.disclosure import published_count_pattern
 from tasks.shared.geography import BENCHMARKS
 from tasks.shared.outbox import deliver_outbox, queue_messages
 from tasks.shared.published import NOT_COMPUTED_CSV, PublishedOutputs
-from tasks.shared.runs import fail_stage
-from tasks.shared.signoff import VIA_UI, Decision, SignOffTimeout, decision_for, pause_for_sign_off, waits_by_pausing
+from tasks.shared.signoff import VIA_UI, AwaitedVersion, Decision, decision_for, wait_for_decision
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import MetricValue, RawFile, Submission
 from tasks.shared.storage.session import session_scope
@@ -210,29 +209,17 @@ def obtain_sign_off(ctx: CycleContext, record: SubmissionRecord | None) -> Decis
     run pauses with the sign-off form until an allowed approver decides; None while it awaits approval."""
     if record is None:
         return None
-    existing = decision_for(ctx.database_url, KIND, record.submission_id, record.package_sha256)
-    if existing is not None:
-        apply_decision(ctx.database_url, record.submission_id, existing)
-        return existing
-    if record.status != AWAITING:
-        return None
     how = approve_command(record.submission_id, ctx.partnership_id)
-    if not waits_by_pausing(ctx.settings):
-        print(f"submission {record.submission_id} awaits approval by {approvers_line(ctx)}: {how}")
-        return None
-    with session_scope(ctx.database_url) as session:
-        session.get(Submission, record.submission_id).waiting_flow_run_id = ctx.flow_run_id
-    print(f"waiting for sign-off of submission {record.submission_id} (sha256 {record.package_sha256[:12]}) by "
-          f"{approvers_line(ctx)}: fill in this run's form in the Prefect UI (Resume), or {how}")
-    try:
-        answer = pause_for_sign_off(ctx.config, KIND, f"sign-off-{record.submission_id}-{record.package_sha256}",
-                                    ctx.settings)
-    except SignOffTimeout as exc:
-        fail_stage(ctx, "submit", {"submission": record.submission_id, "status": AWAITING},
-                   f"{exc}: submission {record.submission_id} still awaits approval; {how}, then run submit again")
-    decision, _ = decide(ctx, record.submission_id, answer, VIA_UI)
-    print(f"submission {record.submission_id} {decision.sentence()}")
-    return decision
+    version = AwaitedVersion(
+        kind=KIND, noun="submission", subject_id=record.submission_id, package_sha256=record.package_sha256,
+        status=record.status, table=Submission, stage="submit", report_key="submission",
+        pause_key=f"sign-off-{record.submission_id}-{record.package_sha256}", how=how, approvers=approvers_line(ctx),
+        pending=f"submission {record.submission_id} awaits approval by {approvers_line(ctx)}: {how}",
+        on_timeout=f"submission {record.submission_id} still awaits approval; {how}, then run submit again",
+    )
+    return wait_for_decision(
+        ctx, version, lambda answer: decide(ctx, record.submission_id, answer, VIA_UI)[0],
+        on_existing=lambda existing: apply_decision(ctx.database_url, record.submission_id, existing))
 
 
 @task(name="deliver-submission", cache_policy=NO_CACHE)

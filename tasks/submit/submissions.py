@@ -8,14 +8,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks.shared.signoff import APPROVED, AWAITING, SUPERSEDED
 from tasks.shared.storage.models import DeadlineRow, Submission
 from tasks.shared.storage.session import insert_new
 
-AWAITING = "awaiting approval"
 HELD = "held for resubmission"  # a new package for a deadline already approved or delivered: `dutycycle resubmit`
-SUPERSEDED = "superseded"
-APPROVED = "approved"
-REJECTED = "rejected"
 DELIVERED = "delivered"
 OPEN = (AWAITING, HELD)
 LOCKED = (APPROVED, DELIVERED)  # never changed by a new package, only by an explicit resubmission

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from tasks.shared.outbox import Message, deliver_pending, queue_messages
 from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import OutboxMessage
 from tasks.shared.storage.session import dispose_engines, session_scope
+from tests.databases import hold_outbox_lock
 from tests.servers.mail import Inbox, SmtpServer
 
 pytestmark = pytest.mark.faults
@@ -128,13 +129,11 @@ def test_a_sender_killed_after_the_250_while_the_database_is_locked_is_not_sent_
     inbox = Inbox()
     release = threading.Event()
     locked = threading.Event()
-    holder: list[sqlite3.Connection] = []
+    holder: list[Callable[[], None]] = []
 
     def lock_database(message: object) -> None:
-        # another connection takes SQLite's exclusive lock as the server accepts: the sender cannot record "sent"
-        connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False, isolation_level=None)
-        connection.execute("BEGIN EXCLUSIVE")
-        holder.append(connection)
+        # another connection takes the outbox's lock as the server accepts: the sender cannot record "sent"
+        holder.append(hold_outbox_lock(url))
         locked.set()
 
     with SmtpServer(inbox) as server:
@@ -149,9 +148,8 @@ def test_a_sender_killed_after_the_250_while_the_database_is_locked_is_not_sent_
             _kill(child)
         finally:
             release.set()
-            for connection in holder:
-                connection.execute("COMMIT")
-                connection.close()
+            for release_lock in holder:
+                release_lock()
         inbox.on_accept = None
         reliability.check("rows `sending` after the kill (the database never learnt it)",
                           [r.status for r in _rows(url)], ["sending"])

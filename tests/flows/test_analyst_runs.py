@@ -18,7 +18,7 @@ from sqlalchemy import select
 from tasks.shared.settings import PROJECT_ROOT, get_settings
 from tasks.shared.storage.models import OutboxMessage
 from tasks.shared.storage.session import session_scope, table_row_counts
-from tests.databases import database_url_of, schema_created
+from tests.databases import schema_created, written_in
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -58,7 +58,7 @@ def test_a_misspelt_partnership_is_refused_at_once_in_one_sentence(prefect_serve
     assert state.is_failed()
     assert state.message == ("refused: unknown partnership 'castle-point-rochfrod': the configured partnerships are "
                              "castle-point-rochford; did you mean castle-point-rochford?")
-    assert not schema_created(database_url_of(data_dir)), "nothing may be written for a refused run"
+    assert not written_in(data_dir), "nothing may be written for a refused run"
     assert not (data_dir / "outbox").exists(), "nothing may be sent for a refused run"
     assert not _spurious(_logs(state.state_details.flow_run_id))
 
@@ -103,7 +103,7 @@ def test_a_run_created_without_parameter_validation_is_still_refused(prefect_ser
     assert final.state.is_failed(), done.stderr[-2000:]
     assert final.state.message.startswith("refused: unknown partnership 'castle-point-rochfrod'")
     assert not _spurious(_logs(run_id))
-    assert not schema_created(database_url_of(data_dir))
+    assert not written_in(data_dir)
 
 
 def _runs_register_says_running(stage: str, timeout: float = 600) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import BoardPack, OutboxMessage, SignOff
 from tasks.shared.storage.session import dispose_engines, session_scope
-from tests.flows.conftest import DEMO, YEAR, copy_computed
+from tests.flows.conftest import DEMO, YEAR
 
 pytestmark = pytest.mark.flow
 CHAIR = ["--name", "Chair of the Community Safety Partnership Board", "--role", "board"]
@@ -65,9 +65,9 @@ def _notify():
 
 
 def test_off_a_server_the_pack_waits_and_the_approve_command_sends_it_exactly_once(
-    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    computed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_dir = copy_computed(computed, tmp_path, monkeypatch)
+    data_dir = computed_copy
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_WAIT", "record")
     state = _notify()
     assert state.is_completed(), state.message
@@ -124,9 +124,9 @@ def _all_sign_offs() -> list[SignOff]:
 
 
 def test_a_pack_that_changed_after_it_was_recorded_is_not_sent_and_needs_a_new_approval(
-    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    computed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_dir = copy_computed(computed, tmp_path, monkeypatch)
+    data_dir = computed_copy
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_WAIT", "record")
     assert _notify().is_completed()
     [pack] = _packs()
@@ -176,9 +176,9 @@ def _decide_in_the_ui(answer: dict) -> threading.Thread:
 
 
 def test_on_a_server_notify_pauses_and_a_rejection_sends_nothing_and_tells_the_analyst_once(
-    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    computed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_dir = copy_computed(computed, tmp_path, monkeypatch)
+    data_dir = computed_copy
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_WAIT", "pause")
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_POLL_SECONDS", "1")
     approver = _decide_in_the_ui({**CHAIR_INPUT, "decision": "reject",
@@ -202,9 +202,9 @@ def test_on_a_server_notify_pauses_and_a_rejection_sends_nothing_and_tells_the_a
 
 
 def test_on_a_server_an_approval_in_the_form_sends_the_pack(
-    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    computed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data_dir = copy_computed(computed, tmp_path, monkeypatch)
+    data_dir = computed_copy
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_WAIT", "pause")
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_POLL_SECONDS", "1")
     approver = _decide_in_the_ui({**CHAIR_INPUT, "decision": "approve", "comment": ""})

@@ -75,6 +75,7 @@ def test_the_review_never_shows_the_database_password(data_dir: Path, tmp_path: 
     assert done.returncode == 0, output[-3000:]
     assert f"database:  {make_url(url).render_as_string(hide_password=True)}" in done.stdout
     assert "***" in make_url(url).render_as_string(hide_password=True)
-    assert password not in output
+    shown = password in output  # outside the assertion: a failing one must not print the password either
+    assert not shown, "the review's output shows the database password"
     assert (tmp_path / "prefect-home").is_dir() and (data_dir / "outputs").is_dir()
     assert _files_containing(password, tmp_path) == []

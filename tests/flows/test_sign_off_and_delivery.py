@@ -28,10 +28,9 @@ ALLOWED = {"approver_name": "Sam Taylor", "approver_role": "Head of Community Sa
 WAIT = 600  # seconds: generous, the machine is shared
 
 
-def _setup(computed: Path, tmp_path: Path, upload_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """A copy of the computed year and of the configuration, delivering by HTTPS upload to the local receiver."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(computed, data_dir)
+def _setup(data_dir: Path, tmp_path: Path, upload_url: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """The copy of the computed year (``computed_copy``) with a copy of the configuration, delivering by HTTPS
+    upload to the local receiver."""
     config_dir = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config_dir)
     path = config_dir / "partnerships" / DEMO / "partnership.yaml"
@@ -41,8 +40,6 @@ def _setup(computed: Path, tmp_path: Path, upload_url: str, monkeypatch: pytest.
     monkeypatch.setenv("DUTYCYCLE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("DUTYCYCLE_CONFIG_DIR", str(config_dir))
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_POLL_SECONDS", "1")
-    for name in ("DUTYCYCLE_DATABASE_URL", "DUTYCYCLE_SMTP_HOST"):
-        monkeypatch.delenv(name, raising=False)
     reset_settings_cache()
     dispose_engines()
     return data_dir, config_dir
@@ -74,7 +71,7 @@ def _state_of(flow_run_id) -> object:
 
 
 def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly_once(
-    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reliability
+    computed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reliability
 ) -> None:
     reliability.fault("submission upload interrupted",
                       injected="SIGKILL of the submit flow's process after 4 KiB of the upload body reached the receiver",
@@ -89,7 +86,7 @@ def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly
     from tasks.submit.audit import audit_table
 
     with UploadReceiver(tmp_path / "home-office", stall_after_bytes=4096) as receiver:
-        data_dir, config_dir = _setup(computed, tmp_path, receiver.url, monkeypatch)
+        data_dir, config_dir = _setup(computed_copy, tmp_path, receiver.url, monkeypatch)
         # the stage runs against the Prefect server in its own process, which is killed mid-upload
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
         process = subprocess.Popen(
@@ -177,14 +174,14 @@ def test_approved_in_the_ui_killed_mid_upload_and_run_again_is_delivered_exactly
 
 
 def test_a_rejection_sends_nothing_and_tells_the_analysts_why(
-    computed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    computed_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from prefect.flow_runs import resume_flow_run
 
     from flows.submit import submit
 
     with UploadReceiver(tmp_path / "home-office") as receiver:
-        _setup(computed, tmp_path, receiver.url, monkeypatch)
+        _setup(computed_copy, tmp_path, receiver.url, monkeypatch)
         monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_WAIT", "pause")
         reset_settings_cache()
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import Submission
 from tasks.shared.storage.session import dispose_engines, session_scope
-from tests.flows.conftest import DEMO, YEAR, copy_computed
+from tests.flows.conftest import DEMO, YEAR
 
 pytestmark = pytest.mark.flow
 SAM = ["--name", "Sam Taylor", "--role", "Head of Community Safety"]
@@ -41,9 +41,9 @@ def _submissions() -> list[tuple[int, str, str, int]]:
                 for s in session.scalars(select(Submission).order_by(Submission.id))]
 
 
-def test_approve_resubmit_and_audit_as_processes(computed: Path, tmp_path: Path,
+def test_approve_resubmit_and_audit_as_processes(computed_copy: Path, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    data_dir = copy_computed(computed, tmp_path, monkeypatch)
+    data_dir = computed_copy
     monkeypatch.setenv("DUTYCYCLE_SIGN_OFF_WAIT", "record")
     _submit()
     [(first, status, sha, rows)] = _submissions()

@@ -8,9 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, func, select
+from sqlalchemy import Engine, Table, create_engine, event, func, inspect, select
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from tasks.shared.settings import get_settings
 from tasks.shared.storage.models import Base
@@ -29,6 +30,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     busy_ms = int(get_settings().database_busy_timeout_seconds * 1000)
     cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
+
+
+def _postgresql_lock_timeout(dbapi_connection: Any, _record: Any) -> None:
+    # A row or table another connection holds is waited for as long as SQLite waits for its lock, then fails with
+    # an OperationalError (LockNotAvailable) that callers handle as "database locked" (the outbox leaves a receipt),
+    # instead of waiting for ever. 0 in PostgreSQL would mean no limit: the shortest wait is 1 ms.
+    milliseconds = max(1, int(get_settings().database_busy_timeout_seconds * 1000))
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SELECT set_config('lock_timeout', %s, false)", (f"{milliseconds}ms",))
+    cursor.close()
+    dbapi_connection.commit()  # kept for the session: the pool's rollback on return would undo it otherwise
 
 
 def alembic_config(url: str) -> Any:
@@ -58,19 +70,25 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             if url.startswith("sqlite:///"):
                 _sqlite_folder(Path(url.removeprefix("sqlite:///")))
-            try:
-                engine = create_engine(url, future=True)
-            except (ArgumentError, ValueError):
-                # SQLAlchemy's own message quotes the whole URL, password included: say what is wrong without it
-                raise ValueError(
-                    "the database URL (DUTYCYCLE_DATABASE_URL) is not a valid SQLAlchemy URL such as "
-                    "postgresql+psycopg://user:password@host:5432/dutycycle"
-                ) from None
+            engine = _create_engine(url)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
+            elif engine.dialect.name == "postgresql":
+                event.listen(engine, "connect", _postgresql_lock_timeout)
             upgrade_schema(engine)
             _engines[url] = engine
         return engine
+
+
+def _create_engine(url: str, **options: Any) -> Engine:
+    try:
+        return create_engine(url, future=True, **options)
+    except (ArgumentError, ValueError):
+        # SQLAlchemy's own message quotes the whole URL, password included: say what is wrong without it
+        raise ValueError(
+            "the database URL (DUTYCYCLE_DATABASE_URL) is not a valid SQLAlchemy URL such as "
+            "postgresql+psycopg://user:password@host:5432/dutycycle"
+        ) from None
 
 
 def _sqlite_folder(path: Path) -> None:
@@ -84,9 +102,19 @@ def _sqlite_folder(path: Path) -> None:
 
 
 def database_created(url: str) -> bool:
-    """False for a SQLite file that does not exist yet (reading it would create it); other databases are assumed
-    to exist, as their server creates them."""
-    return not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).is_file()
+    """Whether the database holds our schema already, found without creating or migrating anything (the first
+    use does that): a SQLite file, whether it exists (reading it would create it); a server's database, which the
+    server creates empty, whether its migrations' table is there."""
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).is_file()
+    with _lock:
+        if url in _engines:
+            return True
+    engine = _create_engine(url, poolclass=NullPool)
+    try:
+        return inspect(engine).has_table("alembic_version")
+    finally:
+        engine.dispose()
 
 
 def dispose_engines() -> None:

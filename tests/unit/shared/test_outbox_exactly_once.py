@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from tasks.shared.outbox import Message, deliver_pending, queue_messages
 from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import OutboxMessage
 from tasks.shared.storage.session import dispose_engines, session_scope
+from tests.databases import hold_outbox_lock
 from tests.servers.mail import HANG_UP, REFUSE, SLOW, Inbox, SmtpServer
 from tests.servers.webhook import Step, WebhookReceiver
 
@@ -136,15 +136,8 @@ def test_sender_killed_right_after_acceptance_sends_at_most_once_more_with_the_s
 
 
 def _lock_database(url: str, seconds: float) -> None:
-    """Another connection takes the write lock now and releases it after ``seconds``."""
-    connection = sqlite3.connect(url.removeprefix("sqlite:///"), check_same_thread=False, isolation_level=None)
-    connection.execute("BEGIN EXCLUSIVE")
-
-    def release() -> None:
-        connection.execute("COMMIT")
-        connection.close()
-
-    threading.Timer(seconds, release).start()
+    """Another connection takes the lock the sender's write needs now, and releases it after ``seconds``."""
+    threading.Timer(seconds, hold_outbox_lock(url)).start()
 
 
 def test_database_locked_when_the_server_accepts_is_waited_out_and_recorded_once(data_dir: Path, monkeypatch,

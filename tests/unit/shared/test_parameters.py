@@ -17,7 +17,7 @@ from tasks.shared.parameters import (
     offered_years,
 )
 from tasks.shared.settings import PROJECT_ROOT, reset_settings_cache
-from tests.databases import database_url_of, schema_created
+from tests.databases import written_in
 
 DEMO = "castle-point-rochford"
 TODAY = dt.date(2026, 12, 1)
@@ -35,7 +35,7 @@ def test_a_misspelt_partnership_is_refused_with_the_likely_one(data_dir: Path) -
     message = _refusal("castle-point-rochfrod", "2022/23")
     assert message == ("unknown partnership 'castle-point-rochfrod': the configured partnerships are "
                        "castle-point-rochford; did you mean castle-point-rochford?")
-    assert not schema_created(database_url_of(data_dir)), "a refused run must not touch the database"
+    assert not written_in(data_dir), "a refused run must not touch the database"
 
 
 def test_a_year_in_the_future_is_refused(data_dir: Path) -> None:

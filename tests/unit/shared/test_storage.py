@@ -6,11 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from tasks.shared.raw_store import read_stored, store_bytes
 from tasks.shared.storage import repository
-from tasks.shared.storage.session import get_engine, session_scope, table_row_counts
+from tasks.shared.storage.models import Run
+from tasks.shared.storage.session import database_created, dispose_engines, get_engine, session_scope, table_row_counts
 
 
 def test_schema_is_created_by_migrations(database_url: str) -> None:
@@ -18,6 +19,17 @@ def test_schema_is_created_by_migrations(database_url: str) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"alembic_version", "runs", "raw_files", "observations", "validation_results", "quarantine",
             "metric_values", "outbox", "deadlines", "submissions"} <= tables
+
+
+def test_an_unused_database_is_seen_as_not_created_without_creating_it(database_url: str) -> None:
+    """The run form asks before any run: an unused database (no SQLite file; a server's empty database) stays
+    untouched, and one that was used is seen from another process's view too (no cached engine)."""
+    assert not database_created(database_url)
+    assert not database_created(database_url)  # asking did not create it
+    with session_scope(database_url) as session:
+        session.execute(select(Run.id)).all()
+    dispose_engines()
+    assert database_created(database_url)
 
 
 def test_same_file_and_observations_twice_add_nothing(tmp_path: Path, database_url: str) -> None:

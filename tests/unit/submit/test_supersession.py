@@ -6,17 +6,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.submit.submissions import (
-    APPROVED,
-    AWAITING,
-    DELIVERED,
-    HELD,
-    LOCKED,
-    OPEN,
-    REJECTED,
-    SUPERSEDED,
-    plan_build,
-)
+from tasks.shared.signoff import APPROVED, AWAITING, REJECTED, SUPERSEDED
+from tasks.submit.submissions import DELIVERED, HELD, LOCKED, OPEN, plan_build
 
 
 def apply(rows: dict[int, list], sha: str) -> int:
