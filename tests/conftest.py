@@ -18,8 +18,6 @@ DEMO = "castle-point-rochford"
 DEMO_FOLDER = PROJECT_ROOT / "config" / "partnerships" / DEMO
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# the reliability record (--reliability-report): the `reliability` fixture the fault and corpus tests record through
-pytest_plugins = ["tests.reliability"]
 
 
 @pytest.fixture
