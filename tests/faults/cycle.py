@@ -150,9 +150,15 @@ def comparable_files(folder: Path) -> dict[str, str]:
     result = {}
     for name, digest in files(folder).items():
         parts = name.split("/")
-        if "/quality/" in name and name.endswith(".html"):
+        # a data owner's quality page, in the outputs or attached to their e-mail (outbox/<p>/attachments/<content
+        # digest>/data-quality-<owner>-<year>.html: the folder is named by the page's bytes, which hold its times)
+        attached_page = len(parts) == 5 and parts[0] == "outbox" and parts[2] == "attachments" \
+            and parts[4].startswith("data-quality-") and parts[4].endswith(".html")
+        if ("/quality/" in name and name.endswith(".html")) or attached_page:
             page = FILE_ANCHORS.sub(b"file-<id>", TIMES.sub(b"<time>", (folder / name).read_bytes()))
             digest = hashlib.sha256(page).hexdigest()
+        if attached_page:
+            name = "/".join([*parts[:3], "<content>", parts[4]])
         if parts[0] == "submissions" and len(parts) == 4 and len(parts[2]) == 2:
             name = "/".join([*parts[:2], "<identity>.zip"])
         result[name] = "-" if name.endswith(BY_NAME_ONLY) else digest
