@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from tests.databases import on_postgresql
 from tests.faults.cycle import dutycycle, environment, run, small_config
 
-pytestmark = [pytest.mark.faults,
+pytestmark = [pytest.mark.faults, pytest.mark.postgresql,
               pytest.mark.skipif(not on_postgresql(), reason="needs a database URL with a password: runs on "
                                  "PostgreSQL (DUTYCYCLE_TEST_DATABASE_URL)")]
 CANARY = "canary-pw-Hv72q"  # a wrong password: must not be shown either

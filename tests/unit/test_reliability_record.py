@@ -118,3 +118,20 @@ def test_a_local_server_port_in_a_message_does_not_change_the_document() -> None
         case.verdict = "passed"
         texts.append(render(record, "s"))
     assert texts[0] == texts[1] and "“GET http://127.0.0.1:…/api/x answered 500”" in texts[0]
+
+
+def test_a_postgresql_only_case_skipped_on_sqlite_is_named_and_outside_the_claim() -> None:
+    record = _complete()
+    case = record.case("tests/faults/test_pg.py::test_wrong_password")
+    case.verdict, case.detail = "PostgreSQL only", "needs a database URL with a password"
+    text = render(record, "s")
+    assert "**Lost: nothing.** 1 faults, " in text  # the claim counts only the cases run
+    assert "Not in this claim: 1 fault case(s) that need PostgreSQL" in text
+    assert "`tests/faults/test_pg.py::test_wrong_password`" in text
+    assert "| **PostgreSQL only**: needs a database URL with a password |" in text
+
+
+def test_a_postgresql_only_case_does_not_hide_a_failure_elsewhere() -> None:
+    record = _complete(messages_arrived=2)
+    record.case("tests/faults/test_pg.py::test_wrong_password").verdict = "PostgreSQL only"
+    assert "Lost: nothing" not in render(record, "s")
