@@ -356,6 +356,8 @@ class _SharedVerdict:
 
     def keep(self, outcome: SuiteOutcome) -> None:
         for index, parameters in self.parameters.items():
+            if outcome.outcomes[index].error is not None:
+                continue  # a rule GX could not run is run again next time, never answered from here
             known = self.kept.setdefault(index, {})
             if known.get(parameters) != outcome.outcomes[index]:
                 known[parameters] = outcome.outcomes[index]

@@ -176,3 +176,22 @@ def test_a_force_s_partnerships_store_the_same_checks_and_pages_with_the_cache_a
                                                                 lineterm="", n=0)]
             assert not differing, (partnership, name, differing[:12])
     assert with_pages.keys() == without_pages.keys()
+
+
+def test_a_rule_that_could_not_run_is_never_answered_from_the_cache(tmp_path: Path) -> None:
+    data = MYE2.read_bytes()
+    cache = StreetParseCache(tmp_path / "parsed")
+    frame = parse_mye2(data, MYE2.name).drop(columns=["All ages"]).assign(raw_file_id=1)  # its rules cannot run
+    total, named = _suite_rules()
+
+    def check(codes: list[str]):
+        before = gx_rules_run()
+        [outcome] = validate_frames([(frame, {"local_authority_codes": codes})], SUITE, expectations_dir=EXPECTATIONS,
+                                    file_keys=[hashlib.sha256(data).hexdigest()], verdicts=cache)
+        return outcome, gx_rules_run() - before
+
+    first, rules = check(["E07000069"])
+    errored = sum(o.error is not None for o in first.outcomes)
+    assert rules == total and errored >= 1
+    second, rules = check(["E07000075"])
+    assert rules == named + errored and sum(o.error is not None for o in second.outcomes) == errored
