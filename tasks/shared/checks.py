@@ -35,6 +35,12 @@ def check_and_record(
 ) -> SuiteOutcome:
     """Run a suite on a frame and store the outcome of every rule against the year and stage."""
     outcome = validate_frame(frame, suite, expectations_dir=ctx.settings.expectations_dir, parameters=parameters)
+    return record_outcome(ctx, outcome, suite, stage=stage, dataset=dataset, subject=subject)
+
+
+def record_outcome(ctx: CycleContext, outcome: SuiteOutcome, suite: str, *, stage: str, dataset: str,
+                   subject: str) -> SuiteOutcome:
+    """Store the outcome of every rule of a suite run against the year and stage."""
     with session_scope(ctx.database_url) as session:
         repository.save_validation_results(
             session,

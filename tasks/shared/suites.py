@@ -14,16 +14,20 @@ so references nested deeper (inside a ``row_condition``) are substituted here be
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -262,11 +266,22 @@ def validate_frame(
     return _suite_outcome(definition, suite_name, by_index, checked)
 
 
+class VerdictStore(Protocol):
+    """Where rule outcomes of a file's frame are kept for the next partnership that checks the same file (the
+    collect stage's parse cache)."""
+
+    def load_verdict(self, file_sha256: str, key: str) -> dict | None: ...
+
+    def keep_verdict(self, file_sha256: str, key: str, verdict: dict) -> None: ...
+
+
 def validate_frames(
     items: Sequence[tuple[pd.DataFrame, Mapping[str, Any] | None]],
     suite_name: str,
     *,
     expectations_dir: Path,
+    file_keys: Sequence[str | None] | None = None,
+    verdicts: VerdictStore | None = None,
 ) -> list[SuiteOutcome]:
     """Run the named suite over many files' frames of one dataset in as few Great Expectations runs as possible,
     and return each frame's outcome exactly as ``validate_frame`` gives it for that frame alone.
@@ -279,6 +294,10 @@ def validate_frames(
     as one more column. A suite with a rule that cannot be split (an aggregate such as distinct values containing
     a set, a ``mostly``), a group where a rule errors, or a column that is not text where a rewrite needs text,
     falls back to one run per frame, so no verdict ever depends on which files came together.
+
+    With ``verdicts`` and ``file_keys`` (each frame's file sha256, or None), the outcome of each rule on a frame is
+    kept in ``verdicts`` and reused when the same file's frame is checked again (by the force's next partnership,
+    or the next collection): see ``_reuse_verdicts``. Only the rules nothing reused answers go to GX.
     """
     definition = load_suite_definition(suite_name, expectations_dir)
     path = Path(expectations_dir) / f"{suite_name}.json"
@@ -287,9 +306,14 @@ def validate_frames(
         values = _parameter_values(definition, suite_name, parameters)
         prepared.append((_frame_for_validation(frame), values))
     outcomes: list[SuiteOutcome | None] = [None] * len(prepared)
+    shared: list[_SharedVerdict | None] = [None] * len(prepared)
+    if verdicts is not None and file_keys is not None:
+        shared = _reuse_verdicts(definition, suite_name, path, prepared, file_keys, verdicts, outcomes)
     if len(prepared) > 1 and _splittable(definition):
         groups: dict[Any, list[int]] = {}
         for position, (checked, values) in enumerate(prepared):
+            if outcomes[position] is not None:
+                continue
             groups.setdefault(_group_key(definition, checked, values, position), []).append(position)
         for members in groups.values():
             if len(members) > 1:
@@ -302,7 +326,136 @@ def validate_frames(
             result = _run_suite(suite_name, _gx_expectations(definition, values), path, checked, values)
             by_index = {r.expectation_config.meta[_INDEX_META_KEY]: r for r in result.results}
             outcomes[position] = _suite_outcome(definition, suite_name, by_index, checked)
+    for entry, outcome in zip(shared, outcomes, strict=True):
+        if entry is not None:
+            entry.keep(outcome)
     return outcomes  # type: ignore[return-value]
+
+
+# --- verdicts shared between partnerships ----------------------------------------------------------------
+
+# Columns that differ between partnerships reading the same file (each registers the file under its own id): left
+# out of a frame's digest, and a rule that reads one is never shared.
+HOLDER_COLUMNS = frozenset({"raw_file_id"})
+# what a kept verdict holds; an ExpectationOutcome with other fields (a code change) must not be read back
+_VERDICT_FORMAT = hashlib.sha256(
+    json.dumps(["v1", [f.name for f in dataclasses.fields(ExpectationOutcome)]]).encode()
+).hexdigest()[:8]
+
+
+@dataclass
+class _SharedVerdict:
+    """A frame's kept rule outcomes (rule index -> its parameter values as JSON -> outcome) and where they go."""
+
+    store: VerdictStore
+    file_sha256: str
+    key: str
+    kept: dict[int, dict[str, ExpectationOutcome]]
+    parameters: dict[int, str]  # the shareable rules of this suite -> their parameter values for this frame
+    changed: bool = False
+
+    def keep(self, outcome: SuiteOutcome) -> None:
+        for index, parameters in self.parameters.items():
+            if outcome.outcomes[index].error is not None:
+                continue  # a rule GX could not run is run again next time, never answered from here
+            known = self.kept.setdefault(index, {})
+            if known.get(parameters) != outcome.outcomes[index]:
+                known[parameters] = outcome.outcomes[index]
+                self.changed = True
+        if self.changed:
+            self.store.keep_verdict(self.file_sha256, self.key, self.kept)
+
+
+def _reuse_verdicts(
+    definition: Mapping[str, Any], suite_name: str, path: Path, prepared: list[tuple[pd.DataFrame, dict]],
+    file_keys: Sequence[str | None], verdicts: VerdictStore, outcomes: list[SuiteOutcome | None],
+) -> list[_SharedVerdict | None]:
+    """Fill ``outcomes`` for frames whose rules were answered before, running only the rules that were not.
+
+    A rule's outcome depends only on the frame it reads and the rule as GX receives it, so it is kept under the
+    file's sha256, the suite file's sha256, the Great Expectations version and a digest of the frame (its columns,
+    types, index and values, less the HOLDER_COLUMNS), and within that under the values of the parameters the rule
+    names (a partnership's LSOAs, this month): a rule about a partnership's own areas is kept per partnership, a
+    rule about the file alone is answered once for all. A rule that reads a HOLDER_COLUMN is never kept.
+    """
+    suite_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    version = metadata.version("great_expectations")
+    shareable = [
+        index for index, expectation in enumerate(definition["expectations"])
+        if not HOLDER_COLUMNS & set(_expectation_columns(expectation["kwargs"]))
+        and not HOLDER_COLUMNS & set(_condition_columns(expectation["kwargs"].get("row_condition")))
+    ]
+    shared: list[_SharedVerdict | None] = [None] * len(prepared)
+    for position, ((checked, values), file_sha256) in enumerate(zip(prepared, file_keys, strict=True)):
+        digest = _frame_digest(checked) if file_sha256 else None
+        if digest is None:
+            continue
+        key = f"{suite_name}.{suite_sha256[:16]}.gx{version}.{digest[:24]}.{_VERDICT_FORMAT}"
+        kept = verdicts.load_verdict(file_sha256, key) or {}
+        parameters = {index: _rule_parameters(definition["expectations"][index], values) for index in shareable}
+        entry = shared[position] = _SharedVerdict(verdicts, file_sha256, key, kept, parameters)
+        reused = {index: entry.kept[index][p] for index, p in parameters.items() if p in entry.kept.get(index, {})}
+        if not reused:
+            continue  # checked with the others, and kept afterwards
+        missing = [index for index in range(len(definition["expectations"])) if index not in reused]
+        by_index: dict[int, Any] = {}
+        if missing:
+            gx_expectations = _gx_expectations(definition, values)
+            result = _run_suite(suite_name, [gx_expectations[i] for i in missing], path, checked, values)
+            by_index = {r.expectation_config.meta[_INDEX_META_KEY]: r for r in result.results}
+        outcomes[position] = SuiteOutcome(
+            suite_name=suite_name,
+            rows_checked=len(checked),
+            outcomes=[
+                reused[index] if index in reused else _outcome(
+                    expectation, by_index.get(index), rows=len(checked), frame_columns=set(checked.columns)
+                )
+                for index, expectation in enumerate(definition["expectations"])
+            ],
+        )
+    return shared
+
+
+def _rule_parameters(expectation: Mapping[str, Any], values: Mapping[str, Any]) -> str:
+    """The values of the parameters a rule names, as the part of its kept outcome's key they decide."""
+    names: set[str] = set()
+    _collect_parameter_names(expectation["kwargs"], names)
+    return json.dumps({name: values[name] for name in sorted(names)}, sort_keys=True, default=str)
+
+
+def _frame_digest(checked: pd.DataFrame) -> str | None:
+    """The sha256 of what GX reads of a frame: column names and types, the index and every value, the
+    HOLDER_COLUMNS' values left out. Text columns are hashed as their strings with their lengths (fast, and exact:
+    a column that is not all text is pickled instead, so 1 and "1" never meet). None when a value cannot be hashed
+    (the frame's verdict is then never kept)."""
+    import pickle
+
+    import numpy as np
+    import pandas as pd
+
+    digest = hashlib.sha256(json.dumps([list(map(str, checked.columns)), list(map(str, checked.dtypes))]).encode())
+    try:
+        index = checked.index
+        if isinstance(index, pd.RangeIndex):
+            digest.update(f"range {index.start} {index.stop} {index.step}".encode())
+        else:
+            digest.update(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+        for position, name in enumerate(checked.columns):
+            if name in HOLDER_COLUMNS:
+                continue
+            values = checked.iloc[:, position]
+            textual = values.dtype == object or pd.api.types.is_string_dtype(values.dtype)
+            if textual and pd.api.types.infer_dtype(values, skipna=False) == "string":
+                texts = values.tolist()
+                digest.update(b"text" + np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)).tobytes())
+                digest.update("".join(texts).encode("utf-8", "surrogatepass"))
+            elif isinstance(values.dtype, np.dtype) and values.dtype != object:
+                digest.update(b"array" + np.ascontiguousarray(values.to_numpy()).tobytes())
+            else:
+                digest.update(b"pickle" + pickle.dumps(values.to_list(), protocol=pickle.HIGHEST_PROTOCOL))
+    except (TypeError, ValueError, pickle.PicklingError):
+        return None
+    return digest.hexdigest()
 
 
 # --- one run over many frames ------------------------------------------------------------------------
@@ -564,13 +717,22 @@ def _gx_expectations(definition: Mapping[str, Any], values: Mapping[str, Any]) -
     return gx_expectations
 
 
-_registered: dict[str, tuple[str, Any]] = {}  # suite name -> (its GX form as JSON, the GX suite built from it)
+# (suite name, its GX form as JSON) -> the GX suite built from it; a few kept, as a run of only the rules a kept
+# verdict does not answer alternates with runs of the whole suite
+_registered: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_REGISTERED_KEPT = 16
 _runs = 0
+_rules_run = 0
 
 
 def gx_runs() -> int:
     """How many Great Expectations validation runs this process has made (benchmarks and tests read it)."""
     return _runs
+
+
+def gx_rules_run() -> int:
+    """How many rules those runs checked, all runs together (a rule answered by a kept verdict is not run)."""
+    return _rules_run
 
 
 def _run_suite(suite_name: str, gx_expectations: list[dict], path: Path, checked: pd.DataFrame, values: Mapping) -> Any:
@@ -579,15 +741,18 @@ def _run_suite(suite_name: str, gx_expectations: list[dict], path: Path, checked
     content = json.dumps(gx_expectations, sort_keys=True, default=str)
     with _GX_LOCK:
         gx, batch_definition = _gx_runtime()
-        known = _registered.get(suite_name)
-        if known is None or known[0] != content:
+        suite = _registered.get((suite_name, content))
+        if suite is None:
             with _gx_logging_silenced():
                 suite = gx.ExpectationSuite(name=suite_name, expectations=gx_expectations)
             _check_all_loaded(suite, gx_expectations, path)
-            _registered[suite_name] = (content, suite)
-        suite = _registered[suite_name][1]
-        global _runs
+            _registered[(suite_name, content)] = suite
+            while len(_registered) > _REGISTERED_KEPT:
+                _registered.popitem(last=False)
+        _registered.move_to_end((suite_name, content))
+        global _runs, _rules_run
         _runs += 1
+        _rules_run += len(gx_expectations)
         # the validator of ValidationDefinition.run, without its store of every result (which only Data Docs read)
         from great_expectations.validator.v1_validator import Validator
 
@@ -648,7 +813,8 @@ def _check_all_loaded(suite: Any, gx_expectations: list[dict], path: Path) -> No
 
     loaded = {e.meta.get(_INDEX_META_KEY) for e in suite.expectations}
     problems = []
-    for index, spec in enumerate(gx_expectations):
+    for spec in gx_expectations:
+        index = spec["meta"][_INDEX_META_KEY]  # its place in the suite file (a run may take only some rules)
         if index in loaded:
             continue
         reason = "not loaded by Great Expectations"

@@ -170,12 +170,15 @@ def check_line(check: Any, problems: pd.DataFrame, *, whole_dataset: bool) -> Ch
         importance = "critical: blocks the dataset" if whole_dataset else "critical: stops the file loading"
     else:
         importance = "warning: the data still loads"
-    rows = problems[problems["rule"] == check.description] if outcome != "passed" and len(problems) else problems.iloc[0:0]
-    rows = rows.sort_values(["source_row", "column"], kind="stable")
+    failing_rows, more_rows = [], 0
+    # most checks pass: no frame to filter and sort for them (a page has hundreds of checks)
+    if outcome != "passed" and len(problems):
+        rows = problems[problems["rule"] == check.description].sort_values(["source_row", "column"], kind="stable")
+        failing_rows = [problem_text(r) for r in rows.head(ROWS_PER_CHECK).itertuples(index=False)]
+        more_rows = max(0, len(rows) - ROWS_PER_CHECK)
     return CheckLine(
         rule=str(check.description), importance=importance, outcome=outcome, found=_found(check),
-        failing_rows=[problem_text(r) for r in rows.head(ROWS_PER_CHECK).itertuples(index=False)],
-        more_rows=max(0, len(rows) - ROWS_PER_CHECK),
+        failing_rows=failing_rows, more_rows=more_rows,
     )
 
 

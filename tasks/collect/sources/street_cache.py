@@ -6,6 +6,10 @@ dozen partnerships); parsing it is most of what collect spends on it. The first 
 and keeps the frame here; the others (in this process or another: a Dask worker, a Prefect worker) read the kept
 frame. A lock per file makes a second process wait for the first's parse instead of parsing too. Each parse is
 appended to ``parses.log`` (time, sha256, file, rows, process), so how often each file was parsed can be checked.
+
+The same folder keeps the raw suites' verdicts of any collected file, by the file's sha256 (``load_verdict`` /
+``keep_verdict``, used by ``tasks.shared.suites.validate_frames``): a file every partnership reads (the national
+population estimates, a force's street file) has its rules about the file itself checked once.
 """
 
 from __future__ import annotations
@@ -92,13 +96,37 @@ class StreetParseCache:
         fields = ("time", "sha256", "file", "rows", "pid")
         return [dict(zip(fields, line.split("\t"), strict=True)) for line in log.read_text().splitlines() if line]
 
+    def _verdict_entry(self, sha256: str, key: str) -> Path:
+        return self.folder / sha256[:2] / f"{sha256}.{key}.verdict.pkl"
+
+    def load_verdict(self, sha256: str, key: str) -> dict | None:
+        """Rule outcomes kept for this file's frame under ``key`` (suite, its sha256, GX version, frame digest)."""
+        entry = self._verdict_entry(sha256, key)
+        try:
+            verdict = self._read(entry)
+        except (FileNotFoundError, NotADirectoryError):  # never kept (or no cache here): checked in full
+            return None
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+            logger.warning("parse cache %s: verdict %s not read: %s", self.folder, entry.name, exc)
+            return None  # checked again, and kept again
+        return verdict if isinstance(verdict, dict) else None
+
+    def keep_verdict(self, sha256: str, key: str, verdict: dict) -> None:
+        """Keep a file's rule outcomes for the next partnership (a failure to keep costs only a check again)."""
+        entry = self._verdict_entry(sha256, key)
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            self._write(entry, verdict)
+        except OSError as exc:
+            logger.warning("parse cache %s: verdict of %s not kept: %s", self.folder, sha256[:12], exc)
+
     @staticmethod
     def _read(entry: Path) -> pd.DataFrame:
         with entry.open("rb") as handle:
             return pickle.load(handle)
 
     @staticmethod
-    def _write(entry: Path, frame: pd.DataFrame) -> None:
+    def _write(entry: Path, frame: object) -> None:
         # write then rename: a reader never sees half a frame, and a killed parse leaves no entry behind
         handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".incoming-")
         try:

@@ -22,7 +22,7 @@ from tasks.validate.steps import (
     check_month_collapses,
     observations_of_year,
     stored_checks,
-    validate_dataset,
+    validate_datasets,
     write_quality_report,
 )
 from tests.unit.validate.quality_html import (
@@ -68,8 +68,7 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> tuple[CycleContext, Q
                 shutil.copy(path, folder)
             collect_source.fn(ctx, source)
         observations, in_year = observations_of_year(ctx)
-        for dataset in ("police_street", "police_knife_crime"):
-            validate_dataset.fn(ctx, dataset, in_year)
+        validate_datasets.fn(ctx, ["police_knife_crime", "police_street"], in_year)
         check_month_collapses(ctx, observations)
         report = write_quality_report(ctx, completeness(ctx))
         yield ctx, report
@@ -201,3 +200,27 @@ def test_a_file_without_a_period_appears_only_in_the_year_that_received_it(colle
                           dt.datetime(2024, 6, 1, tzinfo=dt.UTC))
     for name, html in pages.pages.items():
         assert NHS not in html, name
+
+
+def test_the_datasets_checked_together_store_what_each_gives_alone(collected) -> None:
+    from sqlalchemy import select
+
+    from tasks.shared.storage.models import ValidationResult
+    from tasks.shared.storage.session import session_scope
+    from tasks.shared.suites import validate_frame
+    from tasks.validate.steps import OBSERVATION_SUITE, observation_parameters, observations_for_suite
+
+    ctx, _ = collected
+    _, in_year = observations_of_year(ctx)
+    fields = ("expectation_type", "column", "severity", "success", "unexpected_count", "description", "observed")
+    for dataset in ("police_knife_crime", "police_street"):
+        frame = observations_for_suite(in_year[in_year["dataset"] == dataset].reset_index(drop=True))
+        alone = validate_frame(frame, OBSERVATION_SUITE, expectations_dir=ctx.settings.expectations_dir,
+                               parameters=observation_parameters(ctx))
+        with session_scope(ctx.database_url) as session:
+            rows = session.scalars(select(ValidationResult).where(
+                ValidationResult.stage == "validate", ValidationResult.dataset == dataset,
+                ValidationResult.suite == OBSERVATION_SUITE,
+                ValidationResult.partnership == ctx.partnership_id).order_by(ValidationResult.expectation_index)).all()
+            kept = [tuple(getattr(row, f) for f in fields) for row in rows]
+        assert len(frame) and kept == [tuple(record[f] for f in fields) for record in alone.as_records()], dataset
