@@ -27,6 +27,9 @@ outbox_app = typer.Typer(
 )
 partnership_app = typer.Typer(help="Create a partnership from the ONS lookups.", no_args_is_help=True)
 source_app = typer.Typer(help="Add a data source to a partnership.", no_args_is_help=True)
+cache_app = typer.Typer(help="The parse cache of var/parsed/ (street files parsed once for all partnerships).",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(outbox_app, name="outbox")
@@ -129,7 +132,7 @@ def national(
     os.environ.setdefault("DUTYCYCLE_SIGN_OFF_WAIT", "record")
     from tasks.collect.sources.street_cache import StreetParseCache
     from tasks.shared.config import ConfigError, load_partnership_config, partnership_ids
-    from tasks.shared.national import force_groups, run_order, summary_lines
+    from tasks.shared.national import force_groups, national_year, run_order, summary_lines
     from tasks.shared.parameters import ParameterProblem, check_run, check_stages
     from tasks.shared.prefect_server import ServerError, prefect_api
     from tasks.shared.settings import get_settings, reset_settings_cache
@@ -143,9 +146,10 @@ def national(
     try:
         chosen = check_stages(stage)
         # the year as a label only: a partnership without data for it fails alone, in its own run
-        year = check_run(ids[0], financial_year, require_data=False).year_label
+        check_run(ids[0], financial_year, require_data=False)
         configs = [load_partnership_config(settings.config_dir, pid) for pid in ids]
-    except (ParameterProblem, ConfigError) as problem:
+        year = national_year(configs, financial_year)
+    except (ParameterProblem, ConfigError, ValueError) as problem:
         _fail(f"refused: {problem}")
     groups = force_groups(configs)
     order = run_order(groups)
@@ -178,6 +182,10 @@ def national(
     typer.echo("")
     for line in summary_lines(results, runner, time.monotonic() - started, len(cache.parses()) - parses_before):
         typer.echo(line)
+    pruned, freed = cache.prune(settings.parse_cache_days)
+    if pruned:
+        typer.echo(f"  parse cache: {pruned} file(s) unused for {settings.parse_cache_days:g} days pruned "
+                   f"({freed / 1024**2:.1f} MiB)")
     if any(r.failed for r in results):
         raise typer.Exit(code=1)
 
@@ -216,6 +224,22 @@ def upload(
                 typer.echo(f"  ... and {len(outcome.failures) - len(shown)} more")
     if outcomes[-1].status == "quarantined":
         raise typer.Exit(code=1)
+
+
+@cache_app.command("prune")
+def cache_prune(
+    unused_days: Annotated[float | None, typer.Option(
+        "--unused-days", min=0, help="Delete what was not used for this many days (default: DUTYCYCLE_PARSE_CACHE_DAYS)")] = None,
+) -> None:
+    """Delete parsed street files and kept rule outcomes of var/parsed/ that no collection used lately (the cache
+    only saves work: anything pruned is parsed and checked again when met)."""
+    from tasks.collect.sources.street_cache import StreetParseCache
+    from tasks.shared.settings import get_settings
+
+    settings = get_settings()
+    days = settings.parse_cache_days if unused_days is None else unused_days
+    pruned, freed = StreetParseCache(settings.parse_cache_dir).prune(days)
+    typer.echo(f"{settings.parse_cache_dir}: {pruned} file(s) unused for {days:g} days pruned ({freed / 1024**2:.1f} MiB)")
 
 
 @config_app.command("check")

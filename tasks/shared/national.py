@@ -45,6 +45,24 @@ def run_order(groups: dict[tuple[Path, ...], list[str]]) -> list[str]:
     return [pid for batch in zip_longest(*groups.values()) for pid in batch if pid is not None]
 
 
+def national_year(configs: list[PartnershipConfig], financial_year: str, today=None) -> str:
+    """The one financial year every chosen partnership reviews: 'latest' and 'current' are worked out for each
+    (a partnership's year may start in another month), and a word that names different years for different
+    partnerships is refused rather than resolved from whichever partnership came first."""
+    from tasks.shared.periods import financial_year_label, parse_financial_year
+
+    by_year: dict[str, list[str]] = {}
+    for config in configs:
+        start = parse_financial_year(financial_year, today=today,
+                                     start_month=config.partnership.financial_year_start.month)
+        by_year.setdefault(financial_year_label(start), []).append(config.partnership.id)
+    if len(by_year) > 1:
+        named = "; ".join(f"{year} for {', '.join(ids)}" for year, ids in sorted(by_year.items()))
+        raise ValueError(f"{financial_year!r} is not one year for these partnerships ({named}): "
+                         "give the year, e.g. --financial-year 2022/23")
+    return next(iter(by_year))
+
+
 def outcome_of_state(state) -> str:
     """The partnership's outcome from its annual review run's final state."""
     from tasks.shared.runs import REJECTED_STATE, WARNINGS_STATE

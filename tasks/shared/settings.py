@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         default=900, gt=0, description="A delivery claim older than this (its process died mid-send on another "
         "machine) may be sent again, with the same idempotency key",
     )
+    parse_cache_days: float = Field(
+        default=35, gt=0, description="A parsed street file or kept rule outcome of var/parsed/ unused for this many "
+        "days is deleted at the end of `dutycycle national` and by `dutycycle cache prune` (a month's files serve "
+        "every partnership of their force within the month)",
+    )
     database_busy_timeout_seconds: float = Field(default=30, ge=0, description="Wait this long for a lock another "
                                                  "connection holds (SQLite's busy timeout, PostgreSQL's lock_timeout)")
 

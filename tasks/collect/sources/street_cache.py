@@ -21,6 +21,7 @@ import logging
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,9 @@ class StreetParseCache:
         """The parsed frame of ``data``: from the cache, or parsed now (under the file's lock) and kept."""
         sha256 = hashlib.sha256(data).hexdigest()
         entry = self._entry(sha256)
-        if entry.is_file():
-            return CachedParse(self._read(entry), sha256, False, self.is_guarded(sha256))
+        kept = self._read_used(entry)
+        if kept is not None:
+            return CachedParse(kept, sha256, False, self.is_guarded(sha256))
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             lock = open(entry.parent / f"{sha256}.lock", "a")  # noqa: SIM115 - held until the frame is kept
@@ -66,8 +68,9 @@ class StreetParseCache:
             return CachedParse(parse(data, label), sha256, True, False)
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another process parsing the same file: wait for its frame
-            if entry.is_file():
-                return CachedParse(self._read(entry), sha256, False, self.is_guarded(sha256))
+            kept = self._read_used(entry)
+            if kept is not None:
+                return CachedParse(kept, sha256, False, self.is_guarded(sha256))
             frame = parse(data, label)  # an unreadable file raises here and nothing is kept
             try:
                 self._write(entry, frame)
@@ -104,6 +107,7 @@ class StreetParseCache:
         entry = self._verdict_entry(sha256, key)
         try:
             verdict = self._read(entry)
+            os.utime(entry)  # used now: kept from pruning for another parse_cache_days
         except (FileNotFoundError, NotADirectoryError):  # never kept (or no cache here): checked in full
             return None
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
@@ -119,6 +123,53 @@ class StreetParseCache:
             self._write(entry, verdict)
         except OSError as exc:
             logger.warning("parse cache %s: verdict of %s not kept: %s", self.folder, sha256[:12], exc)
+
+    def prune(self, unused_days: float, now: float | None = None) -> tuple[int, int]:
+        """Delete every file's entries (its parsed frame, guard mark, kept verdicts, lock) none of which was used
+        in the last ``unused_days``; a file another process is parsing now (its lock held) is left alone.
+        Returns (files pruned, bytes freed). ``parses.log`` is kept: it is the record of what was parsed."""
+        cutoff = (time.time() if now is None else now) - unused_days * 86400
+        groups: dict[tuple[Path, str], list[Path]] = {}
+        pruned = freed = 0
+        for path in self.folder.glob("??/*"):
+            if path.name.startswith(".incoming-"):  # left by a process killed while writing
+                if path.stat().st_mtime < cutoff:
+                    freed += path.stat().st_size
+                    path.unlink(missing_ok=True)
+            elif path.is_file():
+                groups.setdefault((path.parent, path.name.split(".", 1)[0]), []).append(path)
+        for (folder, sha256), paths in groups.items():
+            if max(path.stat().st_mtime for path in paths) >= cutoff:
+                continue
+            try:
+                lock = open(folder / f"{sha256}.lock", "a")  # noqa: SIM115 - held while its entries go
+            except OSError as exc:
+                logger.warning("parse cache %s: %s not pruned: %s", self.folder, sha256[:12], exc)
+                continue
+            with lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # being parsed now: in use
+                    continue
+                for path in paths:
+                    try:
+                        freed += path.stat().st_size
+                        path.unlink()
+                    except FileNotFoundError:
+                        pass
+                (folder / f"{sha256}.lock").unlink(missing_ok=True)
+            pruned += 1
+        return pruned, freed
+
+    def _read_used(self, entry: Path) -> pd.DataFrame | None:
+        """A kept frame, marked as used now (pruning keeps what was used lately); None when there is none (or
+        it was pruned a moment ago)."""
+        try:
+            frame = self._read(entry)
+            os.utime(entry)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return frame
 
     @staticmethod
     def _read(entry: Path) -> pd.DataFrame:

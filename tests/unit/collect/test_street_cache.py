@@ -3,6 +3,7 @@ kept frame."""
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import time
@@ -93,3 +94,41 @@ def test_a_cache_that_cannot_be_written_never_stops_the_collection(tmp_path: Pat
     [month] = police_archive.parse_archive(data, name, ["merseyside"], cache=StreetParseCache(blocked))
     assert len(month.frame) == 40 and not month.guarded
     StreetParseCache(blocked).mark_guarded(month.sha256)  # not kept, not an error
+
+
+def _csv_of(rows: int) -> bytes:
+    return b"\n".join(_street_csv().splitlines()[: rows + 1]) + b"\n"
+
+
+def test_entries_unused_for_the_configured_days_are_pruned_and_used_ones_kept(tmp_path: Path) -> None:
+    cache = StreetParseCache(tmp_path / "parsed")
+    old, recent, busy = _csv_of(5), _csv_of(6), _csv_of(7)
+    entries = {}
+    for name, data in (("old", old), ("recent", recent), ("busy", busy)):
+        kept = cache.get_or_parse(data, f"{name}.csv", police_archive.read_street_csv)
+        cache.mark_guarded(kept.sha256)
+        cache.keep_verdict(kept.sha256, "police_street.raw.abc", {"rule": "passed"})
+        entries[name] = sorted(p for p in cache.folder.glob(f"??/{kept.sha256}*"))
+    assert all(len(paths) == 4 for paths in entries.values())  # frame, guard mark, verdict, lock
+    (cache.folder / entries["old"][0].parent / ".incoming-killed").write_bytes(b"half a frame")
+    forty_days_ago = time.time() - 40 * 86400
+    for path in [*entries["old"], *entries["recent"], *entries["busy"], *cache.folder.glob("??/.incoming-*")]:
+        os.utime(path, (forty_days_ago, forty_days_ago))
+    # "recent" was used again today (a second partnership read it): its last use is today, its parse 40 days ago
+    assert not cache.get_or_parse(recent, "recent.csv", police_archive.read_street_csv).parsed_now
+    # "busy" is being parsed by another process now: its lock is held
+    busy_sha = entries["busy"][0].name.split(".")[0]
+    with open(entries["busy"][0].parent / f"{busy_sha}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pruned, freed = cache.prune(unused_days=35)
+    assert pruned == 1 and freed > 0
+    assert not any(path.exists() for path in entries["old"]) and not list(cache.folder.glob("??/.incoming-*"))
+    assert all(path.exists() for path in [*entries["recent"], *entries["busy"]])
+    assert [p["file"] for p in cache.parses()] == ["old.csv", "recent.csv", "busy.csv"]  # the record stays
+    # the pruned file is simply parsed again when met again
+    again = cache.get_or_parse(old, "old.csv", police_archive.read_street_csv)
+    assert again.parsed_now and len(again.frame) == 5 and not again.guarded
+    # once its parse is over, the busy file (unused for 40 days) goes too; the two used today stay
+    assert cache.prune(unused_days=35)[0] == 1 and not any(path.exists() for path in entries["busy"])
+    assert again.frame is not None and all(path.exists() for path in entries["recent"])
+    assert cache.get_or_parse(old, "old.csv", police_archive.read_street_csv).parsed_now is False
