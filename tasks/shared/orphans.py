@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,27 @@ def stage_status(url: str, data_dir: Path, partnership: str) -> list[dict[str, A
                                .order_by(Run.financial_year, Run.started_at))
         return [{"year": r.financial_year, "stage": r.stage, "status": r.status, "attempts": r.attempts,
                  "started": r.started_at, "finished": r.finished_at, "flow_run_id": r.flow_run_id} for r in rows]
+
+
+def claim_token() -> str:
+    """Who holds a claim on an outbox message or a package delivery: host, process, the process's start time (a
+    reused pid is told apart) and a random part (two threads of one process differ too)."""
+    started = process_start(os.getpid()) or 0
+    return f"{socket.gethostname()[:24]}:{os.getpid()}:{int(started)}:{uuid.uuid4().hex[:12]}"
+
+
+def claimant_is_dead(token: str | None) -> bool:
+    """True only when the process that made a claim is provably gone: it ran on this host and its pid is free or
+    belongs to a later process. Another host's claim, or a process whose start cannot be read, is left to the
+    claim's lease. (Tokens written before start times were kept, host:pid:random, are judged by the pid alone.)"""
+    parts = (token or "").split(":")
+    if len(parts) not in (3, 4) or not parts[1].isdigit():
+        return False
+    host, this_host = parts[0], socket.gethostname()
+    if not host or not this_host.startswith(host) or len(host) < min(24, len(this_host)):
+        return False
+    now_started = process_start(int(parts[1]))
+    if now_started is None:
+        return True
+    claimed_started = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else 0
+    return now_started != 0.0 and claimed_started != 0 and int(now_started) != claimed_started

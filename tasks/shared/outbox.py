@@ -24,9 +24,10 @@ The window that remains: between the receiver accepting the message and our proc
 server has taken the DATA but its "250" has not reached us: the process is killed, the connection drops, the reply
 times out; a webhook answers 5xx after acting on it). A kill before the end of DATA is no such case: the server
 discards an unfinished message, and the re-send is its only copy. SMTP has no way to ask "did you get it?", so:
-- a run killed in that window leaves the row ``sending``; after ``outbox_lease_seconds`` (default 15 minutes) the
-  next run sends it again, **at most once more, with the same Message-ID** (mail clients and MTAs that de-duplicate
-  by Message-ID show it once);
+- a run killed in that window leaves the row ``sending``; the next run on the same host sees the claimant's process
+  is gone (its pid free or reused: the token holds the process's start time) and sends it again at once; a claim
+  from another host waits ``outbox_lease_seconds`` (default 15 minutes). Either way it is sent **at most once more,
+  with the same Message-ID** (mail clients and MTAs that de-duplicate by Message-ID show it once);
 - a dropped connection or timeout after DATA marks the row ``failed`` with "outcome unknown"; the next run sends
   it again with the same Message-ID (again at most once more per such failure);
 - a webhook is re-posted with the same ``Idempotency-Key``: a receiver that honours the key shows it once (Slack
@@ -42,9 +43,7 @@ import hashlib
 import json
 import os
 import re
-import socket
 import time
-import uuid
 from dataclasses import dataclass, field
 from email.utils import formataddr
 from pathlib import Path
@@ -71,6 +70,7 @@ from tasks.shared.delivery import (
     write_eml,
 )
 from tasks.shared.http import build_session
+from tasks.shared.orphans import claim_token, claimant_is_dead
 from tasks.shared.settings import Settings
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import OutboxMessage, utc_now
@@ -173,26 +173,25 @@ def queue_messages(ctx: CycleContext, messages: list[Message]) -> int:
 # ---------------------------------------------------------------- claiming and recording
 
 
-def claim_token() -> str:
-    """Who holds a claim: host, process and a random part (two threads of one process differ too)."""
-    return f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-def _claimable(now: dt.datetime, settings: Settings) -> Any:
+def _claimable(now: dt.datetime, settings: Settings, dead_claim: str | None = None) -> Any:
     stale = now - dt.timedelta(seconds=settings.outbox_lease_seconds)
+    # a claim whose process was killed (seen by the caller): retaken at once, and only if it is still that claim
+    retaken = [and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_by == dead_claim)] if dead_claim else []
     return or_(
         OutboxMessage.status == PENDING,
         and_(OutboxMessage.status == FAILED, OutboxMessage.attempts < settings.outbox_max_attempts),
         and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < stale),
+        *retaken,
     )
 
 
-def claim_message(url: str, message_id: int, token: str, settings: Settings) -> bool:
-    """Claim one row for sending, atomically; False when another run has it (or it is no longer due)."""
+def claim_message(url: str, message_id: int, token: str, settings: Settings, dead_claim: str | None = None) -> bool:
+    """Claim one row for sending, atomically; False when another run has it (or it is no longer due).
+    ``dead_claim``: the token of a claim whose process is gone, which may be taken over before its lease ends."""
     now = utc_now()
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _claimable(now, settings))
+        .where(OutboxMessage.id == message_id, _claimable(now, settings, dead_claim))
         .values(status=SENDING, claimed_by=token, claimed_at=now, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -301,6 +300,18 @@ def due_messages(url: str, settings: Settings, partnership: str) -> list[int]:
         )
 
 
+def dead_claims(url: str, partnership: str) -> dict[int, str]:
+    """Rows still ``sending`` within their lease whose sending process was killed on this host: {id: its token}.
+    Its message was either never accepted (killed before the end of DATA) or is in the one window no protocol
+    closes; either way the lease would only delay the same single re-send (same Message-ID)."""
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(OutboxMessage.id, OutboxMessage.claimed_by)
+            .where(OutboxMessage.partnership == partnership, OutboxMessage.status == SENDING)
+        ).all()
+    return {row.id: row.claimed_by for row in rows if claimant_is_dead(row.claimed_by)}
+
+
 # ---------------------------------------------------------------- sending
 
 
@@ -346,11 +357,12 @@ def deliver_pending(url: str, settings: Settings, partnership: str) -> list[dict
     channels = Channels(settings, partnership)
     token = claim_token()
     report = []
-    for message_id in due_messages(url, settings, partnership):
+    dead = dead_claims(url, partnership)
+    for message_id in sorted({*due_messages(url, settings, partnership), *dead}):
         if message_id in waiting:
             continue
         try:
-            if not claim_message(url, message_id, token, settings):
+            if not claim_message(url, message_id, token, settings, dead.get(message_id)):
                 continue  # another run claimed it first: it sends it, not us
         except OperationalError:
             continue  # database busy: the row stays due and the next run tries it

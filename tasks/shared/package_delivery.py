@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from tasks.shared.delivery import (
     smtp_password,
     write_eml,
 )
+from tasks.shared.orphans import claimant_is_dead
 from tasks.shared.settings import Settings
 from tasks.shared.storage.models import Delivery, utc_now
 from tasks.shared.storage.session import get_engine, insert_new, session_scope
@@ -49,27 +49,6 @@ PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed
 def idempotency_key(partnership: str, submission_id: int, package_sha256: str) -> str:
     """The same on every attempt of one approved version: the receiver dedupes on it."""
     return f"{partnership}-s{submission_id}-{package_sha256}"
-
-
-def claim_token() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-def _claimant_dead(token: str | None) -> bool:
-    """True when the claim was taken by a process of this machine that no longer runs (killed mid-send)."""
-    if not token:
-        return False
-    host, _, rest = token.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname()[:40] or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # another user's live process
-        return False
-    return False
 
 
 def target_of(config: HttpsUpload | EmailDelivery | FileDrop, settings: Settings) -> str:
@@ -108,7 +87,7 @@ def claim_delivery(url: str, delivery_id: int, token: str, settings: Settings) -
     with session_scope(url) as session:
         current = session.get(Delivery, delivery_id)
         holder = current.claimed_by if current is not None and current.status == SENDING else None
-    takeover = Delivery.claimed_by == holder if holder and _claimant_dead(holder) else False
+    takeover = Delivery.claimed_by == holder if holder and claimant_is_dead(holder) else False
     statement = (
         update(Delivery)
         .where(Delivery.id == delivery_id,

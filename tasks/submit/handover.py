@@ -15,6 +15,7 @@ from tasks.shared import package_delivery as pd_
 from tasks.shared.config import EmailDelivery, FileDrop, HttpsUpload
 from tasks.shared.context import CycleContext
 from tasks.shared.delivery import DeliveryError
+from tasks.shared.orphans import claim_token
 from tasks.shared.outbox import sender_of
 from tasks.shared.signoff import (
     APPROVED,
@@ -169,7 +170,7 @@ def deliver_approved(ctx: CycleContext, submission_id: int) -> DeliveryOutcome:
     data = with_approval(data, approval_record(decision))
     adapter, target = _adapter_name(config), pd_.target_of(config, ctx.settings)
     delivery_id = pd_.open_delivery(url, ctx.partnership_id, submission_id, sha, adapter, target)
-    token = pd_.claim_token()
+    token = claim_token()
     if pd_.claim_delivery(url, delivery_id, token, ctx.settings):
         key = pd_.idempotency_key(ctx.partnership_id, submission_id, sha)
         name = delivered_file_name(ctx, submission_id, deadline_id, sha)

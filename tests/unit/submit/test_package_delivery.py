@@ -13,6 +13,7 @@ import pytest
 
 from tasks.shared import package_delivery as delivery
 from tasks.shared.delivery import DeliveryError
+from tasks.shared.orphans import claim_token
 from tasks.shared.settings import get_settings
 from tasks.shared.signoff import SignOffInput
 from tasks.shared.storage.models import DeadlineRow, Submission
@@ -161,14 +162,14 @@ def test_a_claim_is_taken_over_only_when_its_process_died(tmp_path: Path, data_d
     submission_id, _ = _approved_submission(tmp_path)
     row_id = delivery.open_delivery(url, "castle-point-rochford", submission_id, SHA, "file_drop", "x")
     assert delivery.open_delivery(url, "castle-point-rochford", submission_id, SHA, "file_drop", "x") == row_id
-    live = delivery.claim_token()
+    live = claim_token()
     assert delivery.claim_delivery(url, row_id, live, settings)
-    assert not delivery.claim_delivery(url, row_id, delivery.claim_token(), settings)  # this process is alive
+    assert not delivery.claim_delivery(url, row_id, claim_token(), settings)  # this process is alive
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_token = f"{live.split(':')[0]}:{dead.stdout.strip()}:abc"
     with session_scope(url) as session:
         session.get(delivery.Delivery, row_id).claimed_by = dead_token
-    assert delivery.claim_delivery(url, row_id, delivery.claim_token(), settings)  # its claimant is gone
+    assert delivery.claim_delivery(url, row_id, claim_token(), settings)  # its claimant is gone
     assert delivery.delivery_row(url, row_id)["attempts"] == 2
     assert os.getpid() != int(dead.stdout)
 
