@@ -681,6 +681,17 @@ class DisclosurePolicy(Strict):
     )
     basis: str = Field(default="", description="The publisher's practice this policy follows, with its source")
 
+    @model_validator(mode="after")
+    def _smallest_shown_count_not_rounded_to_zero(self) -> DisclosurePolicy:
+        # a count just above the suppressed range rounded (half up) to 0 would be published as "no events"
+        smallest = self.suppress_to + 1
+        if not self.as_published and self.suppress_to >= self.suppress_from and 2 * smallest < self.round_to:
+            raise ValueError(
+                f"round_to {self.round_to} would publish {smallest}, the smallest count shown, as 0 (a count is "
+                f"shown as 0 below half the base): suppress up to at least {(self.round_to + 1) // 2 - 1} or round "
+                f"to at most {2 * smallest}")
+        return self
+
     @property
     def exact(self) -> bool:
         """True when the policy publishes every count as it is (nothing suppressed, nothing rounded)."""

@@ -252,7 +252,8 @@ def test_published_count_pattern_follows_the_policy(round_to: int, good: list[st
 
     from tasks.shared.disclosure import published_count_pattern
 
-    policy = DisclosurePolicy(name="p", round_to=round_to)
+    # suppressing below half the base, as the configuration demands (8 would round to 0 under fifties)
+    policy = DisclosurePolicy(name="p", round_to=round_to, suppress_to=max(7, round_to // 2 - 1))
     pattern = re.compile(published_count_pattern(policy))
     assert all(pattern.match(v) for v in good) and not any(pattern.match(v) for v in bad)
 
@@ -326,3 +327,19 @@ def test_an_unknown_dataset_policy_is_a_configuration_error() -> None:
     data["dataset_disclosure"]["police_street"] = "nowhere"
     with pytest.raises(ValidationError, match=r"dataset_disclosure\[police_street\]: policy 'nowhere'"):
         MetricsFile.model_validate(data)
+
+
+def test_a_policy_that_would_publish_a_shown_count_as_zero_is_refused_in_one_line() -> None:
+    import pydantic
+
+    # 1-7 suppressed, fifties: 8 rounds half up to 0 (8/50 + 0.5 < 1), published as if nothing happened
+    with pytest.raises(pydantic.ValidationError) as refused:
+        DisclosurePolicy(name="fifties", suppress_from=1, suppress_to=7, round_to=50)
+    assert ("round_to 50 would publish 8, the smallest count shown, as 0 (a count is shown as 0 below half the base): "
+            "suppress up to at least 24 or round to at most 16") in str(refused.value)
+    # at the boundary the smallest shown count rounds up to the base: 25 -> 50 (fifties), 8 -> 16 (sixteens)
+    assert DisclosurePolicy(name="ok", suppress_from=1, suppress_to=24, round_to=50).round_to == 50
+    assert DisclosurePolicy(name="ok", suppress_from=1, suppress_to=7, round_to=16).round_to == 16
+    # no suppression at all (rounding only), or figures carried as their producer published them: not this rule
+    assert DisclosurePolicy(name="round", suppress_from=1, suppress_to=0, round_to=50).round_to == 50
+    assert DisclosurePolicy(name="as published", suppress_to=7, round_to=50, as_published=True).as_published
