@@ -131,6 +131,11 @@ def key_message(
         clauses.append(f"no change on {before} is published")
     elif abs(change) < 0.05:
         clauses.append(f"unchanged on {before}")
+    elif row.get("value_unit", "") == "%" and _number(rate) is not None and change > -100:
+        # a percentage moves in points: "up 25%" of a 20% share would read as 45%; the relative change follows
+        points = _number(rate) - _number(rate) / (1 + change / 100)
+        clauses.append(f"{'up' if change > 0 else 'down'} {abs(points):.1f} percentage points "
+                       f"({change:+.1f}%) on {before}")
     else:
         clauses.append(f"{'up' if change > 0 else 'down'} {abs(change):.1f}% on {before}")
     baseline = row.get("compared_with_baseline", "")

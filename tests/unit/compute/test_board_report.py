@@ -36,6 +36,17 @@ def test_sentence_falling_not_significant_no_england() -> None:
         "is published.")
 
 
+def test_a_percentage_moves_in_percentage_points() -> None:
+    # 20.0% of knife offences by under-25s last year, 25.0% this year: 5 points, a quarter more (25.0/20.0 = 1.25)
+    row = {"count": "50", "value": "25.0", "value_unit": "%", "change_on_previous_year_percent": "25.0",
+           "compared_with_baseline": "", "trend": ""}
+    sentence = key_message("Share under 25", "all ages", "2022/23", row, policy=POLICY)
+    assert sentence.startswith("Share under 25 (all ages): 25.0% in 2022/23 (50 recorded), up 5.0 percentage points "
+                               "(+25.0%) on 2021/22;"), sentence
+    falling = {**row, "value": "15.0", "change_on_previous_year_percent": "-25.0"}  # from 20.0%
+    assert "down 5.0 percentage points (-25.0%) on 2021/22" in key_message("Share", "all ages", "2022/23", falling)
+
+
 def test_sentence_polarity_higher_is_better_turns_a_fall_worse() -> None:
     row = {"count": "60", "value": "50.0", "change_on_previous_year_percent": "",
            "compared_with_baseline": "Significantly lower", "trend": "Decreasing"}
