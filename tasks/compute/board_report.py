@@ -8,9 +8,14 @@ Self-contained: charts are inline SVG, styles inline, no external URL, so it sur
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
+import json
+import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -466,13 +471,70 @@ def report_html(
     )
 
 
-def write_pdf(html_text: str, path: Path) -> str | None:
+# What prints the PDF, besides the HTML: a PDF printed by other versions of these is printed again. The system's
+# pango, harfbuzz and fonts are not in it: after an OS upgrade the same figures keep the PDF they had (and so their
+# package's identity) until the report's text changes.
+PDF_RENDERER_PACKAGES = ("weasyprint", "pydyf", "tinyhtml5", "tinycss2", "cssselect2", "fonttools")
+
+
+@lru_cache(maxsize=1)  # the installed packages do not change under a running process
+def pdf_renderer() -> str:
+    """The versions of the packages that print the PDF, e.g. 'weasyprint 70.0, pydyf 0.13.0, ...'."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def one(name: str) -> str:
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            return f"{name} absent"
+
+    return ", ".join(one(name) for name in PDF_RENDERER_PACKAGES)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _printed_before(path: Path, record: Path, source: dict[str, str]) -> bool:
+    """Whether ``path`` is the PDF this renderer printed from this very HTML (its record says so and the file
+    still has the bytes it was written with: a PDF edited, truncated or left by another run is printed again)."""
+    try:
+        kept = json.loads(record.read_text(encoding="utf-8"))
+        return (all(kept.get(key) == value for key, value in source.items())
+                and kept.get("pdf_sha256") == _sha256(path.read_bytes()))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def write_pdf(html_text: str, path: Path, record: Path | None = None) -> str | None:
     """Print the report to PDF with WeasyPrint; None when written, else the one-line reason it was skipped
-    (WeasyPrint missing or Debian's pango libraries not loadable): the HTML report stands on its own."""
+    (WeasyPrint missing or Debian's pango libraries not loadable): the HTML report stands on its own.
+
+    With ``record`` (a small JSON file: the HTML's and the PDF's sha256 and the renderer's versions), a PDF already
+    printed from byte-identical HTML by the same renderer is kept as it is, not printed again: printing is
+    deterministic (same HTML, same bytes), so a re-run of the same figures (the draft and the final run, a stage
+    run again) gets the bytes a new print would give, without WeasyPrint's seconds of layout."""
+    source = {"html_sha256": _sha256(html_text.encode("utf-8")), "renderer": pdf_renderer()}
+    if record is not None and _printed_before(path, record, source):
+        return None
     try:
         from weasyprint import HTML  # imported here: loading pango costs seconds and may fail on a bare machine
     except (ImportError, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         return f"report.pdf not written: WeasyPrint cannot load ({first}); run scripts/install-browser"
-    HTML(string=html_text, base_url=None).write_pdf(path)
+    if record is not None:
+        record.unlink(missing_ok=True)  # a record outlives no PDF it does not describe, even if printing fails
+    # printed beside, then renamed: a print cut short never leaves half a PDF under the report's name
+    # (a dot file of its own: the file server never shows it, and two runs of the same year never share one)
+    # (not mkstemp: its file is private to the owner, and the renamed PDF would keep that mode)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        HTML(string=html_text, base_url=None).write_pdf(partial)
+        printed = partial.read_bytes()
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({**source, "pdf_sha256": _sha256(printed)}, indent=1) + "\n", encoding="utf-8")
     return None

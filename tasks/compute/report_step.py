@@ -15,7 +15,7 @@ from tasks.compute.board_report import ReportFacts, report_html, write_pdf
 from tasks.shared.checks import completeness
 from tasks.shared.completeness import ARRIVED
 from tasks.shared.context import CycleContext
-from tasks.shared.published import REPORT_HTML, REPORT_PDF
+from tasks.shared.published import REPORT_HTML, REPORT_PDF, REPORT_PDF_RECORD
 from tasks.shared.storage import repository
 from tasks.shared.storage.models import RawFile, ValidationResult
 from tasks.shared.storage.session import session_scope
@@ -126,7 +126,8 @@ def write_report(
 ) -> tuple[Path, Path | None, str | None]:
     """report.html, and report.pdf printed from it; the PDF is skipped (with the reason) when WeasyPrint cannot
     load, never failing the stage. Both are byte-identical for the same figures (the submission package carries
-    them, and its identity must not change with the day it was rebuilt)."""
+    them, and its identity must not change with the day it was rebuilt); so a PDF already printed from the same
+    HTML (internal/report-pdf-source.json says so) is kept instead of printed again."""
     text = report_html(
         every_year, partnership=ctx.config.partnership, metrics=ctx.config.metrics, year=ctx.year_label,
         not_computed=not_computed, facts=report_facts(ctx, today, used_file_ids),
@@ -134,8 +135,10 @@ def write_report(
     html_path = folder / REPORT_HTML
     html_path.write_text(text, encoding="utf-8")
     pdf_path = folder / REPORT_PDF
-    skipped = write_pdf(text, pdf_path)
+    record = folder / "internal" / REPORT_PDF_RECORD
+    skipped = write_pdf(text, pdf_path, record)
     if skipped:
         pdf_path.unlink(missing_ok=True)  # never leave last year's PDF beside this year's HTML
+        record.unlink(missing_ok=True)
         return html_path, None, skipped
     return html_path, pdf_path, None

@@ -15,6 +15,8 @@ MEASURES_CSV = "measures-published.csv"
 SUMMARY_HTML = "summary.html"
 REPORT_HTML = "report.html"  # the board's annual review report, self-contained (tasks/compute/board_report.py)
 REPORT_PDF = "report.pdf"  # the same, printed by WeasyPrint; absent when WeasyPrint cannot load on this machine
+# under internal/: which HTML and renderer printed report.pdf, so the same HTML is not printed again
+REPORT_PDF_RECORD = "report-pdf-source.json"
 NOT_COMPUTED_CSV = "measures-not-computed.csv"  # a row per measure of the year that could not be computed, and why
 NOT_COMPUTED_COLUMNS = ["measure", "title", "headline", "reason"]
 
