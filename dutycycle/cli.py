@@ -763,11 +763,17 @@ def audit(
         typer.echo(f"wrote {csv}")
 
 
+# PostgreSQL errors that are not OperationalErrors but still mean "this database cannot be written now": a
+# read-only transaction (a hot standby, default_transaction_read_only) and a role without the right to write
+UNWRITABLE_SQLSTATES = {"25006": "read_only_sql_transaction", "42501": "insufficient_privilege"}
+
+
 def database_problem(error: BaseException) -> str | None:
     """One line for a database that cannot be used (locked, read-only, gone, unreachable), else None."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError, OperationalError
 
-    if not isinstance(error, OperationalError):
+    unwritable = isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in UNWRITABLE_SQLSTATES
+    if not isinstance(error, OperationalError) and not unwritable:
         return None
     from tasks.shared.settings import get_settings
 

@@ -24,9 +24,12 @@ import httpx
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tasks.shared.artifacts import artifact_key
 from tasks.shared.settings import PROJECT_ROOT
+from tests.databases import fresh_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 DEMO = "castle-point-rochford"
@@ -96,6 +99,7 @@ class Console:
     ui: str  # http://127.0.0.1:<port>
     api: str  # <ui>/api
     deployments: dict[str, str]  # name -> id
+    database: str  # the database `dutycycle serve`'s runs write to: the SQLite file, or its own on PostgreSQL
 
     def get(self, path: str) -> dict | list:
         response = httpx.get(f"{self.api}{path}", timeout=30)
@@ -110,10 +114,16 @@ class Console:
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    """A real Prefect server (UI and API) and `dutycycle serve` registering the demo's deployments with it."""
+    """A real Prefect server (UI and API) and `dutycycle serve` registering the demo's deployments with it; on
+    PostgreSQL (DUTYCYCLE_TEST_DATABASE_URL) the served runs write to a database of their own on that server."""
+    with fresh_database() as server_database:
+        yield from _console(tmp_path_factory.mktemp("console"), server_database)
+
+
+def _console(work: Path, server_database: str | None) -> Iterator[Console]:
     shutil.rmtree(OUTPUT, ignore_errors=True)
     OUTPUT.mkdir(parents=True)
-    work = tmp_path_factory.mktemp("console")
+    database = server_database or f"sqlite:///{work / 'data' / 'dutycycle.db'}"
     port = _free_port()
     ui, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/api"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUTYCYCLE_"))}
@@ -130,6 +140,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         "PREFECT_API_URL": api,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DUTYCYCLE_DATA_DIR": str(work / "data"),
+        **({"DUTYCYCLE_DATABASE_URL": server_database} if server_database else {}),
     }
     server_log, serve_log = OUTPUT / "prefect-server.log", OUTPUT / "dutycycle-serve.log"
     bin_dir = Path(sys.executable).parent
@@ -149,7 +160,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             return found if expected <= set(found) else None
 
         deployments = _wait_for(registered, DEPLOYMENTS_S, "dutycycle serve's deployments", serve, serve_log)
-        yield Console(ui=ui, api=api, deployments=deployments)
+        yield Console(ui=ui, api=api, deployments=deployments, database=database)
     finally:
         for process in reversed(processes):
             _stop(process)
@@ -363,6 +374,13 @@ def test_an_analyst_runs_the_review_from_the_form_and_reads_the_headline_table(c
     headline = next((row for row in rows if row["area_code"] == DEMO and row["value"] not in ("", None)),
                     None)
     assert headline, f"no rate for {DEMO} in the headline table: {rows[:3]}"
+    # the run wrote to the console's database (on PostgreSQL: the server's, not a SQLite file in the data directory)
+    engine = create_engine(console.database, poolclass=NullPool)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM metric_values WHERE partnership = :p"),
+                                    {"p": DEMO}).scalar_one()
+    engine.dispose()
+    assert stored >= len([row for row in rows if row["area_code"] == DEMO]), f"{stored} metric values stored"
 
     # the analyst's way there: the run, its stage runs, compute, its artifacts, the table
     page.goto(f"{console.ui}/runs/flow-run/{run_id}")

@@ -1,20 +1,26 @@
 """The fault tests' cycle: a small copy of the demo partnership, its stages run as `dutycycle` subprocesses, and a
-fingerprint of everything a run leaves behind (tables, outputs, outbox, raw store) to compare with a clean run's."""
+fingerprint of everything a run leaves behind (tables, outputs, outbox, raw store) to compare with a clean run's.
+The tables are read through SQLAlchemy from the run's database: the SQLite file in its data directory, or its own
+database on the PostgreSQL server of DUTYCYCLE_TEST_DATABASE_URL (tests/databases.py)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from tasks.shared.settings import PROJECT_ROOT
 
@@ -97,30 +103,63 @@ def kill_when(env: dict[str, str], args: tuple[str, ...], event: Callable[[], bo
             out.close()
 
 
-def count(database: Path, table: str, where: str = "1=1") -> int:
-    """Rows of a table as another process sees them (0 when the table is not there yet or is locked)."""
-    if not database.exists():
+def database_url(data_dir: Path, server_url: str | None) -> str:
+    """The database a child run with this data directory uses: the test's PostgreSQL database when there is one
+    (tests/databases.py), else the SQLite file the settings put in the data directory."""
+    return server_url or f"sqlite:///{data_dir / 'dutycycle.db'}"
+
+
+@functools.lru_cache(maxsize=32)
+def _reader(url: str) -> Engine:
+    """An engine that reads without writing: SQLite opened read-only (reading must never create the file). No pool:
+    every read is a new connection, as another process's would be; cached, as the kill points poll 20 times a
+    second."""
+    if url.startswith("sqlite:///"):
+        return create_engine(f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true", poolclass=NullPool,
+                             connect_args={"timeout": 0.2})
+    return create_engine(url, poolclass=NullPool)
+
+
+def count(url: str, table: str, where: str = "1=1") -> int:
+    """Rows of a table as another process sees them (0 when the table or file is not there yet, or is locked)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return 0
+    engine = _reader(url)
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=0.2) as connection:
-            return connection.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]  # noqa: S608
-    except sqlite3.OperationalError:
+        with engine.connect() as connection:
+            return connection.execute(text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one()  # noqa: S608
+    except OperationalError:  # SQLite: no such table, or locked
+        return 0
+    except ProgrammingError:  # PostgreSQL: the table is not there yet (the child has not migrated)
         return 0
 
 
-def tables(database: Path) -> dict[str, list[tuple]]:
+def tables(url: str) -> dict[str, list[tuple]]:
     """Every table's rows without the columns that differ between two runs, sorted: equal for equal content."""
     result = {}
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-        names = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for name in names:
+    engine = _reader(url)
+    schema = inspect(engine)
+    with engine.connect() as connection:
+        for name in schema.get_table_names():
             if name.startswith(("sqlite_", "alembic")):
                 continue
-            columns = [r[1] for r in connection.execute(f"PRAGMA table_info({name})")]
-            kept = [c for c in columns if c not in VOLATILE]
-            rows = connection.execute(f"SELECT {', '.join(kept)} FROM {name}").fetchall()  # noqa: S608
-            result[name] = sorted(rows, key=repr)
+            quote = engine.dialect.identifier_preparer.quote  # `column` is a reserved word in PostgreSQL
+            kept = [quote(c["name"]) for c in schema.get_columns(name) if c["name"] not in VOLATILE]
+            rows = connection.execute(text(f"SELECT {', '.join(kept)} FROM {quote(name)}")).all()  # noqa: S608
+            result[name] = sorted((tuple(r) for r in rows), key=repr)
     return result
+
+
+def rows_containing(url: str, secret: str) -> list[str]:
+    """'table row N' for every row whose text holds the secret (a server's database is no file to search)."""
+    found = []
+    engine = _reader(url)
+    with engine.connect() as connection:
+        for name in inspect(engine).get_table_names():
+            for number, row in enumerate(connection.execute(text(f"SELECT * FROM {name}"))):  # noqa: S608
+                if secret in repr(tuple(row)):
+                    found.append(f"{name} row {number}")
+    return found
 
 
 def files(folder: Path) -> dict[str, str]:
@@ -165,13 +204,13 @@ def comparable_files(folder: Path) -> dict[str, str]:
     return result
 
 
-def comparable_tables(database: Path) -> dict[str, list[tuple]]:
+def comparable_tables(url: str) -> dict[str, list[tuple]]:
     """The tables to compare with a clean run's; the outbox as one (kind, person, channel, status) per message,
     since a message's text names its run's own package checksum and paths."""
-    found = tables(database)
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-        found["outbox"] = sorted(connection.execute(
-            "SELECT kind, recipient_id, channel, status, delivery_channel FROM outbox").fetchall())
+    found = tables(url)
+    with _reader(url).connect() as connection:
+        found["outbox"] = sorted(tuple(r) for r in connection.execute(
+            text("SELECT kind, recipient_id, channel, status, delivery_channel FROM outbox")))
     return found
 
 

@@ -2,7 +2,9 @@
 at observable points: in the middle of loading observations, at the boundary collect -> validate, in the middle of
 computing, in the middle of delivering a message (the SMTP server holds DATA). Each stage is then run again; the
 database's tables, the outputs, outbox and raw store must equal those of a clean run of the same small cycle, every
-message must have arrived once, and nothing may be left RUNNING, `running` or half-written.
+message must have arrived once, and nothing may be left RUNNING, `running` or half-written. The runs' database is
+the SQLite file in their data directory, or, with DUTYCYCLE_TEST_DATABASE_URL naming a PostgreSQL server, a fresh
+database of their own there (the clean run's and the killed run's each); either is read through SQLAlchemy.
 
 The same clean run carries canary secrets (SMTP password, webhook URL token, Prefect API auth string) and every file
 it wrote is searched for them. A submission killed in the middle of its upload is tests/flows/
@@ -14,19 +16,23 @@ import shutil
 import sqlite3
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import AuthResult
 
+from tests.databases import fresh_database
 from tests.faults.cycle import (
     comparable_files,
     comparable_tables,
     count,
+    database_url,
     differing,
     environment,
     kill_when,
     rows,
+    rows_containing,
     run,
     small_config,
 )
@@ -51,36 +57,50 @@ def smtp():
         yield server
 
 
+def _database_env(server_url: str | None) -> dict[str, str]:
+    """The children's database: on PostgreSQL the test's own database on the server; on SQLite none named (the
+    settings' file in the data directory)."""
+    return {"DUTYCYCLE_DATABASE_URL": server_url} if server_url else {}
+
+
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> dict:
+def clean(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[dict]:
     """One clean run of the small cycle, with the canary secrets set; what it left is the reference."""
     base = tmp_path_factory.mktemp("clean")
     config = small_config(base / "config")
-    env = environment(
-        base / "data", config, base / "prefect-home", DUTYCYCLE_SMTP_HOST="127.0.0.1", DUTYCYCLE_SMTP_PORT=str(smtp.port),
-        DUTYCYCLE_SMTP_USERNAME="dutycycle", DUTYCYCLE_SMTP_PASSWORD=CANARIES["SMTP"],
-        DUTYCYCLE_WEBHOOK_CSP_BOARD=f"https://hooks.example.invalid/services/{CANARIES['WEBHOOK']}",
-        PREFECT_API_AUTH_STRING=f"admin:{CANARIES['PREFECT']}",
-    )
-    result = run(env, "review")
-    (base / "run.log").write_text(result.stdout + result.stderr, encoding="utf-8")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    received = _arrived(smtp)
-    smtp.inbox.messages.clear()
-    return {"base": base, "config": config, "env": env, "received": received}
+    with fresh_database() as server_url:
+        env = environment(
+            base / "data", config, base / "prefect-home", DUTYCYCLE_SMTP_HOST="127.0.0.1",
+            DUTYCYCLE_SMTP_PORT=str(smtp.port), DUTYCYCLE_SMTP_USERNAME="dutycycle",
+            DUTYCYCLE_SMTP_PASSWORD=CANARIES["SMTP"],
+            DUTYCYCLE_WEBHOOK_CSP_BOARD=f"https://hooks.example.invalid/services/{CANARIES['WEBHOOK']}",
+            PREFECT_API_AUTH_STRING=f"admin:{CANARIES['PREFECT']}", **_database_env(server_url),
+        )
+        result = run(env, "review")
+        (base / "run.log").write_text(result.stdout + result.stderr, encoding="utf-8")
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        received = _arrived(smtp)
+        smtp.inbox.messages.clear()
+        yield {"base": base, "config": config, "env": env, "received": received,
+               "database": database_url(base / "data", server_url)}
 
 
 def test_no_secret_is_written_anywhere(clean: dict, smtp: SmtpServer, reliability) -> None:
     reliability.fault("secrets in what a run writes",
                       injected="canary SMTP password, webhook URL token and Prefect API auth string set for a whole cycle",
-                      where="every file of the data directory and Prefect home (prefect.db and dutycycle.db included)")
+                      where="every file of the data directory and Prefect home (prefect.db included) and every row of "
+                            "our database (dutycycle.db, or its own on PostgreSQL)")
     reliability.check("SMTP logins with the canary password", int((b"dutycycle", CANARIES["SMTP"].encode()) in smtp.logins), 1)
     written = [p for p in clean["base"].rglob("*") if p.is_file() and "config" not in p.relative_to(clean["base"]).parts]
     # the data directory, the run's output, and the Prefect home: its SQLite database (and WAL) holds the run logs,
     # states, parameters and artifacts the API serves
-    assert any(p.name == "prefect.db" for p in written) and any(p.name == "dutycycle.db" for p in written)
+    assert any(p.name == "prefect.db" for p in written)
+    on_file = clean["database"].startswith("sqlite:///")
+    assert any(p.name == "dutycycle.db" for p in written) == on_file  # on PostgreSQL: no database file at all
     leaks = [(p.name, name) for p in written for name, canary in CANARIES.items() if canary.encode() in p.read_bytes()]
-    reliability.check("files holding a canary secret", len(leaks), 0, detail=leaks)
+    # our database, searched row by row too (on PostgreSQL it is no file under the folder)
+    leaks += [(row, name) for name, canary in CANARIES.items() for row in rows_containing(clean["database"], canary)]
+    reliability.check("files or rows holding a canary secret", len(leaks), 0, detail=leaks)
 
 
 def _arrived(smtp: SmtpServer) -> Counter:
@@ -90,11 +110,15 @@ def _arrived(smtp: SmtpServer) -> Counter:
     return Counter((str(m["To"]), str(m["Subject"])) for m in smtp.inbox.messages)
 
 
-def _database(folder: Path) -> Path:
-    return folder / "data" / "dutycycle.db"
+@pytest.fixture
+def server_database() -> Iterator[str | None]:
+    """On PostgreSQL, a fresh database for this test's runs (dropped after it); None on SQLite."""
+    with fresh_database() as url:
+        yield url
 
 
 def test_killed_at_every_point_and_run_again_loses_and_doubles_nothing(clean: dict, smtp: SmtpServer,
+                                                                       server_database: str | None,
                                                                        tmp_path: Path, reliability) -> None:
     reliability.fault(
         "SIGKILL in the middle of loading, at collect -> validate, in the middle of computing, in the middle of a "
@@ -102,9 +126,10 @@ def test_killed_at_every_point_and_run_again_loses_and_doubles_nothing(clean: di
         injected="the process group (dutycycle and its Prefect API) SIGKILLed when observations has a row, when "
                  "validate is `running`, when metric_values has a row, while the SMTP server holds the 2nd DATA",
         where="review --stage collect / validate / compute / notify; then status; then notify + submit after a 1 s lease")
-    env = {**clean["env"], "DUTYCYCLE_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect-home")}
+    env = {**clean["env"], "DUTYCYCLE_DATA_DIR": str(tmp_path / "data"), "PREFECT_HOME": str(tmp_path / "prefect-home"),
+           **_database_env(server_database)}
     shutil.copytree(clean["base"] / "prefect-home", tmp_path / "prefect-home")  # migrated already: faster start
-    db = _database(tmp_path)
+    db = database_url(tmp_path / "data", server_database)
     logs = tmp_path / "logs"
     logs.mkdir()
     steps = [
@@ -142,8 +167,8 @@ def test_killed_at_every_point_and_run_again_loses_and_doubles_nothing(clean: di
     reliability.kept("messages at the SMTP server", len(smtp.inbox.messages), sum(clean["received"].values()))
     reliability.check("Message-IDs that arrived twice", sum(n > 1 for n in ids.values()), 0)
     assert _arrived(smtp) == clean["received"]
-    reliability.kept("submissions", count(db, "submissions"), count(_database(clean["base"]), "submissions"))
-    found, reference = comparable_tables(db), comparable_tables(_database(clean["base"]))
+    reliability.kept("submissions", count(db, "submissions"), count(clean["database"], "submissions"))
+    found, reference = comparable_tables(db), comparable_tables(clean["database"])
     reliability.kept("rows", rows(found), rows(reference))
     reliability.check("rows not as in the clean run", differing(found, reference), 0)
     assert found == reference
