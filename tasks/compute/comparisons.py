@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
+import numpy as np
 import pandas as pd
-from scipy.stats import binomtest, chi2, poisson
+from scipy import special
+from scipy.stats import binomtest, chi2
 
 from tasks.compute.statistics import (
     RateEstimate,
@@ -357,17 +359,31 @@ def poisson_funnel_mean(events: int, p: float, side: Literal["low", "high"]) -> 
     "high": P(X <= events | mean) = p; "low": P(X >= events | mean) = p. Found, as the package does, by
     bisection on v in (0, 1) with mean = (1 + events) v / (1 - v), to a step of 1e-7.
     """
-    v = dv = 0.5
+    return float(poisson_funnel_means([events], p, side)[0])
+
+
+def poisson_funnel_means(events: Sequence[int], p: float, side: Literal["low", "high"]) -> np.ndarray:
+    """poisson_funnel_mean for many event counts at once: the same bisection steps on every count together.
+
+    A funnel needs 400 of them (100 counts, 2 limits, 2 sides) of about 23 steps each; one scipy.stats call per
+    step cost 2-4 s a partnership, while the same Poisson tail from scipy.special on all counts at once is the
+    same number (scipy.stats' poisson.cdf and .sf evaluate special.pdtr and .pdtrc) at a hundredth of the cost.
+    """
+    if side not in ("low", "high"):
+        raise StatisticsInputError(f"side must be 'low' or 'high' (got {side!r})")
+    counts = np.asarray(events, dtype=np.int64)
+    v = np.full(counts.shape, 0.5)
+    dv = 0.5
     while dv > FUNNEL_BISECTION_TOLERANCE:
         dv /= 2
-        mean = (1 + events) * v / (1 - v)
+        mean = (1 + counts) * v / (1 - v)
         if side == "low":
-            v = v - dv if poisson.sf(events - 1, mean) > p else v + dv
-        elif side == "high":
-            v = v - dv if poisson.cdf(events, mean) < p else v + dv
+            # P(X >= events) = P(X > events - 1); for 0 events it is 1 (pdtrc is undefined below 0)
+            tail = np.where(counts > 0, special.pdtrc(np.maximum(counts - 1, 0), mean), 1.0)
+            v = np.where(tail > p, v - dv, v + dv)
         else:
-            raise StatisticsInputError(f"side must be 'low' or 'high' (got {side!r})")
-    return (1 + events) * v / (1 - v)
+            v = np.where(special.pdtr(counts, mean) < p, v - dv, v + dv)
+    return (1 + counts) * v / (1 - v)
 
 
 def _derived_denominators(
@@ -446,12 +462,14 @@ def funnel_limits_for_rates(
     for j in range(2, FUNNEL_POINTS + 1):
         step = round((axis_max / events[-1]) ** (1 / (101 - j)) * events[-1])
         events.append(max(step, events[-1] + 1))
+    means = {(p, side): poisson_funnel_means(events, p, side).tolist()
+             for p in (0.025, 0.001) for side in ("high", "low")}
     rows = []
-    for e in events:
+    for i, e in enumerate(events):
         row: dict[str, float] = {"events": e}
         for name, p in (("2s", 0.025), ("3s", 0.001)):
             for bound, side in (("lower", "high"), ("upper", "low")):
-                population = poisson_funnel_mean(e, p, side) / average
+                population = means[(p, side)][i] / average
                 row[f"{bound}_{name}_population_1_year"] = population / years_of_data
                 row[f"{bound}_{name}_limit"] = e / population * multiplier
         row["baseline"] = average * multiplier

@@ -41,6 +41,7 @@ from tasks.shared.periods import (
     financial_year_of,
     is_financial_year_label,
 )
+from tasks.shared.tuples import frame_rows
 from tasks.shared.values import is_missing
 
 METRIC_VALUE_COLUMNS = [
@@ -705,11 +706,12 @@ def _add_changes(values: pd.DataFrame) -> pd.DataFrame:
     if values.empty:
         return values
     previous_value, prior_method = {}, {}
-    for row in values.itertuples(index=False):
+    rows = frame_rows(values)
+    for row in rows:
         previous_value[(row.metric_id, row.area_code, row.age_band, row.period)] = row.value
         prior_method[(row.metric_id, row.area_code, row.age_band, row.period)] = row.method
     changes, percents = [], []
-    for row in values.itertuples(index=False):
+    for row in rows:
         if not is_financial_year_label(row.period):
             changes.append(None)
             percents.append(None)
@@ -745,14 +747,15 @@ def _add_comparisons(values: pd.DataFrame, polarities: dict[str, str] | None = N
         return values
     values = values.astype({c: object for c in ("baseline_value", "compared_with_baseline", "trend",
                                                  "compared_with_england", "compared_with_region")})
+    rows = frame_rows(values)
     benchmarks = {"compared_with_england": {
-        (r.metric_id, r.period): r.value for r in values.itertuples(index=False) if r.area_code == ENGLAND
+        (r.metric_id, r.period): r.value for r in rows if r.area_code == ENGLAND
     }, "compared_with_region": {  # a partnership lies in one region: its authorities' (fingertips.regions_of)
-        (r.metric_id, r.period): r.value for r in values.itertuples(index=False) if r.area_code in REGIONS
+        (r.metric_id, r.period): r.value for r in rows if r.area_code in REGIONS
     }}
     yearly = values[values["period"].map(is_financial_year_label)]
     for _, group in yearly.groupby(["metric_id", "area_code", "age_band"], sort=False):
-        by_year = {int(r.period[:4]): (index, r) for index, r in zip(group.index, group.itertuples(index=False),
+        by_year = {int(r.period[:4]): (index, r) for index, r in zip(group.index, frame_rows(group),
                                                                       strict=True)}
         for year, (index, row) in by_year.items():
             if row.method.startswith("crude rate"):
@@ -807,7 +810,7 @@ def restate_from_counts(values: pd.DataFrame) -> pd.DataFrame:
     for column in ("compared_with_england", "compared_with_region"):
         if column not in values:
             values[column] = None  # only a published rate carries these (kept: its CI is as published)
-    for index, row in zip(values.index, values.itertuples(index=False), strict=True):
+    for index, row in zip(values.index, frame_rows(values), strict=True):
         if row.method == "count":
             values.at[index, "value"] = row.numerator
         elif row.method.startswith("DSR"):

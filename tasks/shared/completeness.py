@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tasks.shared.config import PartnershipConfig, Source
+from tasks.shared.tuples import frame_rows
 
 COMPLETENESS_COLUMNS = ["source", "owner", "period", "due", "status", "files"]
 SPAN = re.compile(r"^(\d{4}-\d{2})/(\d{4}-\d{2})$")
@@ -97,12 +98,12 @@ def completeness_table(
                         & files["checked_in"].map(lambda y: isinstance(y, str) and y != label))]
     rows = []
     for source in config.sources:
-        own = files[files["source_id"] == source.id]
+        own = frame_rows(files[files["source_id"] == source.id])  # read once, not once per expected period
         for expected in expected_periods(source, year_start):
             loaded: set[str] = set()
             names: list[str] = []
             quarantined = False
-            for file in own.itertuples(index=False):
+            for file in own:
                 covered = months_of_file(file.period, year_start)
                 overlap = expected.months if covered is None else expected.months & covered
                 if not overlap or file.status in ("superseded", "expanded"):

@@ -44,6 +44,7 @@ import pandas as pd
 
 from tasks.shared.config import DisclosurePolicy, MetricsFile, Partnership
 from tasks.shared.geography import benchmark_name
+from tasks.shared.tuples import frame_rows
 from tasks.shared.values import is_missing
 
 PUBLISHED_COLUMNS = [
@@ -250,14 +251,15 @@ def _group_counts(values: pd.DataFrame, partnership: Partnership, policy: Disclo
     controlled: set[tuple] = set()
     published: dict[tuple, float | None] = {}
     for (metric, band, period), group in values.groupby(["metric_id", "age_band", "period"], sort=False):
+        group_rows = frame_rows(group)
         counts = {
             row.area_code: row.numerator
-            for row in group.itertuples(index=False)
+            for row in group_rows
             if row.area_code in members or row.area_code == partnership.id
         }
         additive = partnership.id in counts and len(counts) > 1
         pattern = suppression_pattern(counts, policy, partnership.id if additive else None)
-        for row in group.itertuples(index=False):
+        for row in group_rows:
             key = (metric, row.area_code, band, period)
             if row.area_code not in counts and is_small(row.numerator, policy):
                 pattern[row.area_code] = PRIMARY  # e.g. England: never part of the partnership's sum
@@ -307,7 +309,7 @@ def published_table(
                         for k, d in zip(keys, values["denominator"], strict=True)]
         basis = restate(values.assign(numerator=[published[k] for k in keys], denominator=denominators)
                         .reset_index(drop=True))
-    stats = {(r.metric_id, r.area_code, r.age_band, r.period): r for r in basis.itertuples(index=False)}
+    stats = {(r.metric_id, r.area_code, r.age_band, r.period): r for r in frame_rows(basis)}
 
     def rate_shown(key: tuple) -> bool:
         row = stats.get(key)
@@ -330,7 +332,7 @@ def published_table(
                                                              or row.method == "count" and published[key] is not None)
 
     rows = []
-    for row, key in zip(values.itertuples(index=False), keys, strict=True):
+    for row, key in zip(frame_rows(values), keys, strict=True):
         stat = stats[key]
         status = statuses.get(key)
         is_rate = row.method != "count" and not is_missing(row.value)

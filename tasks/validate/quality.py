@@ -21,6 +21,7 @@ from tasks.shared.completeness import MID_YEAR, MONTH, SPAN
 from tasks.shared.config import PartnershipConfig
 from tasks.shared.published import QUALITY_INDEX
 from tasks.shared.rendering import template_environment
+from tasks.shared.tuples import frame_rows
 
 STAGE_PACKAGE = "tasks.validate"
 INDEX_PAGE = QUALITY_INDEX  # notify attaches it (tasks/shared/published.quality_page)
@@ -174,7 +175,7 @@ def check_line(check: Any, problems: pd.DataFrame, *, whole_dataset: bool) -> Ch
     # most checks pass: no frame to filter and sort for them (a page has hundreds of checks)
     if outcome != "passed" and len(problems):
         rows = problems[problems["rule"] == check.description].sort_values(["source_row", "column"], kind="stable")
-        failing_rows = [problem_text(r) for r in rows.head(ROWS_PER_CHECK).itertuples(index=False)]
+        failing_rows = [problem_text(r) for r in frame_rows(rows.head(ROWS_PER_CHECK))]
         more_rows = max(0, len(rows) - ROWS_PER_CHECK)
     return CheckLine(
         rule=str(check.description), importance=importance, outcome=outcome, found=_found(check),
@@ -190,11 +191,11 @@ def file_section(file: Any, checks: pd.DataFrame, problems: pd.DataFrame) -> Fil
     """A file with every check stored against it, in the suite's order, and the problems no check names."""
     own_problems = problems[problems["raw_file_id"] == file.id]
     own_checks = checks[checks["raw_file_id"] == file.id].sort_values(["suite", "expectation_index"])
-    lines = [check_line(c, own_problems, whole_dataset=False) for c in own_checks.itertuples(index=False)]
+    lines = [check_line(c, own_problems, whole_dataset=False) for c in frame_rows(own_checks)]
     # e.g. personal data found or an unreadable file: recorded against the file, under no suite rule's words
     other = own_problems[~own_problems["rule"].isin(set(own_checks["description"]))].sort_values(
         ["source_row", "column"], kind="stable")
-    other_text = [f"{problem_text(r)} ({r.rule})" for r in other.head(ROWS_PER_FILE).itertuples(index=False)]
+    other_text = [f"{problem_text(r)} ({r.rule})" for r in frame_rows(other.head(ROWS_PER_FILE))]
     status = str(file.status)
     if status == "superseded":
         verdict = "superseded"

@@ -18,6 +18,7 @@ from tasks.compute.comparisons import (
     funnel_limits_for_rates,
     funnel_significance_for_rates,
     poisson_funnel_mean,
+    poisson_funnel_means,
     poisson_rate_ratio_test,
     trend_marker,
     trend_marker_for_proportions,
@@ -248,6 +249,21 @@ def test_poisson_funnel_mean_is_the_exact_poisson_limit(events: int, p: float) -
     assert poisson_funnel_mean(events, p, "high") == pytest.approx(gamma.ppf(1 - p, events + 1), rel=1e-5, abs=step)
     assert poisson_funnel_mean(events, p, "low") == pytest.approx(gamma.ppf(p, events), rel=1e-5, abs=step)
 
+
+
+@pytest.mark.parametrize("p", [0.025, 0.001])
+def test_poisson_funnel_means_of_many_counts_at_once_are_each_the_exact_poisson_limit(p: float) -> None:
+    # the vectorised bisection: each count gets its own limit (gamma quantiles as above), none borrows a neighbour's;
+    # 0 events: P(X >= 0) = 1 at every mean, so the low limit is 0
+    events = [0, 1, 3, 10, 57, 400, 25_000]
+    high = poisson_funnel_means(events, p, "high")
+    low = poisson_funnel_means(events, p, "low")
+    for e, h, lo in zip(events, high, low, strict=True):
+        step = (1 + e) * 2e-7
+        assert h == pytest.approx(gamma.ppf(1 - p, e + 1), rel=1e-5, abs=step)
+        assert lo == pytest.approx(gamma.ppf(p, e) if e else 0.0, rel=1e-5, abs=step)
+    with pytest.raises(StatisticsInputError, match="side must be"):
+        poisson_funnel_means(events, p, "middle")
 
 # testdata_funnel_rate_input_funnels.csv: ev, rate (DSR per 100,000), used with years_of_data = 3
 FUNNEL_EV = [414, 462, 178, 525, 194, 937, 817, 117, 298, 228, 243, 13, 373, 664, 601, 602, 767, 708, 90, 952, 347,
