@@ -140,6 +140,9 @@ def test_archives_are_data_police_uk_street_files_counted_in_the_manifest(nation
 
 def test_collection_parses_and_checks_every_file_of_every_partnership_without_quarantine(national, config_env) -> None:
     settings = get_settings()
+    # every partnership's files of a suite are checked in one validate_frames call (each file keeps the verdict it
+    # gets alone: test_suites_batched.py): far fewer Great Expectations runs than a call per partnership and source
+    by_suite: dict[str, list[tuple[str, str, object]]] = {}
     for pid in _partnerships(config_env):
         config = load_partnership_config(config_env, pid)
         ctx = CycleContext(config=config, settings=settings, financial_year=2022)
@@ -152,14 +155,16 @@ def test_collection_parses_and_checks_every_file_of_every_partnership_without_qu
             assert files, f"{pid}: {source.id} has no file in {folder}"
             parsed = [parse_file(ctx, source, path.read_bytes(), path.name, raw_file_id=i)
                       for i, path in enumerate(files)]
-            for outcome, path in zip(validate_frames([(p.frame, p.suite_parameters) for p in parsed],
-                                                     source.suite_name, expectations_dir=settings.expectations_dir),
-                                     files, strict=True):
-                assert not outcome.blocking, (pid, path.name, [o.description for o in outcome.failed_critical])
+            by_suite.setdefault(source.suite_name, []).extend((pid, path.name, p) for p, path in zip(parsed, files, strict=True))
             if source.kind == "partner_return":
                 for p, path in zip(parsed, files, strict=True):
                     refusals = partner_row_refusals(ctx, source, p)
                     assert refusals.empty, (pid, path.name, refusals.head().to_dict("records"))
+    for suite, checked in by_suite.items():
+        outcomes = validate_frames([(p.frame, p.suite_parameters) for _, _, p in checked], suite,
+                                   expectations_dir=settings.expectations_dir)
+        for outcome, (pid, name, _) in zip(outcomes, checked, strict=True):
+            assert not outcome.blocking, (pid, name, [o.description for o in outcome.failed_critical])
 
 
 def test_a_mapped_return_gives_the_counts_of_its_file(national, config_env) -> None:
