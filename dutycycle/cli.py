@@ -171,7 +171,8 @@ def national(
             if runner == "serial":
                 from flows.national import run_serial
 
-                results = run_serial(order, year, chosen)
+                with _one_shot_run():  # its own local API, as review: no heartbeat wait at each of ~6 runs' end
+                    results = run_serial(order, year, chosen)
             else:
                 # workers in other processes report to one real Prefect server (an ephemeral API is per process)
                 with prefect_api(log_dir / "prefect-server.log"):
