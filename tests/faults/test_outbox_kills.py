@@ -91,17 +91,22 @@ class _StallInData(SMTP):
         await super().smtp_DATA(arg)
 
 
+def _server_holding_data(session: type, inbox: Inbox) -> SmtpServer:
+    """A local SMTP server whose sessions are ``session`` (one of the DATA-holding ones above), its events reset."""
+    session.in_data.clear()
+    session.hold.clear()
+    server = SmtpServer(inbox)
+    server.controller.factory = lambda: session(inbox)  # aiosmtpd builds each session with factory()
+    return server
+
+
 def test_a_sender_killed_in_the_middle_of_data_delivers_the_message_once_on_the_rerun(data_dir: Path, monkeypatch,
                                                                                        reliability) -> None:
     reliability.fault("message sender killed in the middle of DATA",
                       injected="the SMTP server holds DATA (no 354); the sending process SIGKILLed",
                       where="outbox deliver_pending, then the next run at once (the claimant's process is gone)")
     inbox = Inbox()
-    _StallInData.in_data.clear()
-    _StallInData.hold.clear()
-    server = SmtpServer(inbox)
-    server.controller.factory = lambda: _StallInData(inbox)  # aiosmtpd builds each session with factory()
-    with server:
+    with _server_holding_data(_StallInData, inbox) as server:
         _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port)
         url = _queue_one()
         child = _sender()
@@ -142,11 +147,7 @@ def test_a_live_senders_claim_is_not_taken_by_another_run(data_dir: Path, monkey
                       injected="the SMTP server holds DATA; another run delivers meanwhile",
                       where="outbox deliver_pending in two processes at once")
     inbox = Inbox()
-    _SlowData.in_data.clear()
-    _SlowData.hold.clear()
-    server = SmtpServer(inbox)
-    server.controller.factory = lambda: _SlowData(inbox)
-    with server:
+    with _server_holding_data(_SlowData, inbox) as server:
         _use(monkeypatch, smtp_host="127.0.0.1", smtp_port=server.port)
         url = _queue_one()
         child = _sender()
