@@ -19,6 +19,7 @@ from tasks.shared.settings import PROJECT_ROOT, get_settings
 from tasks.shared.storage.models import OutboxMessage
 from tasks.shared.storage.session import session_scope, table_row_counts
 from tests.databases import schema_created, written_in
+from tests.prefect_logs import send_pending_logs
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -33,6 +34,7 @@ def _client():
 def _logs(flow_run_id: UUID | str) -> list[str]:
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
+    send_pending_logs()
     with _client() as client:
         logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(flow_run_id))])), limit=200)
     return [log.message for log in logs]
@@ -153,6 +155,7 @@ def test_two_runs_of_one_partnership_and_year_never_overlap(prefect_server: None
 def _timed_logs(flow_run_id: UUID) -> list[tuple[object, str]]:
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
+    send_pending_logs()
     with _client() as client:
         logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200)
     return [(log.timestamp, log.message) for log in logs]

@@ -395,7 +395,10 @@ def test_a_blocked_dataset_ends_the_cycle_as_failed_with_the_reason(
         LogFilterFlowRunId,
     )
 
+    from tests.prefect_logs import send_pending_logs
+
     parent = state.state_details.flow_run_id
+    send_pending_logs()
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(parent).name == "castle-point-rochford 2022/23 collect+validate"
         children = sorted(client.read_flow_runs(flow_run_filter=FlowRunFilter(
