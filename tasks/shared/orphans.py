@@ -37,11 +37,26 @@ class Holder:
     flow_run_id: str | None
 
     def alive(self) -> bool | None:
-        """True or False for a process of this host; None (cannot tell) for one on another host."""
+        """True or False for a process of this host; None (cannot tell) for one on another host or one whose start
+        time cannot be read."""
         if self.host != socket.gethostname():
             return None
-        started = process_start(self.pid)
-        return started is not None and (self.started is None or started == self.started)
+        gone = process_gone(self.pid, self.started)
+        return None if gone is None else not gone
+
+
+def process_gone(pid: int, recorded_start: float | None) -> bool | None:
+    """Whether the process of this host that recorded ``recorded_start`` as its start time has ended: True when its
+    pid is free or belongs to a later process, False when it still runs, None when a process holds the pid but its
+    start time cannot be read (it may be the same one: only a lease may decide)."""
+    now = process_start(pid)
+    if now is None:
+        return True
+    if not recorded_start:  # recorded before start times were kept (or unreadable then): the pid alone tells
+        return False
+    if now == 0.0:
+        return None
+    return int(now) != int(recorded_start)
 
 
 def process_start(pid: int) -> float | None:
@@ -211,8 +226,5 @@ def claimant_is_dead(token: str | None) -> bool:
     host, this_host = parts[0], socket.gethostname()
     if not host or not this_host.startswith(host) or len(host) < min(24, len(this_host)):
         return False
-    now_started = process_start(int(parts[1]))
-    if now_started is None:
-        return True
-    claimed_started = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else 0
-    return now_started != 0.0 and claimed_started != 0 and int(now_started) != claimed_started
+    claimed_start = int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else 0
+    return process_gone(int(parts[1]), claimed_start) is True

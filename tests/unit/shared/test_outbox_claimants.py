@@ -43,3 +43,24 @@ def test_claims_it_cannot_judge_wait_for_their_lease() -> None:
 def test_a_token_written_before_start_times_were_kept_is_judged_by_its_pid() -> None:
     assert claimant_is_dead(f"{HOST}:{_finished_pid()}:abcdef012345")
     assert not claimant_is_dead(f"{HOST}:{os.getpid()}:abcdef012345")
+
+
+def test_a_slot_holder_is_judged_as_a_claim_is() -> None:
+    """The holder of a partnership-year's slot (tasks/shared/orphans.Holder) and a claim's token name the same
+    process the same way: both must agree on whether it is gone, for every case both can meet."""
+    from tasks.shared.orphans import Holder
+
+    started = int(process_start(os.getpid()))
+    dead_pid = _finished_pid()
+    cases = {  # (pid, start time on record): gone?
+        "this live process": (os.getpid(), started, False),
+        "its pid reused by a later process": (os.getpid(), started - 1, True),
+        "its process ended": (dead_pid, 12345, True),
+        "recorded before start times were kept, alive": (os.getpid(), 0, False),
+        "recorded before start times were kept, ended": (dead_pid, 0, True),
+    }
+    for case, (pid, start, gone) in cases.items():
+        holder = Holder(host=socket.gethostname(), pid=pid, started=float(start) or None, flow_run_id=None)
+        assert holder.alive() is (not gone), case
+        assert claimant_is_dead(f"{HOST}:{pid}:{start}:abcdef012345") is gone, case
+    assert Holder(host="another-host", pid=dead_pid, started=12345.0, flow_run_id=None).alive() is None
