@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from tasks.collect.sources.common import (
     read_csv_strings,
     refuse_formulas,
 )
-from tasks.collect.sources.street_cache import StreetParseCache
+from tasks.collect.sources.street_cache import StreetParseCache, frames_in_memory
 from tasks.shared.artifacts import Progress, artifact_scope
 from tasks.shared.completeness import covers
 from tasks.shared.config import Source
@@ -151,8 +152,8 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
         return parse_police_archive(ctx, data, name, raw_file_id, parameters)
     if source.kind == "ons_mye2":
         mid_year = population.mid_year_of(name)
-        frame = population.parse_mye2(data, name)
-        guard_frame(frame, name)
+        cache = StreetParseCache(ctx.settings.parse_cache_dir)  # the other partnerships parse and guard it no more
+        frame = parse_shared_file(cache, data, name, population.parse_mye2, population.MYE2_PARSER)
         return ParsedFile(
             frame=frame.assign(raw_file_id=raw_file_id),
             suite_parameters=parameters,
@@ -208,13 +209,27 @@ def parse_file(ctx: CycleContext, source: Source, data: bytes, name: str, raw_fi
     )
 
 
+def parse_shared_file(
+    cache: StreetParseCache, data: bytes, name: str, parse: Callable[[bytes, str], pd.DataFrame], parser: str
+) -> pd.DataFrame:
+    """A file every partnership reads (the national population estimates), parsed and guarded once: the first
+    partnership to meet its bytes parses and guards them, the others read the kept frame. A file that cannot be
+    read, or that the guards refuse, is never kept as passed: it fails again, with this partnership's file name."""
+    kept = cache.get_or_parse(data, name, parse, parser=parser)
+    if not kept.guarded:
+        guard_frame(kept.frame, name)
+        cache.mark_guarded(kept.sha256, parser)
+    return kept.frame
+
+
 def parse_police_archive(ctx: CycleContext, data: bytes, name: str, raw_file_id: int, parameters: dict) -> ParsedFile:
     """A data.police.uk archive zip or street CSV: the partnership's forces' rows in its area (by its LSOA list, or
     by LSOA name for 2021 codes the list lacks) and those without a location; the whole force file is guarded."""
     partnership = ctx.config.partnership
     cache = StreetParseCache(ctx.settings.parse_cache_dir)  # the force's other partnerships parse it no more
+    memory = frames_in_memory(int(ctx.settings.parse_memory_mib * 2**20))  # and in this process, within its budget
     months = police_archive.parse_archive(
-        data, name, [force.id for force in partnership.police_forces], ctx.settings.max_zip_member_bytes, cache
+        data, name, [force.id for force in partnership.police_forces], ctx.settings.max_zip_member_bytes, cache, memory
     )
     kept, read, no_location, outside, in_area, repeats, unlisted, unattributable = [], 0, 0, 0, 0, 0, 0, 0
     by_name: dict[str, str] = {}

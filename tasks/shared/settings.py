@@ -97,6 +97,10 @@ class Settings(BaseSettings):
         "days is deleted at the end of `dutycycle national` and by `dutycycle cache prune` (a month's files serve "
         "every partnership of their force within the month)",
     )
+    parse_memory_mib: float = Field(
+        default=512, ge=0, description="Parsed street files one process keeps in memory for the next partnerships of "
+        "the same force (counted as 4x each file's CSV size; whole forces least recently used make room; 0: none)",
+    )
     database_busy_timeout_seconds: float = Field(default=30, ge=0, description="Wait this long for a lock another "
                                                  "connection holds (SQLite's busy timeout, PostgreSQL's lock_timeout)")
 

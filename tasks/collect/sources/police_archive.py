@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import io
 import re
 import zipfile
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tasks.collect.sources.common import InputFileError, read_csv_strings
-from tasks.collect.sources.street_cache import StreetParseCache
+from tasks.collect.sources.street_cache import MEMORY_PER_CSV_BYTE, FramesInMemory, StreetParseCache
 
 STREET_COLUMNS = [
     "Crime ID",
@@ -94,13 +96,33 @@ def _force_month(data: bytes, label: str, month: str, force: str, cache: StreetP
                       guarded=parsed.guarded)
 
 
+def _held_force_month(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, month: str, force: str, cache: StreetParseCache,
+    memory: FramesInMemory, archive_sha256: str,
+) -> ForceMonth:
+    """A force-month from this process's memory (keyed by the archive's sha256 and the member's name, so the same
+    bytes only), else read through the cache and held for the force's next partnership."""
+    key = (archive_sha256, info.filename)
+    held = memory.get(force, key)
+    if held is not None:
+        frame, sha256 = held
+        # a shallow copy: whatever a partnership does to its frame never reaches the next one's
+        return ForceMonth(member=label, month=month, force=force, frame=frame.copy(deep=False), sha256=sha256,
+                          guarded=cache.is_guarded(sha256))
+    parsed = _force_month(archive.read(info), label, month, force, cache)
+    if memory.keep(force, key, (parsed.frame, parsed.sha256), MEMORY_PER_CSV_BYTE * info.file_size):
+        return dataclasses.replace(parsed, frame=parsed.frame.copy(deep=False))  # the held frame stays as parsed
+    return parsed
+
+
 def parse_archive(
     data: bytes, name: str, forces: list[str], max_member_bytes: int = MAX_MEMBER_BYTES,
-    cache: StreetParseCache | None = None,
+    cache: StreetParseCache | None = None, memory: FramesInMemory | None = None,
 ) -> list[ForceMonth]:
     """Read the street CSVs of the partnership's forces from an archive zip, or a single street CSV. The month in
     the file's name and in its members' names must agree: a file that says one month and holds another is refused.
-    With a cache, each force-month's bytes are parsed once whichever partnership meets them first."""
+    With a cache, each force-month's bytes are parsed once whichever partnership meets them first; with memory
+    too, the force's next partnership in this process takes the frame without unzipping it again."""
     named = period_of_archive(name)
     if name.lower().endswith(".csv"):
         match = STREET_MEMBER.search(name)
@@ -111,7 +133,7 @@ def parse_archive(
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         raise InputFileError(name, "not a readable zip archive") from exc
-    found = []
+    found, archive_sha256 = [], None
     with archive:
         for info in sorted(archive.infolist(), key=lambda i: i.filename):
             match = STREET_MEMBER.search(info.filename)
@@ -128,7 +150,12 @@ def parse_archive(
                     f"{max_member_bytes:,}-byte limit of one force-month (DUTYCYCLE_MAX_ZIP_MEMBER_BYTES)"
                 )
             label = f"{name}:{info.filename}"
-            found.append(_force_month(archive.read(info), label, match.group(1), match.group(2), cache))
+            if cache is not None and memory is not None:
+                archive_sha256 = archive_sha256 or hashlib.sha256(data).hexdigest()
+                found.append(_held_force_month(archive, info, label, match.group(1), match.group(2), cache, memory,
+                                               archive_sha256))
+            else:
+                found.append(_force_month(archive.read(info), label, match.group(1), match.group(2), cache))
     if not found:
         raise InputFileError(name, f"no street CSV for force(s) {', '.join(forces)} in the archive")
     return found

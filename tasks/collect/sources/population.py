@@ -12,6 +12,8 @@ from tasks.collect.sources.common import InputFileError, read_csv_strings
 AGE_COLUMNS = [str(age) for age in range(90)] + ["90+"]
 MYE2_COLUMNS = ["Code", "Name", "Geography", "All ages", *AGE_COLUMNS]
 MID_YEAR = re.compile(r"mid-?(\d{4})", re.IGNORECASE)
+# the parse cache's key for parse_mye2's frame: bump it whenever that frame changes (columns, cleaning, dtypes)
+MYE2_PARSER = "mye2.v1"
 
 
 def mid_year_of(name: str) -> int:

@@ -1,11 +1,13 @@
-"""Each force's street file parsed once for all its partnerships: parsed frames kept by the sha256 of the file's
-bytes, beside the raw store.
+"""Each force's street file (and the national population estimates) parsed once for all its partnerships: parsed
+frames kept by the sha256 of the file's bytes and the parser's version, beside the raw store.
 
 Every community safety partnership of a force reads the same force-month file (a police force area holds up to a
 dozen partnerships); parsing it is most of what collect spends on it. The first partnership to meet a file parses it
 and keeps the frame here; the others (in this process or another: a Dask worker, a Prefect worker) read the kept
 frame. A lock per file makes a second process wait for the first's parse instead of parsing too. Each parse is
 appended to ``parses.log`` (time, sha256, file, rows, process), so how often each file was parsed can be checked.
+The national MYE2 population file, which every partnership reads, is kept the same way under its own parser's
+version (``parser="mye2.v1"``), so a file's frame from one parser is never read as another's.
 
 The same folder keeps the raw suites' verdicts of any collected file, by the file's sha256 (``load_verdict`` /
 ``keep_verdict``, used by ``tasks.shared.suites.validate_frames``): a file every partnership reads (the national
@@ -21,7 +23,9 @@ import logging
 import os
 import pickle
 import tempfile
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,16 +54,22 @@ class StreetParseCache:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def _entry(self, sha256: str) -> Path:
-        return self.folder / sha256[:2] / f"{sha256}.v{FORMAT}.pkl"
+    def _entry(self, sha256: str, parser: str | None = None) -> Path:
+        # street files keep their first name (no parser in it); any other parser names itself and its version
+        name = f"{sha256}.v{FORMAT}.pkl" if parser is None else f"{sha256}.{parser}.pkl"
+        return self.folder / sha256[:2] / name
 
-    def get_or_parse(self, data: bytes, label: str, parse: Callable[[bytes, str], pd.DataFrame]) -> CachedParse:
-        """The parsed frame of ``data``: from the cache, or parsed now (under the file's lock) and kept."""
+    def get_or_parse(
+        self, data: bytes, label: str, parse: Callable[[bytes, str], pd.DataFrame], parser: str | None = None
+    ) -> CachedParse:
+        """The parsed frame of ``data``: from the cache, or parsed now (under the file's lock) and kept. ``parser``
+        names the parse function and its version (``None``: the street-file parser); bump the version whenever its
+        frame changes, so older entries are ignored, never misread."""
         sha256 = hashlib.sha256(data).hexdigest()
-        entry = self._entry(sha256)
+        entry = self._entry(sha256, parser)
         kept = self._read_used(entry)
         if kept is not None:
-            return CachedParse(kept, sha256, False, self.is_guarded(sha256))
+            return CachedParse(kept, sha256, False, self.is_guarded(sha256, parser))
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             lock = open(entry.parent / f"{sha256}.lock", "a")  # noqa: SIM115 - held until the frame is kept
@@ -70,7 +80,7 @@ class StreetParseCache:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another process parsing the same file: wait for its frame
             kept = self._read_used(entry)
             if kept is not None:
-                return CachedParse(kept, sha256, False, self.is_guarded(sha256))
+                return CachedParse(kept, sha256, False, self.is_guarded(sha256, parser))
             frame = parse(data, label)  # an unreadable file raises here and nothing is kept
             try:
                 self._write(entry, frame)
@@ -79,12 +89,13 @@ class StreetParseCache:
                 logger.warning("parse cache %s: %s not kept: %s", self.folder, label, exc)
         return CachedParse(frame, sha256, True, False)
 
-    def is_guarded(self, sha256: str) -> bool:
-        return self._entry(sha256).with_suffix(".guarded").is_file()
+    def is_guarded(self, sha256: str, parser: str | None = None) -> bool:
+        return self._entry(sha256, parser).with_suffix(".guarded").is_file()
 
-    def mark_guarded(self, sha256: str) -> None:
-        """Record that the guards passed on this file's frame: the next partnership need not scan it again."""
-        marker = self._entry(sha256).with_suffix(".guarded")
+    def mark_guarded(self, sha256: str, parser: str | None = None) -> None:
+        """Record that the guards passed on this file's frame (as ``parser`` read it): the next partnership need
+        not scan it again."""
+        marker = self._entry(sha256, parser).with_suffix(".guarded")
         try:
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.touch()
@@ -193,3 +204,67 @@ class StreetParseCache:
         # one short append per parse: O_APPEND keeps lines from several processes whole
         with open(self.folder / PARSES_LOG, "a", encoding="utf-8") as log:
             log.write(line)
+
+
+# A parsed street file holds about 3.6-3.8 times its CSV's bytes in memory (pandas string cells: measured on a
+# Metropolitan month, 18.3 MB -> 66 MiB, and a Durham month, 1.2 MB -> 4.6 MiB); counting 4x bounds the memory
+# without measuring each frame (a deep measure costs as much as the read it saves)
+MEMORY_PER_CSV_BYTE = 4
+
+
+class FramesInMemory:
+    """Parsed force files kept in this process between the partnerships of one force, within a byte budget.
+
+    The disk cache already spares the parse; this spares the next partnership of the force in the same process
+    unzipping the file, hashing it and reading the kept frame again. Entries are grouped by force: to make room,
+    whole forces least recently used go first, never the force being read (a force larger than the budget keeps
+    the months that fitted and reads the others from disk, rather than each month pushing out the next one). What
+    is held is at most the budget, counted as ``MEMORY_PER_CSV_BYTE`` times each file's CSV size."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._forces: OrderedDict[str, dict[tuple[str, str], tuple[object, int]]] = OrderedDict()
+        self.budget = 0
+        self.held = 0
+
+    def set_budget(self, budget_bytes: int) -> None:
+        with self._lock:
+            self.budget = max(0, budget_bytes)
+            while self.held > self.budget and self._forces:
+                self._evict_oldest()
+
+    def get(self, force: str, key: tuple[str, str]) -> object | None:
+        with self._lock:
+            entries = self._forces.get(force)
+            if entries is None or key not in entries:
+                return None
+            self._forces.move_to_end(force)
+            return entries[key][0]
+
+    def keep(self, force: str, key: tuple[str, str], value: object, size: int) -> bool:
+        """Hold ``value`` if it fits (after letting other forces go); whether it is held."""
+        with self._lock:
+            entries = self._forces.get(force, {})
+            if key in entries or size > self.budget:
+                return key in entries
+            while self.held + size > self.budget and any(f != force for f in self._forces):
+                self._evict_oldest(sparing=force)
+            if self.held + size > self.budget:
+                return False
+            self._forces.setdefault(force, entries)[key] = (value, size)
+            self._forces.move_to_end(force)
+            self.held += size
+            return True
+
+    def _evict_oldest(self, sparing: str | None = None) -> None:
+        force = next(f for f in self._forces if f != sparing)
+        self.held -= sum(size for _, size in self._forces.pop(force).values())
+
+
+_IN_MEMORY = FramesInMemory()
+
+
+def frames_in_memory(budget_bytes: int) -> FramesInMemory:
+    """This process's parsed force files, with its budget set to ``budget_bytes`` (0: nothing is held)."""
+    _IN_MEMORY.set_budget(budget_bytes)
+    return _IN_MEMORY

@@ -167,6 +167,9 @@ def test_a_force_s_partnerships_store_the_same_checks_and_pages_with_the_cache_a
     total, named = _suite_rules()
     assert without_rules == {"county-durham": total, "darlington": total}
     assert with_rules == {"county-durham": total, "darlington": named}  # the national file's own rules: once
+    # and the national file itself parsed once, by the first of the force's partnerships
+    parsed = [p["file"] for p in StreetParseCache(tmp_path / "with" / "parsed").parses()]
+    assert sum(name.endswith("MYE2-persons.csv") for name in parsed) == 1, parsed
     assert len(with_tables["validation_results"]) > 2 * total
     for table, rows in without_tables.items():
         assert with_tables[table] == rows, table

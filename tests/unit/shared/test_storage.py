@@ -10,7 +10,7 @@ from sqlalchemy import inspect, select
 
 from tasks.shared.raw_store import read_stored, store_bytes
 from tasks.shared.storage import repository
-from tasks.shared.storage.models import Run
+from tasks.shared.storage.models import Observation, Run
 from tasks.shared.storage.session import database_created, dispose_engines, get_engine, session_scope, table_row_counts
 
 
@@ -75,3 +75,38 @@ def test_migrations_build_exactly_the_models(database_url: str) -> None:
     engine = get_engine(database_url)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_observations_read_back_as_written_in_the_session_s_own_transaction(tmp_path: Path, database_url: str) -> None:
+    """Bulk reads and writes go through the session's connection: the same transaction (a write not yet committed
+    is read back, a rolled-back one is gone), pending ORM changes first, and the frame's types as written."""
+    stored = store_bytes(tmp_path / "raw", b"Code,All ages\nE07000069,91084\n", ".csv")
+
+    def row(partnership: str, dataset: str, area: str, value: float, raw_file_id: int) -> dict:
+        return dict(partnership=partnership, dataset=dataset, measure="population", area_type="lad", area_code=area,
+                    period_start=dt.date(2022, 6, 30), period_type="mid_year", age_band="all", sex="persons",
+                    value=value, raw_file_id=raw_file_id)
+
+    with session_scope(database_url) as session:
+        raw, _ = repository.register_raw_file(
+            session, partnership="p", source_id="s", dataset="population", original_name="a.csv", sha256=stored.sha256,
+            size_bytes=stored.size_bytes, stored_path=str(stored.path), synthetic=False)
+        repository.load_observations(session, pd.DataFrame([row("p", "population", "E07000069", 91084.0, raw.id),
+                                                            row("q", "population", "E07000075", 87000.0, raw.id)]))
+        session.add(Observation(**row("p", "crime", "E07000075", 12.0, raw.id)))  # pending, not flushed
+        read = repository.read_observations(session, "p")  # before the commit, in the same transaction
+        only = repository.read_observations(session, "p", ["crime"])
+    assert read.sort_values("dataset").to_dict("records") == [
+        row("p", "crime", "E07000075", 12.0, raw.id), row("p", "population", "E07000069", 91084.0, raw.id)]
+    assert only["area_code"].tolist() == ["E07000075"]
+    assert [str(t) for t in read.dtypes] == ["str"] * 5 + ["object"] + ["str"] * 3 + ["float64", "int64"]
+    assert isinstance(read.at[0, "period_start"], dt.date)
+    try:
+        with session_scope(database_url) as session:
+            repository.load_observations(session, pd.DataFrame([row("p", "population", "E07000069", 1.0, raw.id)]))
+            raise RuntimeError("the stage failed after writing")
+    except RuntimeError:
+        pass
+    with session_scope(database_url) as session:
+        assert repository.read_observations(session, "p").sort_values("dataset")["value"].tolist() == [12.0, 91084.0]
+        assert repository.read_observations(session, "nobody").columns.tolist() == list(read.columns)
