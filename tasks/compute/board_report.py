@@ -249,9 +249,12 @@ def chart_svg(chart_id: str, what: str, years: Sequence[str], series: Sequence[S
         f'<title id="{chart_id}-title">{e(what)}</title><desc id="{chart_id}-desc">{e(description)}</desc>',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#ffffff" stroke="#bbbbbb"/>',
     ]
-    for k in range(5):
-        tick = high * k / 4
-        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#e5e5e5"/>')
+    ticks = [high * k / 4 for k in range(5)]
+    # one path for the grid and one per line's points, not an element each: the PDF printer styles and draws
+    # every element of the page on its own, and the report has a dozen charts
+    out.append('<path d="' + " ".join(f"M{left},{y(tick):.1f}H{left + plot_w}" for tick in ticks)
+               + '" stroke="#e5e5e5"/>')
+    for tick in ticks:
         out.append(f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:,.{0 if high >= 8 else 1}f}</text>')
     for i, year in enumerate(years):
         out.append(f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">'
@@ -272,8 +275,10 @@ def chart_svg(chart_id: str, what: str, years: Sequence[str], series: Sequence[S
                 path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
                 out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="{stroke}"'
                            f'{dash_attr}/>')
-            for px, py in points:
-                out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>')
+        dots = [(px, py) for points in segments for px, py in points]
+        if dots:  # a dot of radius 3 at each published value: two half-circle arcs
+            out.append('<path d="' + " ".join(f"M{px - 3:.1f},{py:.1f}a3,3 0 1,0 6,0a3,3 0 1,0 -6,0"
+                                              for px, py in dots) + f'" fill="{colour}"/>')
         for i, hidden in enumerate(line.suppressed):
             if hidden:
                 out.append(f'<text x="{x(i):.1f}" y="{top + plot_h - 4}" text-anchor="middle" font-size="12" '

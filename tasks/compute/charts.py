@@ -1,13 +1,19 @@
 """Charts for the annual review: a trend with its confidence band, and a funnel plot of areas (PNG files).
 
 Drawn with matplotlib's object API on the Agg canvas (no display, no pyplot global state). Output is
-deterministic: the PNG carries no "Software" or date metadata, so the same data give the same bytes.
+deterministic: the PNG carries no "Software" or date metadata, so the same data give the same bytes. So a chart
+whose record (``record=``: a small JSON file of the sha256 of what it was drawn from and of the PNG) still matches
+is kept, not drawn again, as the report's PDF is kept while its HTML is unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from functools import lru_cache
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -25,21 +31,60 @@ def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], what: str) ->
         raise ValueError(f"{what} lacks column(s) {', '.join(missing)}")
 
 
-def _save(figure: Figure, path: Path) -> Path:
+@lru_cache(maxsize=1)  # neither changes under a running process
+def _drawer() -> str:
+    """What draws the pixels besides the data: matplotlib's version and this module's code (a chart drawn by other
+    code is drawn again; the system's fonts are not in it, as for the PDF)."""
+    return f"matplotlib {matplotlib.__version__}, charts.py {hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}"
+
+
+def _inputs_sha256(kind: str, *parts: object) -> str:
+    digest = hashlib.sha256(f"{kind}\0{_drawer()}".encode())
+    for part in parts:  # frames as CSV: their values and column names, in order
+        text = part.to_csv(index=False) if isinstance(part, pd.DataFrame) else repr(part)
+        digest.update(b"\0" + text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _kept(path: Path, record: Path | None, inputs: str) -> bool:
+    """Whether ``path`` is the PNG drawn from these very inputs (its record says so and the file still has the
+    bytes it was drawn with)."""
+    if record is None:
+        return False
+    try:
+        kept = json.loads(record.read_text(encoding="utf-8"))
+        return kept.get("inputs_sha256") == inputs and kept.get("png_sha256") == hashlib.sha256(
+            path.read_bytes()).hexdigest()
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _save(figure: Figure, path: Path, record: Path | None = None, inputs: str = "") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if record is not None:
+        record.unlink(missing_ok=True)  # no record outlives a PNG it does not describe, even if drawing fails
     FigureCanvasAgg(figure)
     figure.savefig(path, format="png", dpi=100, metadata=PNG_METADATA)
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        png = hashlib.sha256(path.read_bytes()).hexdigest()
+        record.write_text(json.dumps({"inputs_sha256": inputs, "png_sha256": png}, indent=1) + "\n",
+                          encoding="utf-8")
     return path
 
 
 def trend_chart(
-    series: pd.DataFrame, title: str, path: Path | str, y_label: str = "Rate per 100,000", band_label: str = "95% CI"
+    series: pd.DataFrame, title: str, path: Path | str, y_label: str = "Rate per 100,000", band_label: str = "95% CI",
+    record: Path | None = None,
 ) -> Path:
     """A line of values over periods with its confidence band (columns period, value, lower, upper)."""
     _check_columns(series, ("period", "value", "lower", "upper"), "the trend series")
     if series.empty:
         raise ValueError("the trend series has no rows")
+    inputs = _inputs_sha256("trend", series[["period", "value", "lower", "upper"]], title, y_label, band_label)
+    if _kept(Path(path), record, inputs):
+        return Path(path)
     data = series.reset_index(drop=True)
     positions = list(range(len(data)))
     figure = Figure(figsize=(8, 4.5))
@@ -57,11 +102,12 @@ def trend_chart(
     axes.grid(axis="y", alpha=0.3)
     axes.legend(loc="best")
     figure.tight_layout()
-    return _save(figure, Path(path))
+    return _save(figure, Path(path), record, inputs)
 
 
 def funnel_chart(
-    points: pd.DataFrame, limits: pd.DataFrame, title: str, path: Path | str, y_label: str = "Rate per 100,000"
+    points: pd.DataFrame, limits: pd.DataFrame, title: str, path: Path | str, y_label: str = "Rate per 100,000",
+    record: Path | None = None,
 ) -> Path:
     """Areas' rates against their populations inside Poisson control limits (comparisons.funnel_limits_for_rates).
 
@@ -71,6 +117,10 @@ def funnel_chart(
     limit_columns = [f"{b}_{n}_{k}" for n in ("2s", "3s") for b in ("lower", "upper")
                      for k in ("population_1_year", "limit")]
     _check_columns(limits, ("baseline", *limit_columns), "the funnel limits")
+    inputs = _inputs_sha256("funnel", points[["area_name", "count", "denominator", "value"]],
+                            limits[["baseline", *limit_columns]], title, y_label)
+    if _kept(Path(path), record, inputs):
+        return Path(path)
     figure = Figure(figsize=(8, 5.5))
     axes = figure.add_subplot()
     for name, label, style, colour in _LIMIT_STYLES:
@@ -93,4 +143,4 @@ def funnel_chart(
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right", fontsize=8)
     figure.tight_layout()
-    return _save(figure, Path(path))
+    return _save(figure, Path(path), record, inputs)

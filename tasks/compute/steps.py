@@ -167,8 +167,9 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
     write_csv(breakdowns.drop(columns=["id", "flow_run_id", "computed_at"], errors="ignore").sort_values(
         ["metric_id", "period", "area_code"]
     ), internal / "breakdowns-exact-values.csv")
-    charts = draw_trend_charts(ctx, every_year, folder / "charts")
-    charts.update(draw_funnel_charts(ctx, values, folder / "charts"))
+    # a chart drawn from the same figures by the same code is kept (internal/charts/ records what each was drawn from)
+    charts = draw_trend_charts(ctx, every_year, folder / "charts", internal / "charts")
+    charts.update(draw_funnel_charts(ctx, values, folder / "charts", internal / "charts"))
     csv_path = folder / MEASURES_CSV
     write_csv(table, csv_path)
     write_workbook(table, folder / MEASURES_XLSX, notes_rows(
@@ -210,7 +211,8 @@ def publish_measures(ctx: CycleContext, not_computed: list[dict]) -> PublishedOu
     return outputs
 
 
-def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) -> dict[str, Path]:
+def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path, records: Path | None = None,
+                       ) -> dict[str, Path]:
     """A funnel plot per metric broken down by LSOA: every LSOA's rate against its population inside Poisson
     control limits. LSOAs with too few records for a published rate are left off the plot (they still count in
     the limits); only LSOAs outside the 99.8% limits are labelled."""
@@ -240,11 +242,14 @@ def draw_funnel_charts(ctx: CycleContext, values: pd.DataFrame, folder: Path) ->
             }
         )
         title = f"{rows['title'].iloc[0]}, {ctx.year_label}: LSOAs"
-        charts[f"{measure}:lsoa-funnel"] = funnel_chart(points, limits, title, folder / f"{measure}-lsoa-funnel.png")
+        name = f"{measure}-lsoa-funnel.png"
+        charts[f"{measure}:lsoa-funnel"] = funnel_chart(points, limits, title, folder / name,
+                                                        record=records / f"{name}.json" if records else None)
     return charts
 
 
-def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) -> dict[str, Path]:
+def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path, records: Path | None = None,
+                      ) -> dict[str, Path]:
     """A trend chart per measure of the partnership's all-ages rate with its 95% band, drawn from the PUBLISHED
     values only, so a chart never shows a rate the disclosure policy hides."""
     charts = {}
@@ -273,5 +278,6 @@ def draw_trend_charts(ctx: CycleContext, published: pd.DataFrame, folder: Path) 
         title = f"{rows['title'].iloc[0]}\n{name}" + (" (DEMO)" if demo else "")
         units = [u for u in rows.get("value_unit", pd.Series(dtype=object)).fillna("") if u and u != COUNT_UNIT]
         charts[measure] = trend_chart(series, title, folder / f"{measure}.png",
-                                      y_label=value_label(units[0] if units else ""))
+                                      y_label=value_label(units[0] if units else ""),
+                                      record=records / f"{measure}.png.json" if records else None)
     return charts

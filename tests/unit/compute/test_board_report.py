@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tasks.compute.board_report import Series, alt_text, key_message, write_pdf
+from tasks.compute.board_report import Series, alt_text, chart_svg, key_message, write_pdf
 from tasks.shared.config import DisclosurePolicy
 from tests.report_sample import CONFIG, sample_report_html
 
@@ -76,6 +76,19 @@ def test_alt_text_describes_each_series_and_suppressed_years() -> None:
     assert text == ("Rate per 100,000 by financial year. Area: rate per 100,000 rose from 410.0 in 2018/19 to 520.0 "
                     "in 2020/21 (highest 520.0 in 2020/21). Rochford: rate per 100,000 fell from 300.0 in 2018/19 "
                     "to 280.0 in 2020/21; suppressed in 2019/20. England 480.0 in 2020/21.")
+
+
+def test_chart_marks_each_published_value_and_bridges_no_gap() -> None:
+    """Three years, the middle one not published: two dots (one path of arcs, at x 60 and 460 of the 400-wide plot
+    from x 60; y of 1 and 3 on an axis to 3 x 1.15 = 3.45 over 240 from y 20: 190.4 and 51.3), no line at all (no
+    two neighbouring years), and four grid lines plus the axis in one path."""
+    svg = chart_svg("c", "Rate", ["2018/19", "2019/20", "2020/21"], [Series("Area", [1.0, None, 3.0], [False] * 3)],
+                    "Rate by year.")
+    dots = re.findall(r'<path d="([^"]*)" fill="#08519c"/>', svg)
+    assert dots == ["M57.0,190.4a3,3 0 1,0 6,0a3,3 0 1,0 -6,0 M457.0,51.3a3,3 0 1,0 6,0a3,3 0 1,0 -6,0"]
+    assert "<polyline" not in svg and "<circle" not in svg
+    grid = re.findall(r'<path d="([^"]*)" stroke="#e5e5e5"/>', svg)
+    assert grid == ["M60,260.0H460 M60,200.0H460 M60,140.0H460 M60,80.0H460 M60,20.0H460"]
 
 
 class _Outline(HTMLParser):
@@ -189,3 +202,47 @@ def test_report_compares_with_england_and_the_region(report: str) -> None:
     assert ">Against the region</th>" in section
     assert '<span class="marker better">Better</span></td><td class="text"><span class="marker similar">Similar' \
         in section  # Castle Point: against England, then against the region, as published
+
+
+def _overflowing(document) -> list[str]:
+    """Words or markers that stick out of their table cell's content box, as WeasyPrint laid them out."""
+    from weasyprint.formatting_structure import boxes
+
+    found = []
+
+    def walk(box, cell) -> None:
+        if isinstance(box, boxes.TableCellBox):
+            cell = box
+        elif cell is not None and isinstance(box, (boxes.TextBox, boxes.InlineBlockBox)):
+            left, right = cell.content_box_x(), cell.content_box_x() + cell.width
+            if box.position_x < left - 0.01 or box.position_x + box.margin_width() > right + 0.01:
+                found.append(getattr(box, "text", None) or " ".join(
+                    d.text for d in box.descendants() if hasattr(d, "text")))
+        for child in getattr(box, "children", None) or []:
+            walk(child, cell)
+
+    for page in document.pages:
+        walk(page._page_box, None)
+    return found
+
+
+def test_printed_tables_have_set_widths_that_hold_every_word(report: str) -> None:
+    """Printed, every table lays out in fixed mode from the widths report.html sets (WeasyPrint then does not
+    measure every cell first: the print's costliest step), and those widths hold the longest words the report uses
+    ("Significantly" in a marker, "Percentage", "(reference" of a ratio) without breaking them: the check lays out
+    with the break-word safety net switched off, so a column too narrow shows as text running over its border."""
+    weasyprint = pytest.importorskip("weasyprint")
+    assert report.count("overflow-wrap: break-word") == 1  # the safety net for a word longer than any foreseen
+    unbroken = report.replace("overflow-wrap: break-word", "overflow-wrap: normal")
+    ratio = unbroken.replace("<th scope=\"col\">Percentage (%)</th>", "<th scope=\"col\">Ratio (reference = 100)</th>")
+    assert ratio != unbroken
+    for html_text in (unbroken, ratio):
+        document = weasyprint.HTML(string=html_text).render()
+        tables = [box for page in document.pages for box in page._page_box.descendants()
+                  if type(box).__name__ == "TableBox"]
+        assert len(tables) >= 10 and all(table.style["table_layout"] == "fixed" for table in tables)
+        assert not _overflowing(document), f"text runs over its cell's border: {_overflowing(document)[:5]}"
+    # the check itself sees text over a border: the markers' columns too narrow for "Significantly"
+    narrow = unbroken.replace(".comparisons col.baseline { width: 14%; }", ".comparisons col.baseline { width: 9%; }")
+    assert narrow != unbroken
+    assert "Significantly" in " ".join(_overflowing(weasyprint.HTML(string=narrow).render()))

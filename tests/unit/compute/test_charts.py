@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -70,3 +73,47 @@ def test_charts_name_missing_columns(tmp_path: Path) -> None:
         funnel_chart(POINTS.drop(columns=["denominator"]), pd.DataFrame(), "t", tmp_path / "y.png")
     with pytest.raises(ValueError, match="no rows"):
         trend_chart(SERIES.iloc[0:0], "t", tmp_path / "z.png")
+
+
+def _touched(path: Path) -> int:
+    """The PNG's modification time after setting it an hour back: a chart drawn again moves it forward."""
+    old = path.stat().st_mtime_ns - 3_600 * 10**9
+    os.utime(path, ns=(old, old))
+    return old
+
+
+def test_a_chart_drawn_from_the_same_inputs_is_kept(tmp_path: Path) -> None:
+    png, record = tmp_path / "charts" / "trend.png", tmp_path / "internal" / "trend.png.json"
+    trend_chart(SERIES, "Knife crime", png, record=record)
+    drawn = png.read_bytes()
+    assert json.loads(record.read_text(encoding="utf-8"))["png_sha256"] == hashlib.sha256(drawn).hexdigest()
+    old = _touched(png)
+    trend_chart(SERIES.copy(), "Knife crime", png, record=record)  # the same figures, as a re-run reads them
+    assert png.stat().st_mtime_ns == old and png.read_bytes() == drawn
+    changed = SERIES.assign(value=SERIES["value"].where(SERIES.index != 4, 45.2))
+    for args, kwargs in (((changed, "Knife crime"), {}), ((SERIES, "Knife crime, revised"), {}),
+                         ((SERIES, "Knife crime"), {"y_label": "Percentage (%)"})):
+        old = _touched(png)
+        trend_chart(*args, png, record=record, **kwargs)
+        assert png.stat().st_mtime_ns > old, f"not drawn again for new inputs: {args[1]}, {kwargs}"
+    old = _touched(png)
+    trend_chart(SERIES, "Knife crime", png)  # no record: drawn as before
+    assert png.stat().st_mtime_ns > old and png.read_bytes() == drawn
+
+
+@pytest.mark.parametrize("spoil", ["png edited", "record unreadable", "png gone"])
+def test_a_chart_that_may_not_match_is_drawn_again(tmp_path: Path, spoil: str) -> None:
+    limits = funnel_limits_for_rates(POINTS["count"].tolist(), POINTS["value"].tolist(), 100_000,
+                                     denominators=POINTS["denominator"].tolist())
+    png, record = tmp_path / "funnel.png", tmp_path / "funnel.png.json"
+    funnel_chart(POINTS, limits, "Funnel", png, record=record)
+    drawn = png.read_bytes()
+    if spoil == "png edited":
+        png.write_bytes(drawn[:-100])
+    elif spoil == "record unreadable":
+        record.write_text("{not json", encoding="utf-8")
+    else:
+        png.unlink()
+    funnel_chart(POINTS, limits, "Funnel", png, record=record)
+    assert png.read_bytes() == drawn
+    assert json.loads(record.read_text(encoding="utf-8"))["png_sha256"] == hashlib.sha256(drawn).hexdigest()
