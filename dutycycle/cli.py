@@ -52,10 +52,32 @@ def _quiet_prefect_defaults() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", EPHEMERAL_STARTUP_TIMEOUT_SECONDS)
 
 
+def one_root_certificate(folder: Path) -> Path:
+    """A file holding one root certificate of certifi's bundle (Prefect's own), written once into ``folder``."""
+    import certifi
+
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    end = "-----END CERTIFICATE-----"
+    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----"):bundle.index(end) + len(end)] + "\n"
+    path = folder / "dutycycle-local-api-ca.pem"
+    if not path.is_file() or path.read_text(encoding="ascii") != first:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(first, encoding="ascii")
+        temporary.replace(path)
+    return path
+
+
 @contextmanager
 def _one_shot_run() -> Iterator[None]:
     """Flow runs of a command that starts its own local Prefect API run without flow run heartbeats."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_SSL_CERT_FILE,
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_HOME,
+        temporary_settings,
+    )
 
     if PREFECT_API_URL.value():  # a real server: its heartbeats tell it when a run's process died
         yield
@@ -63,7 +85,17 @@ def _one_shot_run() -> Iterator[None]:
     # The ephemeral API lives and dies with this process, so nothing can read a heartbeat after a crash; and at the
     # end of every flow run Prefect joins the heartbeat thread, which sleeps in 1 s steps (up to 1 s lost per run).
     # Only None switches heartbeats off: the environment variable accepts 30 or more.
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    updates: dict = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    if "PREFECT_API_SSL_CERT_FILE" not in os.environ and \
+            PREFECT_API_SSL_CERT_FILE.value() in (None, os.environ.get("SSL_CERT_FILE")):
+        # Every Prefect client (a dozen a partnership) builds an SSL context from its CA file (certifi's, or the
+        # machine's SSL_CERT_FILE) even for the ephemeral API, which is plain http on 127.0.0.1 and never uses it:
+        # ~120 roots take 27 ms a client, one root 0.5 ms. Only here, where no PREFECT_API_URL is set, and only for
+        # Prefect's clients (SSL_CERT_FILE stays for everything else); one root of certifi's bundle trusts nothing
+        # certifi would not, so an https server reached by some other Prefect client would be refused, never
+        # accepted unverified. A CA file set for Prefect itself (PREFECT_API_SSL_CERT_FILE, a profile) is kept.
+        updates[PREFECT_API_SSL_CERT_FILE] = str(one_root_certificate(PREFECT_HOME.value()))
+    with temporary_settings(updates=updates):
         yield
 
 

@@ -1041,12 +1041,31 @@ def _key_path(loc: tuple[Any, ...]) -> str:
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Each file's validated model, by file and model, with the text it was read from. One process loads the same
+# files many times (every stage of every partnership of a national run; metrics.yaml and deadlines.yaml for every
+# partnership): parsing and validating them again cost ~0.26 s a partnership. The text, not its modification time,
+# says whether the file changed (reading a small file is cheap; a same-size edit within the clock's tick is not
+# missed). Models are frozen, so sharing one instance is safe; a file that fails is read again next time.
+_LOADED: dict[tuple[str, type], tuple[str, Any]] = {}
+
+
 def load_yaml_model(path: Path, model: type[Strict]) -> Any:
     """Read one YAML file into its model, turning every failure into a ConfigError."""
     if not path.is_file():
         raise ConfigError(path, "", "file not found")
+    text = path.read_text(encoding="utf-8")
+    key = (str(path.absolute()), model)
+    known = _LOADED.get(key)
+    if known is not None and known[0] == text:
+        return known[1]
+    loaded = _parse_yaml_model(path, text, model)
+    _LOADED[key] = (text, loaded)
+    return loaded
+
+
+def _parse_yaml_model(path: Path, text: str, model: type[Strict]) -> Any:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -161,6 +161,51 @@ def _timed_logs(flow_run_id: UUID) -> list[tuple[object, str]]:
     return [(log.timestamp, log.message) for log in logs]
 
 
+def test_a_stage_inside_the_cycle_does_not_take_the_cycles_lock_again(
+    prefect_server: None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cycle holds the partnership-year: its stage (a subflow) must not wait for it, which would be for ever."""
+    from flows.annual_review import annual_review
+    from tasks.shared.settings import reset_settings_cache
+
+    monkeypatch.setenv("DUTYCYCLE_CYCLE_WAIT_SECONDS", "5")  # a stage that waited for its own cycle gives up soon
+    reset_settings_cache()
+    state = annual_review(partnership=DEMO, financial_year="2022/23", stages=["validate"], return_state=True)
+    [stage] = _children(state.state_details.flow_run_id)
+    messages = _logs(stage.id)
+    assert not [m for m in messages if m.startswith("waiting: ") or "another run of" in m], messages
+    assert [m for m in messages if m.startswith("validate: ")], "the stage ran its checks"
+    assert "another run of" not in (state.message or "")
+
+
+def test_a_stage_deployment_run_on_its_own_takes_the_lock(
+    prefect_server: None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage's deployment run (executed as `serve` or a worker executes it, in its own process) is a top-level
+    run: it takes the partnership-year's lock, so it waits while another run holds it."""
+    from prefect.settings import PREFECT_API_URL
+
+    from deployments.declaration import deployment_specs
+    from deployments.serve import build_deployment
+    from tasks.shared.exclusive import one_run_at_a_time
+    from tasks.shared.parameters import check_run
+
+    spec = next(s for s in deployment_specs(DEMO) if s.name == f"{DEMO}-validate")
+    deployment_id = build_deployment(spec).apply()
+    with _client() as client:
+        run_id = str(client.create_flow_run_from_deployment(
+            deployment_id, parameters={"partnership": DEMO, "financial_year": "2022/23"}).id)
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "DUTYCYCLE_CYCLE_WAIT_SECONDS": "3"}
+    with one_run_at_a_time(check_run(DEMO, "2022/23", require_data=False)):  # another run holds the year
+        done = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "execute", run_id], cwd=PROJECT_ROOT,
+                              env=env, capture_output=True, text=True, timeout=600)
+    with _client() as client:
+        final = client.read_flow_run(UUID(run_id))
+    assert final.state.is_failed(), done.stderr[-2000:]
+    assert final.state.message == (f"refused: another run of {DEMO} 2022/23 was still running after 3 s of waiting; "
+                                   "start this one again when it has finished"), final.state.message
+
+
 def test_runs_of_other_years_do_not_wait(prefect_server: None, data_dir: Path) -> None:
     from tasks.shared.exclusive import lock_name
 

@@ -101,3 +101,23 @@ def test_metric_versions_in_force_follow_valid_from(config_copy: Path) -> None:
 def test_unknown_partnership_lists_the_configured_ones() -> None:
     with pytest.raises(ConfigError, match=f"configured: {DEMO}"):
         load_partnership_config(CONFIG, "nowhere")
+
+
+def test_a_config_file_changed_on_disk_is_read_again(config_copy: Path) -> None:
+    """A process keeps each file's validated model while the file is unchanged, and reads it again once changed."""
+    path = config_copy / "partnerships" / DEMO / "partnership.yaml"
+    first = load_partnership_config(config_copy, DEMO)
+    assert load_partnership_config(config_copy, DEMO).partnership is first.partnership, "unchanged: kept"
+    assert first.partnership.name == "Castle Point and Rochford Community Safety Partnership (demo)"
+    # the same length, written at once: only the text tells the change apart (size and time may be the same)
+    path.write_text(path.read_text().replace("Partnership (demo)", "Partnership (test)"))
+    assert load_partnership_config(config_copy, DEMO).partnership.name == \
+        "Castle Point and Rochford Community Safety Partnership (test)"
+    metrics = config_copy / "metrics.yaml"
+    _edit(metrics, lambda d: d["metrics"][0].update(title="Renamed metric"))
+    assert load_partnership_config(config_copy, DEMO).metrics.metrics[0].title == "Renamed metric"
+    # a mistake is reported every time, never answered by the model read before it
+    path.write_text(path.read_text().replace("\nname:", "\nnmae:"))
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="at key 'nmae': unknown key"):
+            load_partnership_config(config_copy, DEMO)
