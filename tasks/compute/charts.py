@@ -40,9 +40,12 @@ def _drawer() -> str:
 
 def _inputs_sha256(kind: str, *parts: object) -> str:
     digest = hashlib.sha256(f"{kind}\0{_drawer()}".encode())
-    for part in parts:  # frames as CSV: their values and column names, in order
-        text = part.to_csv(index=False) if isinstance(part, pd.DataFrame) else repr(part)
-        digest.update(b"\0" + text.encode("utf-8"))
+    for part in parts:  # frames by their column names and pandas' stable hash of each row's values, in order
+        if isinstance(part, pd.DataFrame):
+            digest.update(b"\0" + repr(list(part.columns)).encode("utf-8"))
+            digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        else:
+            digest.update(b"\0" + repr(part).encode("utf-8"))
     return digest.hexdigest()
 
 
