@@ -125,17 +125,20 @@ def _runs_register_says_running(stage: str, timeout: float = 600) -> None:
 
 
 def test_two_runs_of_one_partnership_and_year_never_overlap(prefect_server: None, data_dir: Path) -> None:
+    from flows.collect import collect
     from flows.validate import validate
 
     states: dict[str, object] = {}
 
-    def run(label: str, year: str) -> None:
-        states[label] = validate(partnership=DEMO, financial_year=year, return_state=True)
+    def run(label: str, stage, year: str) -> None:
+        states[label] = stage(partnership=DEMO, financial_year=year, return_state=True)
 
-    first = threading.Thread(target=run, args=("first", "2022/23"))
+    # the first collects (tens of seconds on the demo's 162 files), so the second, a validate of the same
+    # partnership-year, is sure to ask while it works (a validate first ended before the second began, on CI)
+    first = threading.Thread(target=run, args=("first", collect, "2022/23"))
     first.start()
-    _runs_register_says_running("validate")  # the first holds the partnership-year now
-    second = threading.Thread(target=run, args=("second", "2022/23"))
+    _runs_register_says_running("collect")  # the first holds the partnership-year now
+    second = threading.Thread(target=run, args=("second", validate, "2022/23"))
     second.start()
     first.join(900)
     second.join(900)
@@ -146,7 +149,7 @@ def test_two_runs_of_one_partnership_and_year_never_overlap(prefect_server: None
     waited = [message for _, message in logs["second"] if message.startswith("waiting: ")]
     assert waited and f"'{first_name}' ({ids['first']}) is already working on {DEMO} 2022/23" in waited[0]
     # the first's last word inside the lock (its stage result) comes before the second says it starts
-    [(first_done, _)] = [(t, m) for t, m in logs["first"] if m.startswith("validate: ")]
+    [(first_done, _)] = [(t, m) for t, m in logs["first"] if m.startswith("collect: ")]
     [(second_starts, _)] = [(t, m) for t, m in logs["second"] if m.startswith("the other run of")]
     assert first_done <= second_starts
     assert not _spurious([m for _, m in logs["first"] + logs["second"]])
