@@ -8,9 +8,7 @@ Self-contained: charts are inline SVG, styles inline, no external URL, so it sur
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import html
-import json
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tasks.compute.kept_outputs import keep_record, sha256_of, still_kept
 from tasks.shared.benchmarks import marker_kind
 from tasks.shared.config import DisclosurePolicy, MetricDefinition, MetricsFile, Partnership, value_label, value_text
 from tasks.shared.geography import ENGLAND, REGIONS
@@ -496,21 +495,6 @@ def pdf_renderer() -> str:
     return ", ".join(one(name) for name in PDF_RENDERER_PACKAGES)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _printed_before(path: Path, record: Path, source: dict[str, str]) -> bool:
-    """Whether ``path`` is the PDF this renderer printed from this very HTML (its record says so and the file
-    still has the bytes it was written with: a PDF edited, truncated or left by another run is printed again)."""
-    try:
-        kept = json.loads(record.read_text(encoding="utf-8"))
-        return (all(kept.get(key) == value for key, value in source.items())
-                and kept.get("pdf_sha256") == _sha256(path.read_bytes()))
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def write_pdf(html_text: str, path: Path, record: Path | None = None) -> str | None:
     """Print the report to PDF with WeasyPrint; None when written, else the one-line reason it was skipped
     (WeasyPrint missing or Debian's pango libraries not loadable): the HTML report stands on its own.
@@ -519,8 +503,8 @@ def write_pdf(html_text: str, path: Path, record: Path | None = None) -> str | N
     printed from byte-identical HTML by the same renderer is kept as it is, not printed again: printing is
     deterministic (same HTML, same bytes), so a re-run of the same figures (the draft and the final run, a stage
     run again) gets the bytes a new print would give, without WeasyPrint's seconds of layout."""
-    source = {"html_sha256": _sha256(html_text.encode("utf-8")), "renderer": pdf_renderer()}
-    if record is not None and _printed_before(path, record, source):
+    source = {"html_sha256": sha256_of(html_text.encode("utf-8")), "renderer": pdf_renderer()}
+    if record is not None and still_kept(path, record, source, "pdf_sha256"):
         return None
     try:
         from weasyprint import HTML  # imported here: loading pango costs seconds and may fail on a bare machine
@@ -540,6 +524,5 @@ def write_pdf(html_text: str, path: Path, record: Path | None = None) -> str | N
     finally:
         partial.unlink(missing_ok=True)
     if record is not None:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({**source, "pdf_sha256": _sha256(printed)}, indent=1) + "\n", encoding="utf-8")
+        keep_record(record, source, "pdf_sha256", printed)
     return None

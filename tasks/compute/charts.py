@@ -9,7 +9,6 @@ is kept, not drawn again, as the report's PDF is kept while its HTML is unchange
 from __future__ import annotations
 
 import hashlib
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import matplotlib
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from tasks.compute.kept_outputs import keep_record, still_kept
 
 PNG_METADATA = {"Software": None}  # matplotlib writes no dates into PNGs; this drops its version too
 _LIMIT_STYLES = (
@@ -49,19 +50,6 @@ def _inputs_sha256(kind: str, *parts: object) -> str:
     return digest.hexdigest()
 
 
-def _kept(path: Path, record: Path | None, inputs: str) -> bool:
-    """Whether ``path`` is the PNG drawn from these very inputs (its record says so and the file still has the
-    bytes it was drawn with)."""
-    if record is None:
-        return False
-    try:
-        kept = json.loads(record.read_text(encoding="utf-8"))
-        return kept.get("inputs_sha256") == inputs and kept.get("png_sha256") == hashlib.sha256(
-            path.read_bytes()).hexdigest()
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def _save(figure: Figure, path: Path, record: Path | None = None, inputs: str = "") -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,10 +58,7 @@ def _save(figure: Figure, path: Path, record: Path | None = None, inputs: str = 
     FigureCanvasAgg(figure)
     figure.savefig(path, format="png", dpi=100, metadata=PNG_METADATA)
     if record is not None:
-        record.parent.mkdir(parents=True, exist_ok=True)
-        png = hashlib.sha256(path.read_bytes()).hexdigest()
-        record.write_text(json.dumps({"inputs_sha256": inputs, "png_sha256": png}, indent=1) + "\n",
-                          encoding="utf-8")
+        keep_record(record, {"inputs_sha256": inputs}, "png_sha256", path.read_bytes())
     return path
 
 
@@ -86,7 +71,7 @@ def trend_chart(
     if series.empty:
         raise ValueError("the trend series has no rows")
     inputs = _inputs_sha256("trend", series[["period", "value", "lower", "upper"]], title, y_label, band_label)
-    if _kept(Path(path), record, inputs):
+    if still_kept(Path(path), record, {"inputs_sha256": inputs}, "png_sha256"):
         return Path(path)
     data = series.reset_index(drop=True)
     positions = list(range(len(data)))
@@ -122,7 +107,7 @@ def funnel_chart(
     _check_columns(limits, ("baseline", *limit_columns), "the funnel limits")
     inputs = _inputs_sha256("funnel", points[["area_name", "count", "denominator", "value"]],
                             limits[["baseline", *limit_columns]], title, y_label)
-    if _kept(Path(path), record, inputs):
+    if still_kept(Path(path), record, {"inputs_sha256": inputs}, "png_sha256"):
         return Path(path)
     figure = Figure(figsize=(8, 5.5))
     axes = figure.add_subplot()
