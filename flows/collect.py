@@ -12,7 +12,7 @@ from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYea
 from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 
 
-@flow(name="collect", flow_run_name=stage_run_name("collect"), log_prints=True,
+@flow(name="collect", flow_run_name=stage_run_name("collect"), log_prints=True, persist_result=True,
       on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def collect(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):

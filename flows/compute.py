@@ -19,7 +19,7 @@ from tasks.shared.parameters import DEFAULT_YEAR, DEMO_PARTNERSHIP, FinancialYea
 from tasks.shared.runs import finish_stage, plain_failures, stage_run_name, stage_running, start_stage
 
 
-@flow(name="compute", flow_run_name=stage_run_name("compute"), log_prints=True,
+@flow(name="compute", flow_run_name=stage_run_name("compute"), log_prints=True, persist_result=True,
       on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def compute(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):

@@ -23,7 +23,7 @@ from tasks.submit.steps import (
 )
 
 
-@flow(name="submit", flow_run_name=stage_run_name("submit"), log_prints=True,
+@flow(name="submit", flow_run_name=stage_run_name("submit"), log_prints=True, persist_result=True,
       on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def submit(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):

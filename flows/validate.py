@@ -18,7 +18,7 @@ from tasks.validate.steps import (
 )
 
 
-@flow(name="validate", flow_run_name=stage_run_name("validate"), log_prints=True,
+@flow(name="validate", flow_run_name=stage_run_name("validate"), log_prints=True, persist_result=True,
       on_failure=[alert_on_failure], on_crashed=[alert_on_crash])
 @plain_failures
 def validate(partnership: PartnershipId = DEMO_PARTNERSHIP, financial_year: FinancialYear = DEFAULT_YEAR):

@@ -34,7 +34,10 @@ class StageOutcome:
 
 
 def outcome_of(stage: str, state: State) -> StageOutcome:
-    """A stage's outcome from the final state of its run (its summary when it completed)."""
+    """A stage's outcome from the final state of its run (its summary when it completed). The state may be the
+    API's copy rather than this process's (the engine hands that back when the server rejects a resent final state
+    as a duplicate, after a request timed out): the stage flows persist their results so its summary is still
+    there."""
     run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
     if state.is_completed():
         result = state.result()

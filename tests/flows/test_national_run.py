@@ -128,7 +128,8 @@ def test_the_national_run_gives_the_same_figures_serially_on_dask_and_on_a_proce
         run, values = national(national_config, tmp_path / runner, *args)
         assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
         lines = summary(run)
-        assert lines[0].startswith(f"national run ({runner}): 2 of 3 partnerships completed"), lines
+        assert lines[0].startswith(f"national run ({runner}): 2 of 3 partnerships completed"), \
+            run.stdout[-4000:] + run.stderr[-4000:]
         assert "  failed: wirral" in lines
         assert "database is locked" not in run.stdout + run.stderr
         pd.testing.assert_frame_equal(values, reference, check_dtype=False)
