@@ -7,9 +7,11 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tasks.collect.sources import police_archive
 from tasks.collect.sources.street_cache import MEMORY_PER_CSV_BYTE, FramesInMemory, StreetParseCache
+from tests.unit.collect.real_forces import STREET_FILES
 
 
 def _street_csv(force: str, rows: int = 30) -> bytes:
@@ -65,3 +67,34 @@ def test_memory_never_holds_more_than_its_budget_and_forces_make_room_whole() ->
     memory.set_budget(0)  # DUTYCYCLE_PARSE_MEMORY_MIB=0: nothing is held
     assert memory.held == 0 and memory.get("essex", ("c", "m0")) is None
     assert not memory.keep("essex", ("c", "m0"), "essex 0", 1)
+
+
+def test_every_real_force_file_taken_from_memory_equals_a_plain_parse(tmp_path: Path) -> None:
+    """Every real data.police.uk street file (nine forces, one of them in two years), a month's archive each holding
+    every force of that month:
+    the second partnership's frames (from memory, the disk cache emptied) are those of a plain parse, row for row."""
+    files = sorted(STREET_FILES.glob("*-street.csv"))
+    if not files:
+        pytest.skip(f"real street files not found under {STREET_FILES}")
+    by_month: dict[str, dict[str, bytes]] = {}
+    for path in files:
+        month, force = path.name[:7], path.name[8:-len("-street.csv")]
+        by_month.setdefault(month, {})[force] = path.read_bytes()
+    cache, memory = StreetParseCache(tmp_path / "parsed"), FramesInMemory()
+    memory.set_budget(512 * 2**20)
+    compared, files_compared = 0, 0
+    for month, forces in by_month.items():
+        data = _archive(tmp_path, month, forces)
+        name = f"{month}.zip"
+        police_archive.parse_archive(data, name, list(forces), cache=cache, memory=memory)
+        for path in cache.folder.glob("??/*.pkl"):
+            path.unlink()
+        parses = len(cache.parses())
+        remembered = police_archive.parse_archive(data, name, list(forces), cache=cache, memory=memory)
+        assert len(cache.parses()) == parses, f"{month}: parsed again instead of taken from memory"
+        plain = police_archive.parse_archive(data, name, list(forces))
+        assert [m.force for m in remembered] == [m.force for m in plain] == sorted(forces)
+        for kept, fresh in zip(remembered, plain, strict=True):
+            pd.testing.assert_frame_equal(kept.frame, fresh.frame, obj=f"{month} {kept.force}")
+            compared, files_compared = compared + len(fresh.frame), files_compared + 1
+    assert files_compared == len(files) and compared > 100_000
