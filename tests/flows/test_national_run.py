@@ -66,17 +66,25 @@ def national_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def national(config: Path, data_dir: Path, *args: str) -> tuple[subprocess.CompletedProcess, pd.DataFrame]:
     """`dutycycle national` in its own process with its own data directory and database; its metric values."""
-    with fresh_database() as url:
+    with fresh_database() as url, fresh_database() as prefect_url:
         env = {**os.environ, "DUTYCYCLE_CONFIG_DIR": str(config), "DUTYCYCLE_DATA_DIR": str(data_dir)}
         env.pop("PREFECT_API_URL", None)  # each run finds or starts what it needs itself
         if url:
             env["DUTYCYCLE_DATABASE_URL"] = url
+        if prefect_url:  # on PostgreSQL, the Prefect server the command starts keeps its state there too (README)
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_url.replace("+psycopg://", "+asyncpg://", 1)
         run = subprocess.run([sys.executable, "-m", "dutycycle.cli", "national", "--financial-year", "2023/24", *args],
                              env=env, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=1800)
         engine = create_engine(url or f"sqlite:///{data_dir / 'dutycycle.db'}")
         with engine.connect() as connection:
             values = pd.read_sql(text("SELECT * FROM metric_values"), connection)
         engine.dispose()
+        if prefect_url:  # the flow runs are recorded there, not in a SQLite file under the Prefect home
+            engine = create_engine(prefect_url)
+            with engine.connect() as connection:
+                names = set(connection.execute(text("SELECT name FROM flow_run")).scalars())
+            engine.dispose()
+            assert {f"{pid} 2023/24 all stages" for pid in PARTNERSHIPS} <= names, sorted(names)
     columns = [c for c in values.columns if c not in IGNORED]
     return run, values[columns].sort_values(KEY).reset_index(drop=True)
 
