@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.compute.kept_outputs import keep_record, sha256_of, still_kept
+from tasks.compute.kept_outputs import keep_record, still_kept
 from tasks.shared.benchmarks import marker_kind
 from tasks.shared.config import DisclosurePolicy, MetricDefinition, MetricsFile, Partnership, value_label, value_text
 from tasks.shared.geography import ENGLAND, REGIONS
+from tasks.shared.raw_store import sha256_of
 from tasks.shared.rendering import template_environment
 
 POLARITY_WORDS = {

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from tasks.shared.raw_store import sha256_of
 
 
 def still_kept(path: Path, record: Path, source: dict[str, str], output_key: str) -> bool:
