@@ -496,6 +496,28 @@ def pdf_renderer() -> str:
     return ", ".join(one(name) for name in PDF_RENDERER_PACKAGES)
 
 
+# The time fontTools writes into a font it saves when SOURCE_DATE_EPOCH says none (2020-01-01 UTC): any fixed
+# instant makes the bytes repeatable; this one is plainly not a print time.
+FONT_TIMESTAMP_EPOCH = "1577836800"
+
+
+@lru_cache(maxsize=1)  # once per process: the environment is changed at most once, before the first print
+def pin_font_timestamps() -> bool:
+    """Make WeasyPrint's fallback font subsetting repeatable; True when it had to be pinned.
+
+    WeasyPrint subsets the report's fonts with HarfBuzz (Debian's libharfbuzz-subset0, which chromium brings and
+    `scripts/install-browser` installs) and otherwise with fontTools, whose saved fonts carry the time of saving:
+    the same HTML then prints other bytes every second, and the submission package that carries the PDF would
+    change with the day it was rebuilt. fontTools reads that time from SOURCE_DATE_EPOCH (the reproducible-builds
+    convention) when it is set, so a fixed one is set where the environment sets none."""
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    if harfbuzz_subset is not None or "SOURCE_DATE_EPOCH" in os.environ:
+        return False
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_TIMESTAMP_EPOCH
+    return True
+
+
 def write_pdf(html_text: str, path: Path, record: Path | None = None) -> str | None:
     """Print the report to PDF with WeasyPrint; None when written, else the one-line reason it was skipped
     (WeasyPrint missing or Debian's pango libraries not loadable): the HTML report stands on its own.
@@ -514,6 +536,7 @@ def write_pdf(html_text: str, path: Path, record: Path | None = None) -> str | N
         return f"report.pdf not written: WeasyPrint cannot load ({first}); run scripts/install-browser"
     if record is not None:
         record.unlink(missing_ok=True)  # a record outlives no PDF it does not describe, even if printing fails
+    pin_font_timestamps()
     # printed beside, then renamed: a print cut short never leaves half a PDF under the report's name
     # (a dot file of its own: the file server never shows it, and two runs of the same year never share one)
     # (not mkstemp: its file is private to the owner, and the renamed PDF would keep that mode)

@@ -246,3 +246,42 @@ def test_printed_tables_have_set_widths_that_hold_every_word(report: str) -> Non
     narrow = unbroken.replace(".comparisons col.baseline { width: 14%; }", ".comparisons col.baseline { width: 9%; }")
     assert narrow != unbroken
     assert "Significantly" in " ".join(_overflowing(weasyprint.HTML(string=narrow).render()))
+
+
+# Two prints of the same HTML in one fresh process, a second apart, with the environment's SOURCE_DATE_EPOCH
+# removed; "fontTools" makes WeasyPrint believe Debian's HarfBuzz subsetter is absent, as on a machine with pango
+# but without chromium (fontTools then stamps every subset font with the time it was saved).
+PRINT_TWICE = """
+import hashlib, sys, time
+from pathlib import Path
+if sys.argv[2] == "fontTools":
+    import weasyprint.pdf.fonts, weasyprint.text.ffi
+    weasyprint.pdf.fonts.harfbuzz_subset = weasyprint.text.ffi.harfbuzz_subset = None
+from tasks.compute.board_report import pin_font_timestamps, write_pdf
+html = "<html><body><h1>Knife crime</h1><p>102.6 per 100,000 in 2022/23 (185 recorded)</p></body></html>"
+folder = Path(sys.argv[1])
+assert write_pdf(html, folder / "first.pdf") is None
+time.sleep(1.1)  # fontTools' stamp counts whole seconds
+assert write_pdf(html, folder / "second.pdf") is None
+digests = {hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in ("first.pdf", "second.pdf")}
+print(len(digests), pin_font_timestamps())
+"""
+
+
+@pytest.mark.parametrize("subsetter", ["as installed", "fontTools"])
+def test_the_same_html_prints_the_same_pdf_bytes_a_second_later(subsetter: str, tmp_path) -> None:
+    pytest.importorskip("weasyprint")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", PRINT_TWICE, str(tmp_path), subsetter], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    distinct, pinned = done.stdout.split()
+    assert distinct == "1", f"two prints of the same HTML gave different bytes ({subsetter})"
+    if subsetter == "fontTools":
+        assert pinned == "True"  # the fallback's stamp was pinned, not left to the clock
