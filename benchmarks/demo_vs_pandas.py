@@ -9,6 +9,10 @@ Two whole processes in one run, each timed from outside (wall time; CPU of the p
   counts, crude rates per 100,000 and 95% intervals (exact Poisson under 10 events, Byar otherwise) written out
   here with ``scipy.stats.chi2`` and ``math``; it imports nothing from tasks/ or flows/.
 
+- the required floor: ``benchmarks/required_floor.py`` after the pipeline, no project code: importing the
+  libraries the cycle must use and printing the board report the pipeline wrote (the same PDF bytes), the least
+  any implementation adds to the baseline; printed item by item, with the pipeline's ratio to baseline + floor.
+
 Every baseline value is then compared with the pipeline's internal exact value (its ``metric_values`` table):
 counts exactly, rates and intervals to 1e-6. The script exits non-zero when a value differs or is missing. Run:
     nice -n 5 uv run python benchmarks/demo_vs_pandas.py [--keep DIR]
@@ -29,6 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.required_floor import floor_lines, floor_result  # noqa: E402  (no project code)
+
 PARTNERSHIP = "castle-point-rochford"
 INPUTS = ROOT / "config" / "partnerships" / PARTNERSHIP / "inputs"
 YEAR, MID_YEAR, MONTHS = "2022/23", 2022, [f"2022-{m:02d}" for m in range(4, 13)] + [f"2023-{m:02d}" for m in (1, 2, 3)]
@@ -207,6 +215,10 @@ def main() -> None:
         load = os.getloadavg()
         base = measure([sys.executable, __file__, "--baseline"], env, work / "baseline.json")
         pipe = measure([dutycycle, "review"], env, work / "pipeline.log")
+        reports = sorted((work / "data" / "outputs").glob("*/*/report.html"))
+        floor_run = measure([sys.executable, str(ROOT / "benchmarks" / "required_floor.py"), *map(str, reports)],
+                            env, work / "floor.json")
+        floor = floor_result(work / "floor.json")
         load_after = os.getloadavg()
         rows = json.loads((work / "baseline.json").read_text())
         problems = compare(rows, pipeline_values(work / "data" / "dutycycle.db"))
@@ -218,6 +230,7 @@ def main() -> None:
                   f"{figures['sys']:>9.2f}{figures['peak_mib']:>10.0f}")
         print(f"ratio pipeline/baseline: wall {pipe['wall'] / base['wall']:.2f}x, CPU {pipe['cpu'] / base['cpu']:.2f}x"
               " (target: at most 3x, start-up included)")
+        print(*floor_lines(base["cpu"], floor, floor_run["cpu"], pipe["cpu"], target=3), sep="\n")
         measures = sorted({(r["metric"], r["age_band"]) for r in rows})
         print(f"values compared: {len(rows)} rows x (count, denominator, rate, lower, upper) over {len(measures)}"
               " measures, local authorities and the partnership:")

@@ -6,7 +6,10 @@ they are reaped); peak memory as the largest single process (``ru_maxrss`` of th
 descendants) and as the largest sum of the RSS of the whole process tree, sampled from /proc every 0.5 s (what the
 4 GB target is about when several workers run at once).
 - the baseline: ``benchmarks/national/baseline.py`` (plain pandas, no project code) on the chosen partnerships;
-- the pipeline: ``dutycycle national --runner serial|dask|process`` on a fresh DUTYCYCLE_DATA_DIR and PREFECT_HOME.
+- the pipeline: ``dutycycle national --runner serial|dask|process`` on a fresh DUTYCYCLE_DATA_DIR and PREFECT_HOME;
+- the required floor: ``benchmarks/required_floor.py`` after the pipeline (no project code): importing the libraries
+  the cycle must use and printing every partnership's board report the pipeline wrote (the same PDF bytes), the
+  least any implementation adds to the baseline; printed item by item, with the pipeline's ratio to the floor.
 
 The chosen partnerships (``--forces``, whole forces; default every one of the year) are copied with the year's
 metrics, deadlines and lookups into a temporary config folder, so neither run writes into the generated year.
@@ -35,6 +38,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.required_floor import floor_lines, floor_result  # noqa: E402  (no project code)
+
 TOLERANCE = 1e-6
 POLICE_METRICS = ("police_violence_and_sexual_offences", "police_robbery", "police_possession_of_weapons")
 
@@ -170,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         command += ["--workers", str(args.workers)] if args.runner != "serial" else []
         command += [part for stage in args.stage for part in ("--stage", stage)]
         pipe = measure(command, env, work / "pipeline.log")
+        reports = sorted((work / "data" / "outputs").glob("*/*/report.html"))
+        floor_run = measure([sys.executable, str(ROOT / "benchmarks" / "required_floor.py"), *map(str, reports)],
+                            env, work / "floor.json") if reports else None
         load_after = os.getloadavg()
 
         print(f"national year {year} from {args.year}: forces {', '.join(forces) or 'all'}; {len(chosen)} "
@@ -184,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio pipeline/baseline: wall {pipe['wall'] / base['wall']:.2f}x, CPU {pipe['cpu'] / base['cpu']:.2f}x "
               f"(target: at most 1.5x); pipeline peak {pipe['tree_mib'] / 1024:.2f} GiB (target: at most 4 GB)")
         print(f"pipeline per partnership: {pipe['wall'] / len(chosen):.1f} s wall, {pipe['cpu'] / len(chosen):.1f} s CPU")
+        if floor_run is None:
+            print("required floor: not measured (the pipeline wrote no report.html: compute did not run)")
+        elif floor_run["exit"]:
+            print(f"required floor: benchmarks/required_floor.py exited {floor_run['exit']}: see {work / 'floor.json'}")
+        else:
+            floor = floor_result(work / "floor.json")
+            print(*floor_lines(base["cpu"], floor, floor_run["cpu"], pipe["cpu"], target=1.5), sep="\n")
+            print(f"floor per partnership: {(base['cpu'] + floor_run['cpu']) / len(chosen):.2f} s CPU")
         failed = [name for name, figures in (("baseline", base), ("dutycycle national", pipe)) if figures["exit"]]
         if failed:
             print(f"{' and '.join(failed)} exited non-zero: see {work / 'baseline.log'} and {work / 'pipeline.log'}")
