@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.required_floor import floor_lines, floor_result  # noqa: E402  (no project code)
+from benchmarks.required_floor import floor_command, floor_lines, floor_result  # noqa: E402  (no project code)
 
 PARTNERSHIP = "castle-point-rochford"
 INPUTS = ROOT / "config" / "partnerships" / PARTNERSHIP / "inputs"
@@ -215,9 +215,10 @@ def main() -> None:
         load = os.getloadavg()
         base = measure([sys.executable, __file__, "--baseline"], env, work / "baseline.json")
         pipe = measure([dutycycle, "review"], env, work / "pipeline.log")
-        reports = sorted((work / "data" / "outputs").glob("*/*/report.html"))
-        floor_run = measure([sys.executable, str(ROOT / "benchmarks" / "required_floor.py"), *map(str, reports)],
-                            env, work / "floor.json")
+        command = floor_command(work / "data")
+        if command is None:
+            raise SystemExit(f"dutycycle review wrote no report.html; its output: {work / 'pipeline.log'}")
+        floor_run = measure(command, env, work / "floor.json")
         floor = floor_result(work / "floor.json")
         load_after = os.getloadavg()
         rows = json.loads((work / "baseline.json").read_text())

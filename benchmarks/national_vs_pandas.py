@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.required_floor import floor_lines, floor_result  # noqa: E402  (no project code)
+from benchmarks.required_floor import floor_command, floor_lines, floor_result  # noqa: E402  (no project code)
 
 TOLERANCE = 1e-6
 POLICE_METRICS = ("police_violence_and_sexual_offences", "police_robbery", "police_possession_of_weapons")
@@ -177,9 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         command += ["--workers", str(args.workers)] if args.runner != "serial" else []
         command += [part for stage in args.stage for part in ("--stage", stage)]
         pipe = measure(command, env, work / "pipeline.log")
-        reports = sorted((work / "data" / "outputs").glob("*/*/report.html"))
-        floor_run = measure([sys.executable, str(ROOT / "benchmarks" / "required_floor.py"), *map(str, reports)],
-                            env, work / "floor.json") if reports else None
+        floor = floor_command(work / "data")
+        floor_run = measure(floor, env, work / "floor.json") if floor else None
         load_after = os.getloadavg()
 
         print(f"national year {year} from {args.year}: forces {', '.join(forces) or 'all'}; {len(chosen)} "

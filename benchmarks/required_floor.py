@@ -12,7 +12,8 @@ It is a lower bound: it validates nothing, stores nothing, orchestrates nothing.
 floor; when the floor alone is over a target ratio, no implementation that prints the reports can meet that
 target. Run by the two benchmarks after their pipeline (it needs the reports); alone:
     uv run python benchmarks/required_floor.py path/to/report.html [...]
-It prints one JSON object on its last line: CPU seconds per item (``time.process_time`` in this process) and the PDFs compared.
+It prints one JSON object on its last line: CPU seconds per item (``time.process_time`` in this process) and the
+PDFs compared.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ def required_work(reports: list[Path]) -> dict:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def floor_command(data_dir: Path) -> list[str] | None:
+    """The command that measures the floor of the reports a pipeline run wrote under ``data_dir``; None if none."""
+    reports = sorted((data_dir / "outputs").glob("*/*/report.html"))
+    return [sys.executable, str(Path(__file__).resolve()), *map(str, reports)] if reports else None
 
 
 def floor_result(output: Path) -> dict:

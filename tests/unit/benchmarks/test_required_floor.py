@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.required_floor import floor_lines, floor_result, required_work
+from benchmarks.required_floor import floor_command, floor_lines, floor_result, required_work
 from tasks.compute.board_report import write_pdf
 
 HTML = "<html><body><h1>Serious violence</h1><p>Knife crime: 102.6 per 100,000 (185 recorded)</p></body></html>"
@@ -54,3 +54,14 @@ def test_floor_lines_from_measured_figures() -> None:
     assert "  its PDFs: 1 of 1 byte-identical to the pipeline's" in lines
     within = floor_lines(baseline_cpu=2.0, floor=floor, floor_cpu=0.5, pipeline_cpu=2.5, target=1.5)
     assert within[-1].startswith("floor 2.50 s CPU = 1.25x the baseline (within the 1.5x target")
+
+
+def test_command_names_every_report_of_the_run_and_none_without_one(tmp_path: Path) -> None:
+    assert floor_command(tmp_path) is None  # compute did not run: nothing to print
+    for partnership in ("darlington", "county-durham"):
+        (tmp_path / "outputs" / partnership / "2022-23").mkdir(parents=True)
+        (tmp_path / "outputs" / partnership / "2022-23" / "report.html").write_text(HTML, encoding="utf-8")
+    command = floor_command(tmp_path)
+    assert command[1].endswith("benchmarks/required_floor.py")
+    assert command[2:] == [str(tmp_path / "outputs" / p / "2022-23" / "report.html")
+                           for p in ("county-durham", "darlington")]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -271,11 +275,6 @@ print(len(digests), pin_font_timestamps())
 @pytest.mark.parametrize("subsetter", ["as installed", "fontTools"])
 def test_the_same_html_prints_the_same_pdf_bytes_a_second_later(subsetter: str, tmp_path) -> None:
     pytest.importorskip("weasyprint")
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run([sys.executable, "-c", PRINT_TWICE, str(tmp_path), subsetter], cwd=root, env=env,
