@@ -24,6 +24,7 @@ from tasks.shared.parameters import (
     check_run,
     check_stages,
 )
+from tasks.shared.run_log import say
 from tasks.shared.runs import current_flow_run_id, cycle_run_name, plain_failures
 
 STAGE_FLOWS = {"collect": collect, "validate": validate, "compute": compute, "notify": notify, "submit": submit}
@@ -49,5 +50,5 @@ def annual_review(
         description="The cycle's outcome, stage by stage, with links to each stage's run and artifacts",
     )
     state = cycle_state(ctx, outcomes)
-    print(f"annual review {state.name}: {state.message}")
+    say(f"annual review {state.name}: {state.message}")
     return state

@@ -17,6 +17,7 @@ from tasks.shared.artifacts import artifact_key
 from tasks.shared.context import CycleContext
 from tasks.shared.orphans import close_orphans, holder_path, remove_holder, write_holder
 from tasks.shared.parameters import ParameterProblem
+from tasks.shared.run_log import say
 
 LEASE_SECONDS = 300
 
@@ -68,17 +69,6 @@ def other_runs_of(client: object, partnership: str, year_label: str, own_id: str
     return [f"'{run.name}' ({run.id})" for run in runs if str(run.id) != own_id]
 
 
-def _say(message: str) -> None:
-    """Into the run's log (the UI shows it), whatever happened to print() in this process."""
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        get_run_logger().info(message)
-    except MissingContextError:
-        print(message)
-
-
 @contextmanager
 def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
     """Hold the partnership-year's slot while the body runs; wait (saying why) while another run holds it."""
@@ -92,10 +82,10 @@ def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
     with get_client(sync_client=True) as client:
         _ensure_limit(client, name)
         for sentence in close_orphans(client, holding=False, **orphans):  # a killed holder on this host
-            _say(sentence)
+            say(sentence)
         others = other_runs_of(client, ctx.partnership_id, ctx.year_label, ctx.flow_run_id)
     if others:
-        _say(f"waiting: {', '.join(others)} is already working on {ctx.partnership_id} {ctx.year_label}; this run "
+        say(f"waiting: {', '.join(others)} is already working on {ctx.partnership_id} {ctx.year_label}; this run "
               f"starts when it ends (one run per partnership and year: concurrency limit {name})")
     holder = ConcurrencyLeaseHolder(type="flow_run", id=flow_run.id) if flow_run.id else None
     wait = ctx.settings.cycle_wait_seconds
@@ -107,10 +97,10 @@ def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
             raise RunBusy(f"another run of {ctx.partnership_id} {ctx.year_label} was still running after "
                           f"{wait:.0f} s of waiting; start this one again when it has finished") from None
         if others:
-            _say(f"the other run of {ctx.partnership_id} {ctx.year_label} has finished: this run starts now")
+            say(f"the other run of {ctx.partnership_id} {ctx.year_label} has finished: this run starts now")
         with get_client(sync_client=True) as client:  # the slot is ours: whatever a holder left is orphaned
             for sentence in close_orphans(client, holding=True, **orphans):
-                _say(sentence)
+                say(sentence)
         holder_file = holder_path(ctx.settings.data_dir, name)
         write_holder(holder_file, ctx.flow_run_id)
         try:

@@ -18,6 +18,7 @@ from tasks.shared.artifacts import StageReport, publish_report
 from tasks.shared.context import CycleContext, open_cycle
 from tasks.shared.exclusive import one_run_at_a_time
 from tasks.shared.parameters import STAGES, ParameterProblem, check_run
+from tasks.shared.run_log import say
 from tasks.shared.storage import repository
 from tasks.shared.storage.session import session_scope
 
@@ -90,7 +91,7 @@ def finish_stage(ctx: CycleContext, stage: str, report: StageReport) -> dict | S
             session, ctx.partnership_id, ctx.year_label, stage, report.status, ctx.flow_run_id,
             summary=report.summary, finished=True,
         )
-    print(f"{stage}: {report.status} {report.summary}")
+    say(f"{stage}: {report.status} {report.summary}")
     if report.status in ("failed", "rejected"):
         # a rejection is a person's decision, not a failed check: its message is the decision and its reason
         reason = report.failure if report.status == "rejected" else \
@@ -131,10 +132,10 @@ def plain_failures(body: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return body(*args, **kwargs)
         except ParameterProblem as problem:
-            print(f"refused: {problem}")
+            say(f"refused: {problem}")
             return Failed(message=f"refused: {problem}", data=problem)
         except StageFailed as failure:
-            print(f"failed: {failure}")
+            say(f"failed: {failure}")
             return Failed(message=str(failure), data=failure)
 
     # the flow's annotations are strings (postponed evaluation) that only the body's module can resolve

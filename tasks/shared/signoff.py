@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from tasks.shared.config import PartnershipConfig
 from tasks.shared.context import CycleContext
+from tasks.shared.run_log import say
 from tasks.shared.runs import fail_stage
 from tasks.shared.settings import Settings
 from tasks.shared.storage.models import SignOff
@@ -243,19 +244,19 @@ def wait_for_decision(ctx: CycleContext, version: AwaitedVersion, decide: Callab
     if version.status != AWAITING:
         return None
     if not waits_by_pausing(ctx.settings):
-        print(version.pending)
+        say(version.pending)
         return None
     with session_scope(ctx.database_url) as session:
         session.get(version.table, version.subject_id).waiting_flow_run_id = ctx.flow_run_id
-    print(f"waiting for sign-off of {version.noun} {version.subject_id} (sha256 {version.package_sha256[:12]}) by "
-          f"{version.approvers}: fill in this run's form in the Prefect UI (Resume), or {version.how}")
+    say(f"waiting for sign-off of {version.noun} {version.subject_id} (sha256 {version.package_sha256[:12]}) by "
+        f"{version.approvers}: fill in this run's form in the Prefect UI (Resume), or {version.how}")
     try:
         answer = pause_for_sign_off(ctx.config, version.kind, version.pause_key, ctx.settings)
     except SignOffTimeout as exc:
         fail_stage(ctx, version.stage, {version.report_key: version.subject_id, "status": AWAITING},
                    f"{exc}: {version.on_timeout}")
     decision = decide(answer)
-    print(f"{version.noun} {version.subject_id} {decision.sentence()}")
+    say(f"{version.noun} {version.subject_id} {decision.sentence()}")
     return decision
 
 
