@@ -5,21 +5,25 @@ year at a time."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
 import pytest
+import yaml
 from sqlalchemy import select
 
-from tasks.shared.settings import PROJECT_ROOT, get_settings
+from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import OutboxMessage
 from tasks.shared.storage.session import session_scope, table_row_counts
-from tests.databases import schema_created, written_in
-from tests.prefect_logs import send_pending_logs
+from tests.databases import written_in
+from tests.prefect_logs import read_logs, wait_for_log
+from tests.servers.fingertips import FingertipsFake
 
 pytestmark = pytest.mark.flow
 DEMO = "castle-point-rochford"
@@ -32,12 +36,7 @@ def _client():
 
 
 def _logs(flow_run_id: UUID | str) -> list[str]:
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-    send_pending_logs()
-    with _client() as client:
-        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(flow_run_id))])), limit=200)
-    return [log.message for log in logs]
+    return [message for _, message in read_logs(flow_run_id)]
 
 
 def _children(parent: UUID | str) -> list:
@@ -108,60 +107,91 @@ def test_a_run_created_without_parameter_validation_is_still_refused(prefect_ser
     assert not written_in(data_dir)
 
 
-def _runs_register_says_running(stage: str, timeout: float = 600) -> None:
-    from sqlalchemy import select
-
-    from tasks.shared.storage.models import Run
-    from tasks.shared.storage.session import session_scope
+def _run_named(name: str, timeout: float = 600):
+    """The flow run of this name, as soon as the API has it."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if schema_created(get_settings().resolved_database_url):
-            with session_scope(get_settings().resolved_database_url) as session:
-                if session.scalar(select(Run.status).where(Run.stage == stage)) == "running":
-                    return
+        with _client() as client:
+            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+        if runs:
+            return runs[0]
         time.sleep(0.2)
-    raise AssertionError(f"{stage} never started")
+    raise AssertionError(f"no flow run named {name!r} in {timeout:.0f} s")
 
 
-def test_two_runs_of_one_partnership_and_year_never_overlap(prefect_server: None, data_dir: Path) -> None:
+@pytest.fixture
+def collect_held_at_fingertips(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FingertipsFake]:
+    """The demo with one more source, a Fingertips export its collect fetches from a local Fingertips that holds
+    its answer until the test releases it: a collect then holds its partnership-year for as long as the test needs,
+    however fast or slow the machine (timing alone failed this test twice on CI)."""
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", config)
+    sources_file = config / "partnerships" / DEMO / "sources.yaml"
+    sources = yaml.safe_load(sources_file.read_text())
+    sources["sources"].append(
+        {"id": "fingertips-api", "kind": "fingertips", "dataset": "fingertips", "title": "Fingertips API",
+         "owner": "ons", "location": "inputs/fingertips-api", "pattern": "*.csv", "indicator_ids": [93356],
+         "api_area_type_id": 102})
+    sources_file.write_text(yaml.safe_dump(sources, sort_keys=False))
+    with FingertipsFake() as fingertips:
+        fingertips.hold()
+        monkeypatch.setenv("DUTYCYCLE_CONFIG_DIR", str(config))
+        monkeypatch.setenv("DUTYCYCLE_FINGERTIPS_API_URL", fingertips.base_url)
+        monkeypatch.setenv("DUTYCYCLE_HTTP_TIMEOUT_SECONDS", "900")  # the held call must not time out
+        reset_settings_cache()
+        yield fingertips
+    reset_settings_cache()
+
+
+def test_two_runs_of_one_partnership_and_year_never_overlap(
+    prefect_server: None, collect_held_at_fingertips: FingertipsFake
+) -> None:
     from flows.collect import collect
     from flows.validate import validate
 
+    fingertips = collect_held_at_fingertips
     states: dict[str, object] = {}
 
     def run(label: str, stage, year: str) -> None:
         states[label] = stage(partnership=DEMO, financial_year=year, return_state=True)
 
-    # the first collects (tens of seconds on the demo's 162 files), so the second, a validate of the same
-    # partnership-year, is sure to ask while it works (a validate first ended before the second began, on CI)
     first = threading.Thread(target=run, args=("first", collect, "2022/23"))
-    first.start()
-    _runs_register_says_running("collect")  # the first holds the partnership-year now
     second = threading.Thread(target=run, args=("second", validate, "2022/23"))
-    second.start()
-    first.join(900)
-    second.join(900)
+    first.start()
+    try:
+        assert fingertips.held.wait(600), "the first run never asked Fingertips"  # it holds the partnership-year now
+        second.start()  # a validate of the same partnership-year
+        second_run = _run_named(f"{DEMO} 2022/23 validate")
+        waiting = wait_for_log(second_run.id, lambda message: message.startswith("waiting: "))
+    finally:
+        fingertips.release()  # the first goes on; the second starts when it ends
+        first.join(900)
+        if second.ident is not None:
+            second.join(900)
     ids = {label: state.state_details.flow_run_id for label, state in states.items()}
+    assert all(state.is_completed() for state in states.values()), {k: v.message for k, v in states.items()}
     with _client() as client:
         first_name = client.read_flow_run(ids["first"]).name
-    logs = {label: _timed_logs(run_id) for label, run_id in ids.items()}
-    waited = [message for _, message in logs["second"] if message.startswith("waiting: ")]
-    assert waited and f"'{first_name}' ({ids['first']}) is already working on {DEMO} 2022/23" in waited[0]
-    # the first's last word inside the lock (its stage result) comes before the second says it starts
-    [(first_done, _)] = [(t, m) for t, m in logs["first"] if m.startswith("collect: ")]
-    [(second_starts, _)] = [(t, m) for t, m in logs["second"] if m.startswith("the other run of")]
-    assert first_done <= second_starts
+    assert f"'{first_name}' ({ids['first']}) is already working on {DEMO} 2022/23" in waiting
+    logs = {label: read_logs(run_id) for label, run_id in ids.items()}
+    # the first's last word inside the lock (its stage result) comes before the second says it starts, and the
+    # second's checks come after that
+    first_done = _logged_once(logs["first"], "collect: ")
+    second_starts = _logged_once(logs["second"], "the other run of")
+    second_checked = _logged_once(logs["second"], "validate: ")  # in its own log, though the first ended first
+    assert first_done <= second_starts <= second_checked
     assert not _spurious([m for _, m in logs["first"] + logs["second"]])
 
 
-def _timed_logs(flow_run_id: UUID) -> list[tuple[object, str]]:
-    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
-
-    send_pending_logs()
-    with _client() as client:
-        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])), limit=200)
-    return [(log.timestamp, log.message) for log in logs]
+def _logged_once(logs: list[tuple[object, str]], prefix: str) -> object:
+    """When the one log line starting with prefix was logged."""
+    found = [when for when, message in logs if message.startswith(prefix)]
+    assert len(found) == 1, f"{len(found)} lines start {prefix!r} in {[message for _, message in logs]}"
+    return found[0]
 
 
 def test_a_stage_inside_the_cycle_does_not_take_the_cycles_lock_again(

@@ -74,6 +74,17 @@ class FakeServer:
         self._thread: threading.Thread | None = None
         self._faults: deque[int | str] = deque()
         self._fault_lock = threading.Lock()
+        self._gate = threading.Event()  # set: answers go out; cleared by hold()
+        self._gate.set()
+        self.held = threading.Event()  # set once a request has arrived while answers are held
+
+    def hold(self) -> None:
+        """Keep every answer back until release(): a client stays inside its call for as long as a test needs."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        """Let held and later requests be answered."""
+        self._gate.set()
 
     def inject(self, *faults: int | str) -> None:
         """Answer the next requests with these statuses, or 'stall' to hang past the client's timeout."""
@@ -113,6 +124,9 @@ class FakeServer:
                     form = self.rfile.read(length).decode("utf-8", "replace")
                     params.update({k: v[-1] for k, v in parse_qs(form, keep_blank_values=True).items()})
                 request = Request(self.command, parts.path, self.path, params, dict(self.headers.items()), arrived)
+                if not fake._gate.is_set():
+                    fake.held.set()
+                    fake._gate.wait()
                 reply, info = fake.handle(request)
                 with fake._log_lock:
                     fake.log.append(Recorded(request, reply.status, len(reply.body), info))
@@ -145,6 +159,7 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        self.release()  # a held request is answered, not left hanging in its client
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
