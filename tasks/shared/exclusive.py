@@ -86,7 +86,7 @@ def one_run_at_a_time(ctx: CycleContext) -> Iterator[None]:
         others = other_runs_of(client, ctx.partnership_id, ctx.year_label, ctx.flow_run_id)
     if others:
         say(f"waiting: {', '.join(others)} is already working on {ctx.partnership_id} {ctx.year_label}; this run "
-              f"starts when it ends (one run per partnership and year: concurrency limit {name})")
+            f"starts when it ends (one run per partnership and year: concurrency limit {name})")
     holder = ConcurrencyLeaseHolder(type="flow_run", id=flow_run.id) if flow_run.id else None
     wait = ctx.settings.cycle_wait_seconds
     with ExitStack() as stack:
