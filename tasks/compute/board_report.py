@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from tasks.compute.kept_outputs import keep_record, still_kept
+from tasks.shared.atomic_file import write_atomically
 from tasks.shared.benchmarks import marker_kind
 from tasks.shared.config import DisclosurePolicy, MetricDefinition, MetricsFile, Partnership, value_label, value_text
 from tasks.shared.geography import ENGLAND, REGIONS
@@ -537,16 +537,10 @@ def write_pdf(html_text: str, path: Path, record: Path | None = None) -> str | N
     if record is not None:
         record.unlink(missing_ok=True)  # a record outlives no PDF it does not describe, even if printing fails
     pin_font_timestamps()
-    # printed beside, then renamed: a print cut short never leaves half a PDF under the report's name
-    # (a dot file of its own: the file server never shows it, and two runs of the same year never share one)
-    # (not mkstemp: its file is private to the owner, and the renamed PDF would keep that mode)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-    try:
-        HTML(string=html_text, base_url=None).write_pdf(partial)
-        printed = partial.read_bytes()
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    printed = HTML(string=html_text, base_url=None).write_pdf()
+    # whole or not at all: a print cut short never leaves half a PDF under the report's name (its temporary
+    # dot-file, which the file server never shows, goes with the next run if this process is killed)
+    write_atomically(path, printed)
     if record is not None:
         keep_record(record, source, "pdf_sha256", printed)
     return None

@@ -1,6 +1,6 @@
 """What a killed run leaves behind, found and closed by the next run of the same partnership-year (or `dutycycle
 status`): its slot of the one-run-at-a-time limit, its Prefect flow runs still RUNNING, its stages still `running`
-in the runs register.
+in the runs register, and the temporary files of writes it did not finish.
 
 The run holding a partnership-year's slot writes a holder file (host, pid, the process's start time, its flow run)
 under the data directory and removes it when it ends. A holder file that outlives its process is the mark of a
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from tasks.shared.atomic_file import sweep_orphans, write_atomically
 from tasks.shared.storage.models import Run, utc_now
 from tasks.shared.storage.session import session_scope
 
 INTERRUPTED = "interrupted"
+_swept_data_dirs: set[Path] = set()
+_sweep_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,7 @@ def write_holder(path: Path, flow_run_id: str | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"host": socket.gethostname(), "pid": os.getpid(), "started": process_start(os.getpid()),
               "flow_run_id": flow_run_id}
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(record), encoding="utf-8")
-    temporary.replace(path)
+    write_atomically(path, json.dumps(record).encode("utf-8"), durable=False)
 
 
 def read_holder(path: Path) -> Holder | None:
@@ -165,7 +167,7 @@ def close_orphans(client: Any, url: str, data_dir: Path, lock: str, partnership:
     path = holder_path(data_dir, lock)
     holder = read_holder(path)
     dead = holder is not None and (holding or holder.alive() is False)
-    said: list[str] = []
+    said: list[str] = sweep_half_written(data_dir, after_a_kill=holder is not None) if holding else []
     if holder is None and not holding:
         return said
     if holder is not None and not dead:
@@ -187,6 +189,22 @@ def close_orphans(client: Any, url: str, data_dir: Path, lock: str, partnership:
     if holder is not None and holding:
         path.unlink(missing_ok=True)
     return said
+
+
+def sweep_half_written(data_dir: Path, after_a_kill: bool) -> list[str]:
+    """Remove the temporary files killed processes left half-written anywhere in the data directory (raw store,
+    parse cache, reports, packages, receipts): at a process's first run, and whenever a run finds a killed one.
+    A file another process is writing now is never touched (its writer's lock tells). One sentence, or none."""
+    key = data_dir.resolve()
+    with _sweep_lock:
+        if key in _swept_data_dirs and not after_a_kill:
+            return []
+        _swept_data_dirs.add(key)
+    swept = sweep_orphans(data_dir)
+    if not swept:
+        return []
+    names = ", ".join(str(file.path.relative_to(data_dir)) for file in swept[:5]) + (" ..." if len(swept) > 5 else "")
+    return [f"removed {len(swept)} temporary file(s) that a killed process left half-written: {names}"]
 
 
 def stage_status(url: str, data_dir: Path, partnership: str) -> list[dict[str, Any]]:

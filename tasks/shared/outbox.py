@@ -41,7 +41,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import OperationalError
 
+from tasks.shared.atomic_file import write_atomically
 from tasks.shared.config import PartnershipConfig, Stakeholder
 from tasks.shared.context import CycleContext
 from tasks.shared.delivery import (
@@ -228,12 +228,7 @@ def _write_receipt(settings: Settings, partnership: str, message_id: int, token:
     folder.mkdir(parents=True, exist_ok=True)
     receipt = {"id": message_id, "token": token, "outcome": {k: _jsonable(v) for k, v in outcome.items()}}
     path = folder / f"{message_id}-{token.replace(':', '_')}.json"
-    temporary = path.with_suffix(".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
-        json.dump(receipt, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)  # atomic: the next run sees a whole receipt or none
+    write_atomically(path, json.dumps(receipt).encode("utf-8"))  # durable, and the next run sees it whole or not
     return path
 
 

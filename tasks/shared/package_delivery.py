@@ -21,13 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
+from tasks.shared.atomic_file import sweep_orphans_of, write_atomically
 from tasks.shared.config import EmailDelivery, FileDrop, HttpsUpload
 from tasks.shared.delivery import (
     DeliveryError,
@@ -165,7 +164,7 @@ def send_by_email(settings: Settings, to: str, sender: str, reply_to: str | None
 
 
 def drop_file(folder: Path, filename: str, data: bytes, sha: str) -> dict[str, Any]:
-    """Write the package into the drop folder atomically (temporary name, then rename); a file already there with
+    """Write the package into the drop folder atomically (temporary dot-name, then rename); a file already there with
     the same checksum is the earlier delivery, one with other content is refused (never overwritten)."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / filename
@@ -174,10 +173,6 @@ def drop_file(folder: Path, filename: str, data: bytes, sha: str) -> dict[str, A
         if existing == hashlib.sha256(data).hexdigest():
             return {"adapter": "file_drop", "path": str(target), "sha256": sha, "already_there": True}
         raise DeliveryError(f"{target} already exists with other content (sha256 {existing[:12]}): not overwritten")
-    temporary = folder / f".{filename}.{uuid.uuid4().hex[:8]}.partial"
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)  # atomic: the collector sees the whole file or none
+    sweep_orphans_of(target)  # a half-written drop of this file whose process was killed (never others' files)
+    write_atomically(target, data)  # the collector sees the whole file or none (a dot-name until it is whole)
     return {"adapter": "file_drop", "path": str(target), "sha256": sha, "already_there": False}

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
+from tasks.shared.atomic_file import write_atomically
 from tasks.shared.context import CycleContext
 from tasks.shared.storage.models import DeadlineRow, Submission
 from tasks.shared.storage.session import session_scope
@@ -24,15 +23,6 @@ class StoredPackage:
     content_path: Path
     sha256: str  # the identity checksum
     version: int
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # write then rename, so a crash never leaves a half-written package under its final name
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(temporary, target)
 
 
 def _identity_or_none(path: Path) -> str | None:
@@ -64,7 +54,7 @@ def store_package(ctx: CycleContext, package: Package, deadline_id: str, version
     folder = ctx.settings.submissions_dir / ctx.partnership_id
     content_path = folder / package.sha256[:2] / f"{package.sha256}.zip"
     if _identity_or_none(content_path) != package.sha256:
-        _write_atomically(content_path, package.data)
+        write_atomically(content_path, package.data, mode=0o600)  # whole or not at all, on disk before named
     data = content_path.read_bytes()
     number = version or package_version(ctx, deadline_id, package.sha256)
     while True:
@@ -74,5 +64,5 @@ def store_package(ctx: CycleContext, package: Package, deadline_id: str, version
             break
         number += 1
     if held is None:
-        _write_atomically(path, data)
+        write_atomically(path, data, mode=0o600)
     return StoredPackage(path=path, content_path=content_path, sha256=package.sha256, version=number)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.shared.raw_store import TEMPORARY_PREFIX, store_bytes, sweep_orphans
+from tasks.shared.atomic_file import TEMPORARY_PREFIX, sweep_orphans
+from tasks.shared.raw_store import store_bytes
 from tasks.shared.settings import PROJECT_ROOT
+from tests.writers import WriterInTheMiddle, killed_in_the_middle_of_writing
 
 pytestmark = pytest.mark.faults
 
@@ -68,34 +70,36 @@ def test_a_full_disk_refuses_the_file_and_leaves_no_temporary_file(tmp_path: Pat
     reliability.outcome("kept")
 
 
-def test_temporary_files_left_by_a_killed_run_are_swept_and_young_ones_kept(tmp_path: Path, reliability) -> None:
+def test_a_killed_writers_temporary_file_is_swept_at_once_and_a_live_writers_kept(tmp_path: Path, reliability) -> None:
     reliability.fault("temporary files left by a killed run",
-                      injected="a day-old and a fresh `.incoming-` file beside a stored file in the raw store",
+                      injected="a writer SIGKILLed half-way through a file, and a live one half-way through another "
+                               "whose file is a day old, beside a stored file in the raw store",
                       where="raw store: sweep_orphans")
     store = tmp_path / "raw"
     stored = store_bytes(store, b"a,b\n1,2\n")
-    old = stored.path.parent / f"{TEMPORARY_PREFIX}abc123"
-    young = stored.path.parent / f"{TEMPORARY_PREFIX}def456"  # another run's write in progress
-    old.write_bytes(b"")
-    young.write_bytes(b"partial")
-    a_day_ago = time.time() - 86_400
-    os.utime(old, (a_day_ago, a_day_ago))
-    swept = sweep_orphans(store)
-    reliability.check("day-old temporaries swept", len(swept), 1)
-    assert swept == [old] and not old.exists()
-    reliability.check("fresh temporaries kept (another run's write)", int(young.exists()), 1)
+    killed = killed_in_the_middle_of_writing(stored.path.parent / "killed.csv")  # a run killed a moment ago
+    live = WriterInTheMiddle(stored.path.parent / "slow.csv")  # another run's write in progress
+    try:
+        a_day_ago = time.time() - 86_400
+        os.utime(live.temporary, (a_day_ago, a_day_ago))
+        swept = [file.path for file in sweep_orphans(store)]
+        reliability.check("killed writers' temporaries swept", len(swept), 1)
+        assert swept == [killed] and not killed.exists()
+        reliability.check("live writers' temporaries kept (another run's write)", int(live.temporary.exists()), 1)
+    finally:
+        live.finish()
     reliability.kept("stored files", int(stored.path.exists()), 1)
     reliability.outcome("kept")
 
 
 def test_the_first_store_of_a_process_sweeps_the_orphans(tmp_path: Path, reliability) -> None:
     reliability.fault("a killed run's temporary file, then a new process",
-                      injected="a day-old `.incoming-` file in the raw store", where="raw store: a new process's first store")
+                      injected="a fresh `.incoming-` file no writer holds in the raw store",
+                      where="raw store: a new process's first store")
     store = tmp_path / "raw"
     (store / "ab").mkdir(parents=True)
     orphan = store / "ab" / f"{TEMPORARY_PREFIX}left-by-a-kill"
-    orphan.write_bytes(b"")
-    os.utime(orphan, (time.time() - 86_400,) * 2)
+    orphan.write_bytes(b"")  # no writer holds it: an orphan however young
     result = subprocess.run([sys.executable, "-c", STORE, str(store), "10"], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=120)
     reliability.check("stored", result.stdout.strip(), "stored", detail=result.stderr)

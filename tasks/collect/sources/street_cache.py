@@ -22,7 +22,6 @@ import hashlib
 import logging
 import os
 import pickle
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from tasks.shared.atomic_file import TEMPORARY_PREFIX, sweep_orphans, write_atomically
 
 logger = logging.getLogger(__name__)
 PARSES_LOG = "parses.log"
@@ -142,12 +143,10 @@ class StreetParseCache:
         cutoff = (time.time() if now is None else now) - unused_days * 86400
         groups: dict[tuple[Path, str], list[Path]] = {}
         pruned = freed = 0
+        # half-written entries of killed processes go whatever their age (a live writer's lock keeps its own)
+        freed += sum(swept.size_bytes for swept in sweep_orphans(self.folder))
         for path in self.folder.glob("??/*"):
-            if path.name.startswith(".incoming-"):  # left by a process killed while writing
-                if path.stat().st_mtime < cutoff:
-                    freed += path.stat().st_size
-                    path.unlink(missing_ok=True)
-            elif path.is_file():
+            if path.is_file() and not path.name.startswith(TEMPORARY_PREFIX):
                 groups.setdefault((path.parent, path.name.split(".", 1)[0]), []).append(path)
         for (folder, sha256), paths in groups.items():
             if max(path.stat().st_mtime for path in paths) >= cutoff:
@@ -189,15 +188,10 @@ class StreetParseCache:
 
     @staticmethod
     def _write(entry: Path, frame: object) -> None:
-        # write then rename: a reader never sees half a frame, and a killed parse leaves no entry behind
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(frame, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, entry)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # whole or not at all: a reader never sees half a frame, and a killed parse leaves no entry behind (not
+        # flushed to disk: a cache entry lost in a machine crash is parsed again)
+        write_atomically(entry, lambda out: pickle.dump(frame, out, protocol=pickle.HIGHEST_PROTOCOL), mode=0o600,
+                         durable=False)
 
     def _log(self, sha256: str, label: str, rows: int) -> None:
         line = f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}\t{sha256}\t{label}\t{rows}\t{os.getpid()}\n"
