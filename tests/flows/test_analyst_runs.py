@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
@@ -23,6 +22,7 @@ from tasks.shared.storage.models import OutboxMessage
 from tasks.shared.storage.session import session_scope, table_row_counts
 from tests.databases import written_in
 from tests.prefect_logs import read_logs, wait_for_log
+from tests.prefect_runs import wait_for_flow_run
 from tests.servers.fingertips import FingertipsFake
 
 pytestmark = pytest.mark.flow
@@ -33,6 +33,17 @@ def _client():
     from prefect.client.orchestration import get_client
 
     return get_client(sync_client=True)
+
+
+def _as_serve_runs_it(run_id: str, entrypoint: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Execute a deployment's flow run the way `serve` (Prefect's Runner) does: `python -m prefect.engine <id>` in
+    its own process, told the flow's entrypoint, so the code is loaded from the project where it is. (`prefect
+    flow-run execute` would first copy the deployment's whole folder, the project with .venv and var/, into a
+    temporary one: 26 s here, 80 s and more on a busy machine; neither serve nor a worker of
+    deployments/prefect.yaml, whose pull step sets the working directory, ever does that.)"""
+    return subprocess.run([sys.executable, "-m", "prefect.engine", run_id], cwd=PROJECT_ROOT,
+                          env={**env, "PREFECT__FLOW_ENTRYPOINT": entrypoint}, capture_output=True, text=True,
+                          timeout=600)
 
 
 def _logs(flow_run_id: UUID | str) -> list[str]:
@@ -95,30 +106,15 @@ def test_a_run_created_without_parameter_validation_is_still_refused(prefect_ser
     unchecked = requests.post(create, json={"parameters": bad, "enforce_parameter_schema": False}, timeout=60)
     unchecked.raise_for_status()
     run_id = unchecked.json()["id"]
-    # executed as a worker or `serve` executes it: by the engine, in its own process, from the project
+    # executed as `serve` executes it: by the engine, in its own process, from the project
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "DUTYCYCLE_DATA_DIR": str(data_dir)}
-    done = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "execute", run_id], cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = _as_serve_runs_it(run_id, spec.entrypoint, env)
     with _client() as client:
         final = client.read_flow_run(UUID(run_id))
     assert final.state.is_failed(), done.stderr[-2000:]
     assert final.state.message.startswith("refused: unknown partnership 'castle-point-rochfrod'")
     assert not _spurious(_logs(run_id))
     assert not written_in(data_dir)
-
-
-def _run_named(name: str, timeout: float = 600):
-    """The flow run of this name, as soon as the API has it."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with _client() as client:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
-        if runs:
-            return runs[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no flow run named {name!r} in {timeout:.0f} s")
 
 
 @pytest.fixture
@@ -165,7 +161,7 @@ def test_two_runs_of_one_partnership_and_year_never_overlap(
     try:
         assert fingertips.held.wait(600), "the first run never asked Fingertips"  # it holds the partnership-year now
         second.start()  # a validate of the same partnership-year
-        second_run = _run_named(f"{DEMO} 2022/23 validate")
+        second_run = wait_for_flow_run("second run", name=f"{DEMO} 2022/23 validate")
         waiting = wait_for_log(second_run.id, lambda message: message.startswith("waiting: "))
     finally:
         fingertips.release()  # the first goes on; the second starts when it ends
@@ -214,7 +210,7 @@ def test_a_stage_inside_the_cycle_does_not_take_the_cycles_lock_again(
 def test_a_stage_deployment_run_on_its_own_takes_the_lock(
     prefect_server: None, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stage's deployment run (executed as `serve` or a worker executes it, in its own process) is a top-level
+    """A stage's deployment run (executed as `serve` executes it, in its own process) is a top-level
     run: it takes the partnership-year's lock, so it waits while another run holds it."""
     from prefect.settings import PREFECT_API_URL
 
@@ -230,8 +226,7 @@ def test_a_stage_deployment_run_on_its_own_takes_the_lock(
             deployment_id, parameters={"partnership": DEMO, "financial_year": "2022/23"}).id)
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "DUTYCYCLE_CYCLE_WAIT_SECONDS": "3"}
     with one_run_at_a_time(check_run(DEMO, "2022/23", require_data=False)):  # another run holds the year
-        done = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "execute", run_id], cwd=PROJECT_ROOT,
-                              env=env, capture_output=True, text=True, timeout=600)
+        done = _as_serve_runs_it(run_id, spec.entrypoint, env)
     with _client() as client:
         final = client.read_flow_run(UUID(run_id))
     assert final.state.is_failed(), done.stderr[-2000:]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cac
 from tasks.shared.storage.models import BoardPack, OutboxMessage, SignOff
 from tasks.shared.storage.session import dispose_engines, session_scope
 from tests.flows.conftest import DEMO, YEAR
+from tests.prefect_runs import wait_for_flow_run
 
 pytestmark = pytest.mark.flow
 CHAIR = ["--name", "Chair of the Community Safety Partnership Board", "--role", "board"]
@@ -146,20 +146,8 @@ def test_a_pack_that_changed_after_it_was_recorded_is_not_sent_and_needs_a_new_a
 
 
 def _paused_notify(timeout: float = WAIT):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
-            for run in runs:
-                if run.name.endswith(" notify"):
-                    return run
-            time.sleep(0.5)
-    raise AssertionError("no notify run paused for sign-off in time")
+    return wait_for_flow_run("notify run paused for sign-off", paused=True, timeout=timeout, every=0.5,
+                             accept=lambda run: run.name.endswith(" notify"))
 
 
 def _decide_in_the_ui(answer: dict) -> threading.Thread:

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from tasks.shared.settings import PROJECT_ROOT, get_settings, reset_settings_cache
 from tasks.shared.storage.models import DeadlineRow, Delivery, OutboxMessage, SignOff, Submission
 from tasks.shared.storage.session import dispose_engines, session_scope
+from tests.prefect_runs import wait_for_flow_run
 from tests.servers.upload import UploadReceiver
 
 pytestmark = pytest.mark.flow
@@ -47,20 +47,9 @@ def _setup(data_dir: Path, tmp_path: Path, upload_url: str, monkeypatch: pytest.
 
 def _paused_run(previous_key: str | None = None, timeout: float = WAIT):
     """The submit run paused for sign-off (with a pause key other than ``previous_key``), as the UI lists it."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
-    from prefect.client.schemas.objects import StateType
-
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while time.monotonic() < deadline:
-            runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))))
-            for run in runs:
-                if run.name.endswith(" submit") and run.state.state_details.pause_key != previous_key:
-                    return run
-            time.sleep(0.5)
-    raise AssertionError("no submit run paused for sign-off in time")
+    return wait_for_flow_run(
+        "submit run paused for sign-off", paused=True, timeout=timeout, every=0.5,
+        accept=lambda run: run.name.endswith(" submit") and run.state.state_details.pause_key != previous_key)
 
 
 def _state_of(flow_run_id) -> object:
