@@ -14,7 +14,7 @@ from tasks.shared.atomic_file import TEMPORARY_PREFIX
 from tasks.shared.settings import PROJECT_ROOT
 
 WRITER = """
-import sys, time
+import sys
 from pathlib import Path
 from tasks.shared.atomic_file import write_atomically
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -21,6 +22,9 @@ from typing import BinaryIO, NamedTuple
 TEMPORARY_PREFIX = ".incoming-"
 # room for the prefix and the random part within a file name's 255 bytes
 _NAME_KEPT = 200
+_RANDOM_LENGTH = 12
+_swept_once: set[Path] = set()
+_swept_once_lock = threading.Lock()
 
 
 class SweptFile(NamedTuple):
@@ -28,9 +32,14 @@ class SweptFile(NamedTuple):
     size_bytes: int
 
 
+def _temporary_stem(target: Path) -> str:
+    """What every temporary name of ``target`` starts with; a random part of ``_RANDOM_LENGTH`` follows."""
+    return f"{TEMPORARY_PREFIX}{target.name[:_NAME_KEPT]}."
+
+
 def temporary_name(target: Path) -> Path:
     """A fresh temporary name beside ``target`` (a dot-file: the file server and globs of final names skip it)."""
-    return target.with_name(f"{TEMPORARY_PREFIX}{target.name[:_NAME_KEPT]}.{uuid.uuid4().hex[:12]}")
+    return target.with_name(_temporary_stem(target) + uuid.uuid4().hex[:_RANDOM_LENGTH])
 
 
 def _still_named(path: Path, descriptor: int) -> bool:
@@ -89,10 +98,21 @@ def sweep_orphans(folder: Path) -> list[SweptFile]:
 def sweep_orphans_of(target: Path) -> list[SweptFile]:
     """Remove the temporary files of ``target`` alone whose writer is gone: for a folder shared with other
     software (a drop folder), where another program's files must never be judged by our naming."""
-    prefix = temporary_name(target).name[:-12]
+    stem = _temporary_stem(target)
     folder = target.parent
     return _sweep(folder / name for name in (os.listdir(folder) if folder.is_dir() else [])
-                  if name.startswith(prefix) and len(name) == len(prefix) + 12)
+                  if name.startswith(stem) and len(name) == len(stem) + _RANDOM_LENGTH)
+
+
+def sweep_orphans_once(folder: Path, again: bool = False) -> list[SweptFile]:
+    """``sweep_orphans`` the first time this process asks for ``folder`` (what processes killed before it began
+    left behind), and again only when ``again`` (a kill found since); otherwise nothing, at no cost."""
+    key = folder.resolve()
+    with _swept_once_lock:
+        if key in _swept_once and not again:
+            return []
+        _swept_once.add(key)
+    return sweep_orphans(folder)
 
 
 def _sweep(candidates: Iterable[Path]) -> list[SweptFile]:
@@ -107,12 +127,10 @@ def _sweep(candidates: Iterable[Path]) -> list[SweptFile]:
                 fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # its writer is alive and writing
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-                continue
-            if _still_named(path, descriptor):  # not renamed by its writer just before we locked it
-                size = os.fstat(descriptor).st_size
+            opened = os.fstat(descriptor)
+            if stat.S_ISREG(opened.st_mode) and _still_named(path, descriptor):  # not renamed by its writer meanwhile
                 path.unlink()
-                removed.append(SweptFile(path, size))
+                removed.append(SweptFile(path, opened.st_size))
         finally:
             os.close(descriptor)  # unlinked before the lock goes: a writer that locks next sees its name gone
     return removed

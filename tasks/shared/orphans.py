@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +23,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from tasks.shared.atomic_file import sweep_orphans, write_atomically
+from tasks.shared.atomic_file import sweep_orphans_once, write_atomically
 from tasks.shared.storage.models import Run, utc_now
 from tasks.shared.storage.session import session_scope
 
 INTERRUPTED = "interrupted"
-_swept_data_dirs: set[Path] = set()
-_sweep_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,6 @@ def holder_path(data_dir: Path, lock: str) -> Path:
 
 def write_holder(path: Path, flow_run_id: str | None) -> None:
     """Say who holds the slot (written after the slot is taken; atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     record = {"host": socket.gethostname(), "pid": os.getpid(), "started": process_start(os.getpid()),
               "flow_run_id": flow_run_id}
     write_atomically(path, json.dumps(record).encode("utf-8"), durable=False)
@@ -195,12 +191,7 @@ def sweep_half_written(data_dir: Path, after_a_kill: bool) -> list[str]:
     """Remove the temporary files killed processes left half-written anywhere in the data directory (raw store,
     parse cache, reports, packages, receipts): at a process's first run, and whenever a run finds a killed one.
     A file another process is writing now is never touched (its writer's lock tells). One sentence, or none."""
-    key = data_dir.resolve()
-    with _sweep_lock:
-        if key in _swept_data_dirs and not after_a_kill:
-            return []
-        _swept_data_dirs.add(key)
-    swept = sweep_orphans(data_dir)
+    swept = sweep_orphans_once(data_dir, again=after_a_kill)
     if not swept:
         return []
     names = ", ".join(str(file.path.relative_to(data_dir)) for file in swept[:5]) + (" ..." if len(swept) > 5 else "")

@@ -225,7 +225,6 @@ def _receipt_folder(settings: Settings, partnership: str) -> Path:
 def _write_receipt(settings: Settings, partnership: str, message_id: int, token: str, outcome: dict[str, Any]) -> Path:
     """Journal an outcome beside the outbox, durably (fsync, atomic rename): the next run applies it."""
     folder = _receipt_folder(settings, partnership)
-    folder.mkdir(parents=True, exist_ok=True)
     receipt = {"id": message_id, "token": token, "outcome": {k: _jsonable(v) for k, v in outcome.items()}}
     path = folder / f"{message_id}-{token.replace(':', '_')}.json"
     write_atomically(path, json.dumps(receipt).encode("utf-8"))  # durable, and the next run sees it whole or not

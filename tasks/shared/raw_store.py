@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.shared.atomic_file import sweep_orphans, write_atomically
-
-_swept: set[Path] = set()
-_sweep_lock = threading.Lock()
+from tasks.shared.atomic_file import sweep_orphans_once, write_atomically
 
 
 @dataclass(frozen=True)
@@ -24,19 +20,9 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _sweep_once(store_dir: Path) -> None:
-    """The first store of a process removes what earlier, killed processes left half-written in the store."""
-    key = store_dir.resolve()
-    with _sweep_lock:
-        if key in _swept:
-            return
-        _swept.add(key)
-    sweep_orphans(store_dir)
-
-
 def store_bytes(store_dir: Path, data: bytes, suffix: str = "") -> StoredFile:
     """Keep ``data`` under ``store_dir/ab/<sha256><suffix>``; storing the same bytes again is a no-op."""
-    _sweep_once(store_dir)
+    sweep_orphans_once(store_dir)  # the first store of a process: what killed processes left half-written here
     digest = sha256_of(data)
     target = store_dir / digest[:2] / f"{digest}{suffix.lower()}"
     if not target.exists():

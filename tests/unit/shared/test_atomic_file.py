@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tasks.shared.atomic_file import TEMPORARY_PREFIX, sweep_orphans, sweep_orphans_of, write_atomically
+from tasks.shared.atomic_file import (
+    TEMPORARY_PREFIX,
+    sweep_orphans,
+    sweep_orphans_of,
+    sweep_orphans_once,
+    write_atomically,
+)
 from tests.writers import SECOND_HALF, WriterInTheMiddle, killed_in_the_middle_of_writing
 
 
@@ -101,3 +107,11 @@ def test_writers_and_sweepers_at_the_same_time_lose_no_write_and_leave_nothing(t
         for n in range(150):
             assert (tmp_path / f"{worker}-{n}.bin").read_bytes() == f"{worker}-{n}".encode() * 100
     assert _temporaries(tmp_path) == []
+
+
+def test_a_process_sweeps_a_folder_once_and_again_only_after_a_kill_is_found(tmp_path: Path) -> None:
+    first = killed_in_the_middle_of_writing(tmp_path / "raw" / "ab" / "first.csv")
+    assert [file.path for file in sweep_orphans_once(tmp_path)] == [first]
+    later = killed_in_the_middle_of_writing(tmp_path / "raw" / "ab" / "later.csv")
+    assert sweep_orphans_once(tmp_path) == [] and later.exists()  # swept once already: no walk at every call
+    assert [file.path for file in sweep_orphans_once(tmp_path, again=True)] == [later]
